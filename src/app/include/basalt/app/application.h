@@ -1,0 +1,35 @@
+#pragma once
+/// The composition root: builds every adapter from settings by hand, wires the ports and owns
+/// their lifetimes (STYLE.md rule 13). `basalt serve` is Application::build + start + run.
+
+#include "basalt/config/settings.h"
+#include "basalt/core/error.h"
+
+#include <memory>
+#include <string>
+
+namespace basalt::app {
+
+class Application {
+ public:
+  /// Builds providers, the model table, the pipeline, the HTTP routes and the server.
+  /// Fails with a message naming what is wrong (unknown provider type, bad URL ...).
+  static Result<std::unique_ptr<Application>> build(config::SettingsPtr settings);
+  ~Application();
+
+  /// Binds the listeners and starts serving.
+  Result<void> start();
+  std::string boundAddress() const;
+  /// Blocks until SIGINT/SIGTERM, then drains and stops.
+  void runUntilSignal();
+  void stop();
+
+ private:
+  Application();
+  struct Parts;
+  /// Registers the HTTP surface of `basalt serve` on parts.router.
+  static void registerRoutes(Parts& parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace basalt::app
