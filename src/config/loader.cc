@@ -49,7 +49,7 @@ void applyOverrides(Settings& settings, bool storage_from_file, const Overrides&
   if (overrides.listen) set_listen(*overrides.listen, "command line --listen:");
   if (overrides.data_dir) {
     if (overrides.data_dir->empty()) {
-      diags.add(Position{}, "data_dir", "command line --data-dir: must not be empty");
+      diags.add(Position{}, "data_dir", "command line --data: must not be empty");
     } else {
       settings.data_dir = *overrides.data_dir;
     }

@@ -20,7 +20,7 @@ namespace basalt::config {
 /// Values from the command line; they beat the file and the environment.
 struct Overrides {
   std::optional<std::string> listen;    ///< --listen HOST:PORT
-  std::optional<std::string> data_dir;  ///< --data-dir PATH
+  std::optional<std::string> data_dir;  ///< --data DIR
 };
 
 /// Reads one environment variable; nullopt when it is unset. Injected so tests need no setenv.
