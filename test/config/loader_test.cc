@@ -347,7 +347,7 @@ TEST(ConfigLoader, BadOverridesNameTheirOrigin) {
             "[::1]:8080): an IPv6 host needs brackets, e.g. [::1]:8080");
   Overrides empty_dir;
   empty_dir.data_dir = "";
-  EXPECT_EQ(errorOf("", {}, empty_dir), "command line --data-dir: must not be empty");
+  EXPECT_EQ(errorOf("", {}, empty_dir), "command line --data: must not be empty");
   EXPECT_FALSE(defaults(cli, envOf({})));
 }
 
