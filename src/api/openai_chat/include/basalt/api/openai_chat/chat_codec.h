@@ -24,6 +24,22 @@ std::unique_ptr<canonical::DoorCodec> makeDoorCodec();
 /// `codex` adds the `models` array Codex reads (when the query has client_version).
 std::string encodeModelList(const std::vector<std::string>& model_names, bool codex);
 
+/// Parses and validates a Chat Completions request body (what the door's `decode` does).
+/// Errors are kInvalidRequest with OpenAI's wording and `param` naming the field path
+/// ("messages[2].content", "temperature"). Unknown top-level fields land in `extras`.
+Result<canonical::ChatRequest> decodeRequest(std::string_view body);
+
+/// The non-streamed `chat.completion` body for `response`, answering `request`.
+std::string encodeResponseBody(const canonical::ChatResponse& response,
+                               const canonical::ChatRequest& request);
+
+/// OpenAI's error reply: status from httpStatus(kind), `{"error":{message,type,param,code}}`,
+/// retry-after headers on 429/503.
+canonical::EncodedReply encodeError(const Error& error);
+
+/// The SSE frame (`data: {"error":...}\n\n`) a Chat stream carries when it fails mid-way.
+std::string encodeStreamError(const Error& error);
+
 // ---- provider side: canonical -> upstream Chat Completions and back ----
 
 struct UpstreamRequestOptions {
@@ -56,6 +72,9 @@ class ChunkDecoder {
   int next_index_ = 0;
   int text_index_ = -1;       ///< canonical index of the open text block, or -1
   int reasoning_index_ = -1;  ///< canonical index of the open reasoning block, or -1
+  int tool_open_ = -1;        ///< canonical index of the open tool-call block, or -1
+  bool saw_tool_ = false;
+  std::string stop_sequence_;
   std::vector<int> tool_index_;  ///< Chat tool_calls[].index -> canonical block index
   canonical::StopReason pending_stop_ = canonical::StopReason::kUnset;
   bool have_usage_ = false;
