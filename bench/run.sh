@@ -1,0 +1,412 @@
+#!/usr/bin/env bash
+# `make bench`: Basalt side by side with nginx on loopback (see bench/README.md).
+#
+#   bench/run.sh [--record] [--quick] [--duration S] [--connections N] [--streams N]
+#                [--no-basalt] [--no-stream] [--keep]
+#
+# Starts, all on 127.0.0.1 and under one temp dir: a static nginx upstream, nginx as the
+# reference reverse proxy, Basalt in front of the same upstream, and (for streaming) `basalt
+# mock-upstream` with a paced reply. Drives them with wrk / h2load / benchlib.py, prints a
+# Markdown table, and with --record also writes it to bench/RESULTS.md. Every process it starts
+# is stopped on exit (trap); the whole run is bounded by BENCH_MAX_SECONDS (default 900).
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH_DIR")
+BASALT=${BASALT_BINARY:-$ROOT/build/basalt}
+LIB="$BENCH_DIR/tools/benchlib.py"
+REQ_BODY="$BENCH_DIR/payload/chat_request.json"
+RESP_BODY="$BENCH_DIR/payload/chat_completion.json"
+
+DURATION=10          # seconds per measured run
+WARMUP=2             # seconds of untimed load before each measured run
+CONNS=64             # wrk connections at saturation
+LIGHT_CONNS=4        # wrk connections for the light closed-loop run
+FIXED_CONNS=16       # h2load connections for the fixed-rate run
+STREAMS=10000        # concurrent streams
+STREAM_TOKENS_PER_S=1
+STREAM_WORDS=20      # reply length in words: each stream lasts STREAM_WORDS / STREAM_TOKENS_PER_S s
+STREAM_RAMP=2000     # new streams per second
+STARTUP_RUNS=5
+RECORD=0
+RUN_BASALT=1
+RUN_STREAM=1
+KEEP=0
+MAX_SECONDS=${BENCH_MAX_SECONDS:-900}
+
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --record) RECORD=1 ;;
+    --quick) DURATION=3; WARMUP=1; STREAMS=1000; STARTUP_RUNS=3 ;;
+    --duration) DURATION=$2; shift ;;
+    --connections) CONNS=$2; shift ;;
+    --streams) STREAMS=$2; shift ;;
+    --no-basalt) RUN_BASALT=0 ;;
+    --no-stream) RUN_STREAM=0 ;;
+    --keep) KEEP=1 ;;
+    -h|--help) usage 0 ;;
+    *) echo "bench: unknown option $1" >&2; usage 2 ;;
+  esac
+  shift
+done
+
+for tool in nginx wrk h2load python3 curl taskset; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool not found (scripts/install-deps.sh)" >&2; exit 1; }
+done
+NGINX=$(command -v nginx)
+
+NPROC=$(nproc)
+# The load generator gets the last CPU to itself as far as taskset can give it; the servers are
+# not pinned (the kernel spreads them over every CPU, including that one). On a 1-CPU machine
+# nothing is pinned. Override with BENCH_LOADGEN_CPUS="" (no pinning) or a taskset CPU list.
+if [[ -n "${BENCH_LOADGEN_CPUS+x}" ]]; then LOADGEN_CPUS=$BENCH_LOADGEN_CPUS
+elif (( NPROC >= 2 )); then LOADGEN_CPUS=$((NPROC - 1))
+else LOADGEN_CPUS=""; fi
+loadgen() { if [[ -n "$LOADGEN_CPUS" ]]; then taskset -c "$LOADGEN_CPUS" "$@"; else "$@"; fi; }
+THREADS=${BENCH_BASALT_THREADS:-$NPROC}
+PROXY_WORKERS=${BENCH_NGINX_WORKERS:-$NPROC}
+UPSTREAM_WORKERS=${BENCH_UPSTREAM_WORKERS:-1}
+KEEPALIVE=64
+
+# 10,000 streams need a descriptor per client connection and per upstream connection in Basalt.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+NOFILE=$(ulimit -n)
+
+WORK=$(mktemp -d /tmp/basalt-bench.XXXXXX)
+chmod 755 "$WORK"  # nginx workers run as nobody when started by root
+RESULTS="$WORK/results.env"
+: >"$RESULTS"
+PIDS=()
+WATCHDOG=""
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [[ -n "$WATCHDOG" ]] && kill "$WATCHDOG" 2>/dev/null || true
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 50); do
+    local alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    (( alive )) || break
+    sleep 0.1
+  done
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if (( KEEP )); then echo "bench: kept $WORK" >&2; else rm -rf "$WORK"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
+(
+  trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+  sleep "$MAX_SECONDS" & sleeper=$!
+  wait "$sleeper" && { echo "bench: time limit of ${MAX_SECONDS}s reached" >&2; kill -TERM $$; }
+) &
+WATCHDOG=$!
+
+log() { echo "bench: $*" >&2; }
+put() { echo "$1=$2" >>"$RESULTS"; }
+note() { NOTES+="- $*\\n"; }
+NOTES=""
+
+# stop PID: TERM, wait up to 5 s, then KILL; forget it.
+stop() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  local keep=() p
+  for p in "${PIDS[@]}"; do [[ "$p" != "$pid" ]] && keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+
+wait_port() {  # wait_port PORT: until something accepts on 127.0.0.1:PORT (5 s)
+  for _ in $(seq 500); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.01
+  done
+  log "nothing listening on port $1"; return 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# A quiet machine: a compile running next to the benchmark would make the numbers meaningless.
+if (( RECORD )); then
+  waited=0
+  while pgrep -f cc1plus >/dev/null; do
+    (( waited == 0 )) && log "waiting for running compiles (cc1plus) to finish before recording"
+    (( waited >= 600 )) && { log "compiles still running after 600 s; recording anyway"; note "compiles were running during this run"; break; }
+    sleep 5; waited=$((waited + 5))
+  done
+elif pgrep -f cc1plus >/dev/null; then
+  log "warning: compiles (cc1plus) are running; numbers will be noisy"
+  note "compiles were running during this run (not recorded)"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# nginx: upstream and reference proxy
+
+start_nginx() {  # start_nginx NAME TEMPLATE PORT WORKERS [UPSTREAM_PORT] -> NGINX_PID
+  local name=$1 template=$2 port=$3 workers=$4 upstream=${5:-0}
+  local dir="$WORK/$name" body
+  mkdir -p "$dir/tmp"
+  body=$(tr -d '\n' <"$RESP_BODY")
+  sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$port|g" -e "s|@WORKERS@|$workers|g" \
+      -e "s|@UPSTREAM_PORT@|$upstream|g" -e "s|@KEEPALIVE@|$KEEPALIVE|g" \
+      -e "s|@BODY@|$body|g" "$template" >"$dir/nginx.conf"
+  "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;' \
+    >"$dir/stdout.log" 2>&1 &
+  NGINX_PID=$!
+  PIDS+=("$NGINX_PID")
+  wait_port "$port" || { cat "$dir/error.log" >&2; exit 1; }
+}
+
+UP_PORT=$(python3 "$LIB" free-port)
+start_nginx upstream "$BENCH_DIR/nginx/upstream.conf.in" "$UP_PORT" "$UPSTREAM_WORKERS"
+UP_PID=$NGINX_PID
+PROXY_PORT=$(python3 "$LIB" free-port)
+start_nginx proxy "$BENCH_DIR/nginx/proxy.conf.in" "$PROXY_PORT" "$PROXY_WORKERS" "$UP_PORT"
+PROXY_PID=$NGINX_PID
+log "upstream nginx on :$UP_PORT ($UPSTREAM_WORKERS worker), proxy nginx on :$PROXY_PORT" \
+    "($PROXY_WORKERS workers)"
+
+# ---------------------------------------------------------------------------------------------
+# Basalt
+
+API_KEY="sk-bench-unused"
+BASALT_PORT=""
+BASALT_PID=""
+GOVERNANCE="off"
+
+write_basalt_config() {  # write_basalt_config FILE BASE_URL MODEL_NAME
+  cat >"$1" <<EOF
+# Generated by bench/run.sh.
+[server]
+listen = "127.0.0.1:0"
+threads = $THREADS
+log_level = "warn"
+
+[[providers]]
+name = "upstream"
+type = "openai"
+base_url = "$2"
+api_key_env = "BENCH_UPSTREAM_KEY"
+max_idle_connections = $KEEPALIVE
+
+[[models]]
+name = "$3"
+[[models.routes]]
+provider = "upstream"
+model = "$3"
+EOF
+}
+
+# start_basalt NAME CONFIG -> BASALT_PID, BASALT_PORT, BASALT_STARTUP_MS (fresh data dir)
+start_basalt() {
+  local name=$1 config=$2 dir="$WORK/$1" t0 ready
+  rm -rf "$dir"; mkdir -p "$dir"
+  t0=$EPOCHREALTIME
+  BASALT_ADMIN_KEY="$ADMIN_KEY" BENCH_UPSTREAM_KEY=sk-upstream \
+    "$BASALT" serve --config "$config" --data "$dir/data" >"$dir/stdout.log" 2>&1 &
+  BASALT_PID=$!
+  PIDS+=("$BASALT_PID")
+  if ! ready=$(python3 "$LIB" wait-ready "$dir/stdout.log" "$t0" 10); then
+    log "basalt did not become ready:"; tail -20 "$dir/stdout.log" >&2; return 1
+  fi
+  BASALT_PORT=${ready% *}
+  BASALT_STARTUP_MS=${ready#* }
+}
+
+# Governance on: a principal with a key, an IAM policy allowing model calls, a generous quota
+# (so that the quota check runs on every request without ever refusing one), audit as
+# configured by default. Only when this build has the admin CLI; otherwise say so.
+setup_governance() {  # setup_governance PORT
+  local url="http://127.0.0.1:$1" out policy="$WORK/policy.json"
+  local help
+  help=$("$BASALT" --help 2>&1 || true)
+  if [[ "$help" != *principal* ]]; then
+    GOVERNANCE="off (this build has no principal/key admin CLI yet)"
+    return 0
+  fi
+  cat >"$policy" <<'EOF'
+{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+  "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"], "Resource": "*"}]}
+EOF
+  export BASALT_URL=$url BASALT_ADMIN_KEY=$ADMIN_KEY
+  if "$BASALT" principal create bench >/dev/null 2>"$WORK/gov.err" &&
+     out=$("$BASALT" key create bench 2>>"$WORK/gov.err") &&
+     "$BASALT" policy put bench-invoke "$policy" >/dev/null 2>>"$WORK/gov.err" &&
+     "$BASALT" policy attach bench-invoke bench >/dev/null 2>>"$WORK/gov.err"; then
+    API_KEY=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["api_key"])' <<<"$out")
+    GOVERNANCE="on (API key auth, IAM policy"
+    if "$BASALT" quota set bench --rpm 1000000000 --tpm 1000000000000 --concurrency 1000000 \
+         >/dev/null 2>>"$WORK/gov.err"; then GOVERNANCE+=", quota"; fi
+    GOVERNANCE+=", audit as configured by default)"
+  else
+    GOVERNANCE="off (admin CLI failed: $(head -c 200 "$WORK/gov.err" | tr '\n' ' '))"
+  fi
+  unset BASALT_URL BASALT_ADMIN_KEY
+}
+
+ADMIN_KEY="bench-admin-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+if (( RUN_BASALT )) && [[ ! -x "$BASALT" ]]; then
+  log "no Basalt binary at $BASALT: running the nginx part only"
+  RUN_BASALT=0
+  put sat.basalt.skip "no binary at $BASALT"
+elif (( ! RUN_BASALT )); then
+  put sat.basalt.skip "--no-basalt"
+fi
+
+if (( RUN_BASALT )); then
+  # Start-up time: launch -> GET /healthz 200, several fresh starts, median.
+  write_basalt_config "$WORK/basalt.toml" "http://127.0.0.1:$UP_PORT/v1" gpt-4o-mini
+  startups=()
+  for i in $(seq "$STARTUP_RUNS"); do
+    start_basalt "startup$i" "$WORK/basalt.toml" || exit 1
+    startups+=("$BASALT_STARTUP_MS")
+    stop "$BASALT_PID"
+  done
+  read -r s_med s_min < <(printf '%s\n' "${startups[@]}" | sort -g |
+    awk '{a[NR]=$1} END {print a[int((NR+1)/2)], a[1]}')
+  put startup.runs "$STARTUP_RUNS"; put startup.median_ms "$s_med"; put startup.min_ms "$s_min"
+  log "basalt start-up: ${startups[*]} ms"
+
+  start_basalt basalt "$WORK/basalt.toml" || exit 1
+  sleep 1  # "idle": after start-up work settles, before any request
+  put basalt.idle_rss_kib "$(python3 "$LIB" rss "$BASALT_PID")"
+  setup_governance "$BASALT_PORT"
+  log "basalt on :$BASALT_PORT (pid $BASALT_PID), governance $GOVERNANCE"
+  put basalt.governance "$GOVERNANCE"
+  put basalt.threads "$THREADS"
+  put basalt.commit "$(git -C "$ROOT" log -1 --format='%h %cd' --date=format:'%Y-%m-%d %H:%M' 2>/dev/null || echo '?')"
+  put basalt.binary "$BASALT"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Correctness before speed: every target must answer the request with a chat.completion.
+
+declare -A URL=([direct]="http://127.0.0.1:$UP_PORT/v1/chat/completions"
+                [nginx]="http://127.0.0.1:$PROXY_PORT/v1/chat/completions")
+declare -A PID_OF=([nginx]=$PROXY_PID)
+TARGETS=(direct nginx)
+if (( RUN_BASALT )); then
+  URL[basalt]="http://127.0.0.1:$BASALT_PORT/v1/chat/completions"
+  PID_OF[basalt]=$BASALT_PID
+  TARGETS+=(basalt)
+fi
+for t in "${TARGETS[@]}"; do
+  reply=$(curl -sS -m 10 -w '\n%{http_code}' -H 'content-type: application/json' \
+    -H "authorization: Bearer $API_KEY" --data-binary "@$REQ_BODY" "${URL[$t]}" || true)
+  code=${reply##*$'\n'}
+  if [[ "$code" != 200 || "$reply" != *'"chat.completion"'* ]]; then
+    log "$t did not answer the chat request correctly (HTTP $code):"; echo "$reply" | head -c 600 >&2; echo >&2
+    exit 1
+  fi
+done
+put req.bytes "$(stat -c %s "$REQ_BODY")"
+put resp.bytes "$(tr -d '\n' <"$RESP_BODY" | wc -c)"
+
+# ---------------------------------------------------------------------------------------------
+# Non-streaming runs
+
+export BENCH_BODY_FILE="$REQ_BODY" BENCH_API_KEY="$API_KEY"
+WRK_SCRIPT="$BENCH_DIR/wrk/post_chat.lua"
+
+run_wrk() {  # run_wrk PREFIX TARGET CONNS -> puts PREFIX.TARGET.{rps,p50_us,p99_us,errors}
+  local prefix=$1 t=$2 c=$3 line
+  loadgen wrk -t1 -c"$c" -d"${WARMUP}s" -s "$WRK_SCRIPT" "${URL[$t]}" >/dev/null
+  line=$(loadgen wrk -t1 -c"$c" -d"${DURATION}s" --latency -s "$WRK_SCRIPT" "${URL[$t]}" |
+         grep '^BENCH_RESULT') || { log "wrk against $t failed"; return 1; }
+  log "$prefix $t: ${line#BENCH_RESULT }"
+  local kv; declare -A r
+  for kv in ${line#BENCH_RESULT }; do r[${kv%%=*}]=${kv#*=}; done
+  put "$prefix.$t.rps" "${r[rps]}"; put "$prefix.$t.p50_us" "${r[p50_us]}"
+  put "$prefix.$t.p99_us" "${r[p99_us]}"
+  put "$prefix.$t.errors" $(( r[non2xx] + r[connect_err] + r[read_err] + r[write_err] + r[timeouts] ))
+  eval "${prefix}_${t}_rps=${r[rps]}"
+}
+
+put pinning "$( [[ -n "$LOADGEN_CPUS" ]] && echo "load generator pinned to CPU $LOADGEN_CPUS with taskset, servers unpinned" || echo "nothing pinned")"
+put wrk.args "-t1 -c$CONNS -d${DURATION}s --latency (after a ${WARMUP}s warm-up)"
+for t in "${TARGETS[@]}"; do
+  run_wrk sat "$t" "$CONNS"
+  [[ -n "${PID_OF[$t]:-}" ]] && put "sat.$t.rss_kib" "$(python3 "$LIB" rss "${PID_OF[$t]}")"
+done
+
+put light.conns "$LIGHT_CONNS"
+put light.args "-t1 -c$LIGHT_CONNS -d${DURATION}s"
+for t in "${TARGETS[@]}"; do run_wrk light "$t" "$LIGHT_CONNS"; done
+
+# Fixed rate at half of saturation (Basalt's, or nginx's when Basalt is not run).
+if (( RUN_BASALT )); then basis=basalt; sat_rps=$sat_basalt_rps; else basis=nginx; sat_rps=$sat_nginx_rps; fi
+per_conn=$(python3 -c "print(max(1, int($sat_rps / 2 / $FIXED_CONNS)))")
+put fixed.basis "$( [[ $basis == basalt ]] && echo Basalt || echo 'the nginx proxy')"
+put fixed.args "--h1 -c$FIXED_CONNS --rps $per_conn (= $((per_conn * FIXED_CONNS)) req/s) -D $DURATION --warm-up-time $WARMUP"
+for t in "${TARGETS[@]}"; do
+  loadgen h2load --h1 -c"$FIXED_CONNS" --rps "$per_conn" -D "$DURATION" --warm-up-time "$WARMUP" \
+    -d "$REQ_BODY" -H 'content-type: application/json' -H "authorization: Bearer $API_KEY" \
+    --log-file "$WORK/h2load-$t.log" "${URL[$t]}" >"$WORK/h2load-$t.out" 2>&1 ||
+    { log "h2load against $t failed"; tail -5 "$WORK/h2load-$t.out" >&2; exit 1; }
+  line=$(python3 "$LIB" pct "$WORK/h2load-$t.log")
+  log "fixed $t: $line"
+  for kv in $line; do put "fixed.$t.${kv%%=*}" "${kv#*=}"; done
+done
+
+if (( RUN_BASALT )); then stop "$BASALT_PID"; fi
+
+# ---------------------------------------------------------------------------------------------
+# Streaming: mock-upstream with a paced reply, a fresh Basalt in front of it.
+
+if (( RUN_STREAM && RUN_BASALT )); then
+  # Basalt holds a client and an upstream descriptor per stream.
+  max_streams=$(( (NOFILE - 256) / 2 ))
+  if (( STREAMS > max_streams )); then
+    note "$STREAMS streams need about $((2 * STREAMS + 256)) file descriptors in Basalt but the hard limit (ulimit -Hn) here is $NOFILE and cannot be raised in this container: ran $max_streams streams"
+    STREAMS=$max_streams
+  fi
+  reply=$(python3 -c "print(' '.join(['word%d' % i for i in range($STREAM_WORDS)]))")
+  mock_dir="$WORK/mock"; mkdir -p "$mock_dir"
+  MOCK_PORT=$(python3 "$LIB" free-port)
+  "$BASALT" mock-upstream --listen "127.0.0.1:$MOCK_PORT" --tokens-per-s "$STREAM_TOKENS_PER_S" \
+    --reply "$reply" >"$mock_dir/stdout.log" 2>&1 &
+  MOCK_PID=$!; PIDS+=("$MOCK_PID")
+  wait_port "$MOCK_PORT" || { cat "$mock_dir/stdout.log" >&2; exit 1; }
+  write_basalt_config "$WORK/basalt-stream.toml" "http://127.0.0.1:$MOCK_PORT/v1" gpt-4o-mini
+  sed -i "s/^max_idle_connections = .*/max_idle_connections = $STREAMS/" "$WORK/basalt-stream.toml"
+  start_basalt basalt-stream "$WORK/basalt-stream.toml" || exit 1
+  setup_governance "$BASALT_PORT"
+  stream_secs=$(( STREAM_WORDS / STREAM_TOKENS_PER_S ))
+
+  # Light load first: TTFB without queueing.
+  line=$(loadgen python3 "$LIB" stream --port "$BASALT_PORT" --body "$REQ_BODY" --key "$API_KEY" \
+    -n 100 --ramp 100 --timeout $((stream_secs + 30)) | grep '^STREAM_RESULT')
+  log "stream light: ${line#STREAM_RESULT }"
+  put stream1.n 100
+  for kv in ${line#STREAM_RESULT }; do put "stream1.${kv%%=*}" "${kv#*=}"; done
+
+  python3 "$LIB" rss-peak "$BASALT_PID" "$WORK/peak_rss" &
+  SAMPLER=$!; PIDS+=("$SAMPLER")
+  line=$(loadgen python3 "$LIB" stream --port "$BASALT_PORT" --body "$REQ_BODY" --key "$API_KEY" \
+    -n "$STREAMS" --ramp "$STREAM_RAMP" --timeout $((stream_secs + 60)) | grep '^STREAM_RESULT') ||
+    line="STREAM_RESULT failed=1"
+  stop "$SAMPLER"
+  log "stream: ${line#STREAM_RESULT }"
+  for kv in ${line#STREAM_RESULT }; do put "stream.${kv%%=*}" "${kv#*=}"; done
+  put stream.peak_rss_kib "$(cat "$WORK/peak_rss" 2>/dev/null || echo)"
+  note "streams: mock-upstream replies with $STREAM_WORDS words at $STREAM_TOKENS_PER_S chunk/s (each stream lasts ~${stream_secs}s); the client opens $STREAM_RAMP streams/s, so all are open at once; TTFB = first byte of the HTTP response, first SSE data = first 'data:' line, both from sending the request on a new connection"
+  stop "$BASALT_PID"; stop "$MOCK_PID"
+elif (( ! RUN_STREAM )); then
+  put stream.skip "--no-stream"
+else
+  put stream.skip "Basalt not run"
+fi
+
+put notes "$NOTES"
+if (( RECORD )); then
+  python3 "$LIB" report "$RESULTS" "$BENCH_DIR/RESULTS.md"
+  log "recorded bench/RESULTS.md"
+else
+  python3 "$LIB" report "$RESULTS" -
+fi
