@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # `make bench`: Basalt side by side with nginx on loopback (see bench/README.md).
 #
-#   bench/run.sh [--record] [--quick] [--duration S] [--connections N] [--streams N]
-#                [--no-basalt] [--no-stream] [--keep]
+#   bench/run.sh [--record] [--quick] [--duration S] [--rounds N] [--connections N]
+#                [--streams N] [--no-basalt] [--no-stream] [--keep]
 #
 # Starts, all on 127.0.0.1 and under one temp dir: a static nginx upstream, nginx as the
 # reference reverse proxy, Basalt in front of the same upstream, and (for streaming) `basalt
 # mock-upstream` with a paced reply. Drives them with wrk / h2load / benchlib.py, prints a
 # Markdown table, and with --record also writes it to bench/RESULTS.md. Every process it starts
-# is stopped on exit (trap); the whole run is bounded by BENCH_MAX_SECONDS (default 900).
+# is stopped on exit (trap); the whole run is bounded by BENCH_MAX_SECONDS (default 1500).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,17 +28,19 @@ STREAM_TOKENS_PER_S=1
 STREAM_WORDS=20      # reply length in words: each stream lasts STREAM_WORDS / STREAM_TOKENS_PER_S s
 STREAM_RAMP=2000     # new streams per second
 STARTUP_RUNS=5
+ROUNDS=3             # each non-streaming measurement, round-robin over the targets; median shown
 RECORD=0
 RUN_BASALT=1
 RUN_STREAM=1
 KEEP=0
-MAX_SECONDS=${BENCH_MAX_SECONDS:-900}
+MAX_SECONDS=${BENCH_MAX_SECONDS:-1500}
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --record) RECORD=1 ;;
-    --quick) DURATION=3; WARMUP=1; STREAMS=1000; STARTUP_RUNS=3 ;;
+    --quick) DURATION=3; WARMUP=1; ROUNDS=1; STREAMS=1000; STARTUP_RUNS=3 ;;
+    --rounds) ROUNDS=$2; shift ;;
     --duration) DURATION=$2; shift ;;
     --connections) CONNS=$2; shift ;;
     --streams) STREAMS=$2; shift ;;
@@ -314,45 +316,64 @@ put resp.bytes "$(tr -d '\n' <"$RESP_BODY" | wc -c)"
 export BENCH_BODY_FILE="$REQ_BODY" BENCH_API_KEY="$API_KEY"
 WRK_SCRIPT="$BENCH_DIR/wrk/post_chat.lua"
 
-run_wrk() {  # run_wrk PREFIX TARGET CONNS -> puts PREFIX.TARGET.{rps,p50_us,p99_us,errors}
+# Each measurement runs ROUNDS times, round-robin over the targets so that a burst of noise
+# from elsewhere on the machine hits all of them alike; the table shows the median run.
+wrk_once() {  # wrk_once PREFIX TARGET CONNS: appends one BENCH_RESULT line to PREFIX.TARGET.runs
   local prefix=$1 t=$2 c=$3 line
   loadgen wrk -t1 -c"$c" -d"${WARMUP}s" -s "$WRK_SCRIPT" "${URL[$t]}" >/dev/null
   line=$(loadgen wrk -t1 -c"$c" -d"${DURATION}s" --latency -s "$WRK_SCRIPT" "${URL[$t]}" |
          grep '^BENCH_RESULT') || { log "wrk against $t failed"; return 1; }
   log "$prefix $t: ${line#BENCH_RESULT }"
-  local kv; declare -A r
-  for kv in ${line#BENCH_RESULT }; do r[${kv%%=*}]=${kv#*=}; done
-  put "$prefix.$t.rps" "${r[rps]}"; put "$prefix.$t.p50_us" "${r[p50_us]}"
-  put "$prefix.$t.p99_us" "${r[p99_us]}"
-  put "$prefix.$t.errors" $(( r[non2xx] + r[connect_err] + r[read_err] + r[write_err] + r[timeouts] ))
-  eval "${prefix}_${t}_rps=${r[rps]}"
+  echo "${line#BENCH_RESULT }" >>"$WORK/$prefix.$t.runs"
+}
+
+h2load_once() {  # h2load_once TARGET PER_CONN_RPS: appends one pct line to fixed.TARGET.runs
+  local t=$1 rate=$2 line
+  loadgen h2load --h1 -c"$FIXED_CONNS" --rps "$rate" -D "$DURATION" --warm-up-time "$WARMUP" \
+    -d "$REQ_BODY" -H 'content-type: application/json' -H "authorization: Bearer $API_KEY" \
+    --log-file "$WORK/h2load-$t.log" "${URL[$t]}" >"$WORK/h2load-$t.out" 2>&1 ||
+    { log "h2load against $t failed"; tail -5 "$WORK/h2load-$t.out" >&2; return 1; }
+  line=$(python3 "$LIB" pct "$WORK/h2load-$t.log")
+  log "fixed $t: $line"
+  echo "$line" >>"$WORK/fixed.$t.runs"
+}
+
+# put_median PREFIX TARGET KEY: the run with the median KEY becomes PREFIX.TARGET.*
+put_median() {
+  local prefix=$1 t=$2 key=$3 kv line
+  line=$(python3 "$LIB" median "$WORK/$prefix.$t.runs" "$key")
+  for kv in $line; do put "$prefix.$t.${kv%%=*}" "${kv#*=}"; done
+  put "$prefix.$t.runs" "$(wc -l <"$WORK/$prefix.$t.runs")"
 }
 
 put pinning "$( [[ -n "$LOADGEN_CPUS" ]] && echo "load generator pinned to CPU $LOADGEN_CPUS with taskset, servers unpinned" || echo "nothing pinned")"
+put rounds "$ROUNDS"
 put wrk.args "-t1 -c$CONNS -d${DURATION}s --latency (after a ${WARMUP}s warm-up)"
+for round in $(seq "$ROUNDS"); do
+  for t in "${TARGETS[@]}"; do wrk_once sat "$t" "$CONNS"; done
+done
 for t in "${TARGETS[@]}"; do
-  run_wrk sat "$t" "$CONNS"
+  put_median sat "$t" rps
   [[ -n "${PID_OF[$t]:-}" ]] && put "sat.$t.rss_kib" "$(python3 "$LIB" rss "${PID_OF[$t]}")"
 done
 
 put light.conns "$LIGHT_CONNS"
 put light.args "-t1 -c$LIGHT_CONNS -d${DURATION}s"
-for t in "${TARGETS[@]}"; do run_wrk light "$t" "$LIGHT_CONNS"; done
+for round in $(seq "$ROUNDS"); do
+  for t in "${TARGETS[@]}"; do wrk_once light "$t" "$LIGHT_CONNS"; done
+done
+for t in "${TARGETS[@]}"; do put_median light "$t" p99_us; done
 
 # Fixed rate at half of saturation (Basalt's, or nginx's when Basalt is not run).
-if (( RUN_BASALT )); then basis=basalt; sat_rps=$sat_basalt_rps; else basis=nginx; sat_rps=$sat_nginx_rps; fi
+if (( RUN_BASALT )); then basis=basalt; else basis=nginx; fi
+sat_rps=$(grep "^sat.$basis.rps=" "$RESULTS" | cut -d= -f2)
 per_conn=$(python3 -c "print(max(1, int($sat_rps / 2 / $FIXED_CONNS)))")
 put fixed.basis "$( [[ $basis == basalt ]] && echo Basalt || echo 'the nginx proxy')"
 put fixed.args "--h1 -c$FIXED_CONNS --rps $per_conn (= $((per_conn * FIXED_CONNS)) req/s) -D $DURATION --warm-up-time $WARMUP"
-for t in "${TARGETS[@]}"; do
-  loadgen h2load --h1 -c"$FIXED_CONNS" --rps "$per_conn" -D "$DURATION" --warm-up-time "$WARMUP" \
-    -d "$REQ_BODY" -H 'content-type: application/json' -H "authorization: Bearer $API_KEY" \
-    --log-file "$WORK/h2load-$t.log" "${URL[$t]}" >"$WORK/h2load-$t.out" 2>&1 ||
-    { log "h2load against $t failed"; tail -5 "$WORK/h2load-$t.out" >&2; exit 1; }
-  line=$(python3 "$LIB" pct "$WORK/h2load-$t.log")
-  log "fixed $t: $line"
-  for kv in $line; do put "fixed.$t.${kv%%=*}" "${kv#*=}"; done
+for round in $(seq "$ROUNDS"); do
+  for t in "${TARGETS[@]}"; do h2load_once "$t" "$per_conn"; done
 done
+for t in "${TARGETS[@]}"; do put_median fixed "$t" p99_us; done
 
 if (( RUN_BASALT )); then stop "$BASALT_PID"; fi
 

@@ -9,6 +9,7 @@ Subcommands:
                                 to answer 200; print "PORT STARTUP_MS" (ms since T0, an epoch
                                 time in seconds with fractions, taken just before the launch)
   http-status URL [BODYFILE] [KEY]  print the status of one request (POST when BODYFILE given)
+  median FILE KEY               of lines of key=value pairs, print the one with the median KEY
   pct LOGFILE                   percentiles of an h2load --log-file (3rd column, microseconds)
   stream ...                    the streaming load client (see `stream --help`)
   report RESULTS OUT_MD         render RESULTS (key=value lines) as the Markdown report
@@ -141,6 +142,17 @@ def percentile(sorted_values, p):
         return 0
     k = max(0, min(len(sorted_values) - 1, int(round(p / 100.0 * len(sorted_values) + 0.5)) - 1))
     return sorted_values[k]
+
+
+def median_line(path, key):
+    rows = []
+    for line in open(path):
+        kv = dict(x.split("=", 1) for x in line.split() if "=" in x)
+        if key in kv:
+            rows.append((float(kv[key]), line.strip()))
+    rows.sort(key=lambda r: r[0])
+    # lower median for an even count: a 2-run median should not pick the better of two
+    print(rows[(len(rows) - 1) // 2][1] if rows else "")
 
 
 def pct(logfile):
@@ -342,6 +354,11 @@ def _mb(kib):
     return _f(None if kib is None else float(kib) / 1024.0, "{:.1f}")
 
 
+def _errors(r, prefix):
+    return sum(int(r.get(f"{prefix}.{k}", "0") or 0)
+               for k in ("non2xx", "connect_err", "read_err", "write_err", "timeouts"))
+
+
 def report(results_path, out_path):
     r = {}
     for line in open(results_path):
@@ -367,6 +384,9 @@ def report(results_path, out_path):
     w(f"### Non-streaming throughput: wrk {g('wrk.args', '?')}, POST /v1/chat/completions "
       f"({g('req.bytes', '?')}-byte request, {g('resp.bytes', '?')}-byte chat.completion reply)")
     w("")
+    w(f"Every measurement below ran {g('rounds', '?')} time(s), round-robin over the targets; "
+      "each row is the run with the median RPS (throughput) or median p99 (latency tables).")
+    w("")
     w("| target | RPS | p50 ms | p99 ms | added p50 ms | added p99 ms | RSS after run MB | "
       "errors |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -383,7 +403,7 @@ def report(results_path, out_path):
         w(f"| {label} | {_f(g(f'sat.{key}.rps'))} | {_ms(g(f'sat.{key}.p50_us'))} | "
           f"{_ms(g(f'sat.{key}.p99_us'))} | {_ms(add50)} | {_ms(add99)} | "
           f"{_mb(g(f'sat.{key}.rss_kib')) if key != 'direct' else '—'} | "
-          f"{g(f'sat.{key}.errors', '0')} |")
+          f"{_errors(r, f'sat.{key}')} |")
     if g("sat.basalt.rps") and g("sat.nginx.rps"):
         ratio = float(g("sat.basalt.rps")) / float(g("sat.nginx.rps"))
         w("")
@@ -455,6 +475,8 @@ def main():
         wait_ready(args[0], float(args[1]), float(args[2]))
     elif cmd == "http-status":
         http_status(*args)
+    elif cmd == "median":
+        median_line(args[0], args[1])
     elif cmd == "pct":
         pct(args[0])
     elif cmd == "stream":
