@@ -46,7 +46,9 @@ constexpr std::string_view kModelCreatedAt = "2023-11-14T22:13:20Z";
 
 }  // namespace
 
-std::unique_ptr<canonical::DoorCodec> makeDoorCodec() { return std::make_unique<ChatDoorCodec>(); }
+std::unique_ptr<canonical::DoorCodec> makeDoorCodec() {
+  return std::make_unique<ChatDoorCodec>();
+}
 
 std::string encodeModelList(const std::vector<std::string>& model_names, bool codex) {
   json::array data;

@@ -19,14 +19,16 @@ const char* errorType(const Error& error) {
     case ErrorKind::kNotFound:
     case ErrorKind::kMethodNotAllowed:
     case ErrorKind::kPayloadTooLarge:
-    case ErrorKind::kHeadersTooLarge: return "invalid_request_error";
+    case ErrorKind::kHeadersTooLarge:
+      return "invalid_request_error";
     case ErrorKind::kRateLimited:
       return error.code == "insufficient_quota" ? "insufficient_quota" : "requests";
     case ErrorKind::kUpstreamError:
     case ErrorKind::kUpstreamUnavailable:
     case ErrorKind::kUpstreamTimeout:
     case ErrorKind::kInternal:
-    case ErrorKind::kCancelled: return "server_error";
+    case ErrorKind::kCancelled:
+      return "server_error";
   }
   return "server_error";
 }
@@ -34,9 +36,12 @@ const char* errorType(const Error& error) {
 std::string defaultCode(const Error& error) {
   if (!error.code.empty()) return error.code;
   switch (error.kind) {
-    case ErrorKind::kUnauthenticated: return "invalid_api_key";
-    case ErrorKind::kRateLimited: return "rate_limit_exceeded";
-    default: return {};
+    case ErrorKind::kUnauthenticated:
+      return "invalid_api_key";
+    case ErrorKind::kRateLimited:
+      return "rate_limit_exceeded";
+    default:
+      return {};
   }
 }
 

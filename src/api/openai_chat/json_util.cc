@@ -12,14 +12,21 @@ namespace json = boost::json;
 
 const char* typeName(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::string: return "a string";
+    case json::kind::string:
+      return "a string";
     case json::kind::int64:
-    case json::kind::uint64: return "an integer";
-    case json::kind::double_: return "a decimal";
-    case json::kind::bool_: return "a boolean";
-    case json::kind::object: return "an object";
-    case json::kind::array: return "an array";
-    case json::kind::null: return "null";
+    case json::kind::uint64:
+      return "an integer";
+    case json::kind::double_:
+      return "a decimal";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::object:
+      return "an object";
+    case json::kind::array:
+      return "an array";
+    case json::kind::null:
+      return "null";
   }
   return "an unknown type";
 }
@@ -32,14 +39,29 @@ void appendJsonString(std::string& out, std::string_view s) {
     const auto c = static_cast<unsigned char>(s[i]);
     const char* escape = nullptr;
     switch (c) {
-      case '"': escape = "\\\""; break;
-      case '\\': escape = "\\\\"; break;
-      case '\n': escape = "\\n"; break;
-      case '\r': escape = "\\r"; break;
-      case '\t': escape = "\\t"; break;
-      case '\b': escape = "\\b"; break;
-      case '\f': escape = "\\f"; break;
-      default: break;
+      case '"':
+        escape = "\\\"";
+        break;
+      case '\\':
+        escape = "\\\\";
+        break;
+      case '\n':
+        escape = "\\n";
+        break;
+      case '\r':
+        escape = "\\r";
+        break;
+      case '\t':
+        escape = "\\t";
+        break;
+      case '\b':
+        escape = "\\b";
+        break;
+      case '\f':
+        escape = "\\f";
+        break;
+      default:
+        break;
     }
     if (escape == nullptr && c >= 0x20) continue;
     out.append(s.data() + run_start, i - run_start);
@@ -68,13 +90,18 @@ const char* finishReason(canonical::StopReason reason, bool has_tool_calls) {
     case StopReason::kEndTurn:
     case StopReason::kStopSequence:
     case StopReason::kPauseTurn:
-    case StopReason::kError: return "stop";
+    case StopReason::kError:
+      return "stop";
     case StopReason::kMaxTokens:
-    case StopReason::kContextWindowExceeded: return "length";
-    case StopReason::kToolUse: return "tool_calls";
+    case StopReason::kContextWindowExceeded:
+      return "length";
+    case StopReason::kToolUse:
+      return "tool_calls";
     case StopReason::kContentFilter:
-    case StopReason::kRefusal: return "content_filter";
-    case StopReason::kUnset: break;
+    case StopReason::kRefusal:
+      return "content_filter";
+    case StopReason::kUnset:
+      break;
   }
   return has_tool_calls ? "tool_calls" : "stop";
 }
@@ -141,8 +168,7 @@ canonical::Usage usageFromJson(const json::object& usage) {
   if (const json::value* d = usage.if_contains("prompt_tokens_details"); d && d->is_object()) {
     u.cache_read_tokens = intField(d->get_object(), "cached_tokens");
   }
-  if (const json::value* d = usage.if_contains("completion_tokens_details");
-      d && d->is_object()) {
+  if (const json::value* d = usage.if_contains("completion_tokens_details"); d && d->is_object()) {
     u.reasoning_tokens = intField(d->get_object(), "reasoning_tokens");
   }
   // LiteLLM-style proxies report Anthropic cache writes here.

@@ -115,12 +115,14 @@ Result<std::optional<double>> optNumber(const json::object& o, std::string_view 
     return invalidType(path, "a number", *v);
   }
   if (d < min) {
-    return Error::invalid("Invalid '" + path + "': decimal below minimum value. Expected a value >= " +
+    return Error::invalid("Invalid '" + path +
+                              "': decimal below minimum value. Expected a value >= " +
                               formatNumber(min) + ", but got " + formatNumber(d) + " instead.",
                           path, "decimal_below_min_value");
   }
   if (d > max) {
-    return Error::invalid("Invalid '" + path + "': decimal above maximum value. Expected a value <= " +
+    return Error::invalid("Invalid '" + path +
+                              "': decimal above maximum value. Expected a value <= " +
                               formatNumber(max) + ", but got " + formatNumber(d) + " instead.",
                           path, "decimal_above_max_value");
   }
@@ -128,17 +130,17 @@ Result<std::optional<double>> optNumber(const json::object& o, std::string_view 
 }
 
 Result<std::optional<std::int64_t>> optInt(const json::object& o, std::string_view key,
-                                            std::optional<std::int64_t> min) {
+                                           std::optional<std::int64_t> min) {
   const std::string path(key);
   const json::value* v = field(o, key);
   if (v == nullptr) return std::optional<std::int64_t>{};
   std::optional<std::int64_t> i = detail::asInt(*v);
   if (!i) return invalidType(path, "an integer", *v);
   if (min && *i < *min) {
-    return Error::invalid("Invalid '" + path + "': integer below minimum value. Expected a value >= " +
-                              std::to_string(*min) + ", but got " + std::to_string(*i) +
-                              " instead.",
-                          path, "integer_below_min_value");
+    return Error::invalid(
+        "Invalid '" + path + "': integer below minimum value. Expected a value >= " +
+            std::to_string(*min) + ", but got " + std::to_string(*i) + " instead.",
+        path, "integer_below_min_value");
   }
   return i;
 }
@@ -154,8 +156,8 @@ class RequestDecoder {
   Result<void> decodeMessage(const json::value& v, const std::string& path);
   Result<void> decodeContent(const json::value& content, const std::string& path, Role role,
                              bool is_assistant, Message& msg);
-  Result<ContentBlock> decodePart(const json::value& part, const std::string& path,
-                                  bool is_user, bool is_assistant);
+  Result<ContentBlock> decodePart(const json::value& part, const std::string& path, bool is_user,
+                                  bool is_assistant);
   Result<void> decodeToolCalls(const json::value& calls, const std::string& path, Message& msg);
   Result<void> decodeTools(const json::value& tools);
   Result<bool> decodeToolChoice(const json::value& choice);
@@ -256,9 +258,11 @@ Result<void> RequestDecoder::decodeSampling(const json::object& o) {
   auto n = optInt(o, "n", 1);
   if (!n) return n.error();
   if (*n && **n != 1) {
-    return Error::invalid("Invalid 'n': this gateway returns one choice per request, so 'n' must "
-                          "be 1, but got " + std::to_string(**n) + " instead.",
-                          "n", "unsupported_value");
+    return Error::invalid(
+        "Invalid 'n': this gateway returns one choice per request, so 'n' must "
+        "be 1, but got " +
+            std::to_string(**n) + " instead.",
+        "n", "unsupported_value");
   }
   auto temperature = optNumber(o, "temperature", 0, 2);
   if (!temperature) return temperature.error();
@@ -305,9 +309,10 @@ Result<void> RequestDecoder::decodeMessages(const json::value* messages) {
   if (!messages->is_array()) return invalidType("messages", "an array", *messages);
   const json::array& arr = messages->get_array();
   if (arr.empty()) {
-    return Error::invalid("Invalid 'messages': empty array. Expected an array with minimum "
-                          "length 1, but got an empty array instead.",
-                          "messages", "empty_array");
+    return Error::invalid(
+        "Invalid 'messages': empty array. Expected an array with minimum "
+        "length 1, but got an empty array instead.",
+        "messages", "empty_array");
   }
   req_.messages.reserve(arr.size());
   for (std::size_t i = 0; i < arr.size(); ++i) {
@@ -460,7 +465,8 @@ Result<void> RequestDecoder::decodeContent(const json::value& content, const std
   }
   const json::array& parts = content.get_array();
   if (parts.empty() && !is_assistant) {
-    return Error::invalid("Invalid '" + path + "': empty array. Expected an array with minimum "
+    return Error::invalid("Invalid '" + path +
+                              "': empty array. Expected an array with minimum "
                               "length 1, but got an empty array instead.",
                           path, "empty_array");
   }
@@ -527,7 +533,8 @@ Result<ContentBlock> RequestDecoder::decodePart(const json::value& v, const std:
     if (type == "refusal" && field(part, "refusal") == nullptr) return missing(path + ".refusal");
     return ContentBlock{canonical::OpaqueBlock{canonical::Vendor::kOpenAI, json::serialize(part)}};
   }
-  if (is_user) return invalidValue(path + ".type", type, {"text", "image_url", "input_audio", "file"});
+  if (is_user)
+    return invalidValue(path + ".type", type, {"text", "image_url", "input_audio", "file"});
   if (is_assistant) return invalidValue(path + ".type", type, {"text", "refusal"});
   return invalidValue(path + ".type", type, {"text"});
 }

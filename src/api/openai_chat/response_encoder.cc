@@ -31,8 +31,8 @@ json::object toolCallJson(const canonical::ToolUseBlock& call) {
     tc["custom"] = json::object{{"name", call.name}, {"input", customInput(call.input_json)}};
   } else {
     tc["type"] = "function";
-    tc["function"] = json::object{
-        {"name", call.name}, {"arguments", call.input_json.empty() ? "{}" : call.input_json}};
+    tc["function"] = json::object{{"name", call.name},
+                                  {"arguments", call.input_json.empty() ? "{}" : call.input_json}};
   }
   return tc;
 }

@@ -57,13 +57,14 @@ void ChatStreamEncoder::encode(const StreamEvent& event, std::string& out) {
   }
   if (!started_) {
     start(event.type == StreamEvent::Type::kMessageStart ? std::string_view(event.id)
-                                                          : std::string_view(),
+                                                         : std::string_view(),
           out);
   }
   switch (event.type) {
     case StreamEvent::Type::kMessageStart:
     case StreamEvent::Type::kBlockStop:
-    case StreamEvent::Type::kError: break;
+    case StreamEvent::Type::kError:
+      break;
     case StreamEvent::Type::kBlockStart: {
       if (event.block_type != canonical::BlockType::kToolUse || event.index < 0) break;
       if (static_cast<std::size_t>(event.index) >= tool_of_block_.size()) {
@@ -97,18 +98,21 @@ void ChatStreamEncoder::encode(const StreamEvent& event, std::string& out) {
               tool_of_block_[event.index] < 0) {
             return;  // arguments for a call that never started: nothing to attach them to
           }
-          scratch_ = "{\"tool_calls\":[{\"index\":" +
-                     std::to_string(tool_of_block_[event.index]) + ",\"function\":{\"arguments\":";
+          scratch_ = "{\"tool_calls\":[{\"index\":" + std::to_string(tool_of_block_[event.index]) +
+                     ",\"function\":{\"arguments\":";
           detail::appendJsonString(scratch_, event.text);
           scratch_ += "}}]}";
           break;
         }
-        case canonical::DeltaType::kSignature: return;  // Chat has no place for signatures
+        case canonical::DeltaType::kSignature:
+          return;  // Chat has no place for signatures
       }
       chunk(scratch_, "null", out);
       break;
     }
-    case StreamEvent::Type::kUsage: usage_ = event.usage; break;
+    case StreamEvent::Type::kUsage:
+      usage_ = event.usage;
+      break;
     case StreamEvent::Type::kMessageStop: {
       // Canonical order puts Usage before MessageStop, so the finish chunk (and the usage chunk
       // that follows it) can be written now with the final totals.

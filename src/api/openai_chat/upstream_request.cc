@@ -50,8 +50,9 @@ json::value parsedOr(const std::string& text, json::value fallback) {
 json::object imagePart(const canonical::ImageBlock& image) {
   json::object url;
   if (!image.data.empty()) {
-    url["url"] = "data:" + (image.media_type.empty() ? std::string("image/png") : image.media_type) +
-                 ";base64," + image.data;
+    url["url"] =
+        "data:" + (image.media_type.empty() ? std::string("image/png") : image.media_type) +
+        ";base64," + image.data;
   } else {
     url["url"] = image.url;
   }
@@ -120,8 +121,12 @@ void UpstreamEncoder::encodeMessage(const Message& m) {
       push(std::move(msg), m);
       return;
     }
-    case Role::kUser: encodeUser(m); return;
-    case Role::kAssistant: encodeAssistant(m); return;
+    case Role::kUser:
+      encodeUser(m);
+      return;
+    case Role::kAssistant:
+      encodeAssistant(m);
+      return;
     case Role::kTool:
       for (const ContentBlock& b : m.content) {
         if (const auto* r = std::get_if<canonical::ToolResultBlock>(&b)) encodeToolResult(*r, m);
@@ -130,14 +135,14 @@ void UpstreamEncoder::encodeMessage(const Message& m) {
         // Chat tool messages carry only text: their images follow as a user turn.
         std::vector<ContentBlock> images(pending_images_.begin(), pending_images_.end());
         pending_images_.clear();
-        messages_.push_back(json::object{{"role", "user"}, {"content", contentValue(images, false)}});
+        messages_.push_back(
+            json::object{{"role", "user"}, {"content", contentValue(images, false)}});
       }
       return;
   }
 }
 
-void UpstreamEncoder::encodeToolResult(const canonical::ToolResultBlock& result,
-                                       const Message& m) {
+void UpstreamEncoder::encodeToolResult(const canonical::ToolResultBlock& result, const Message& m) {
   std::vector<ContentBlock> texts;
   for (const canonical::ToolResultPart& part : result.content) {
     if (const auto* t = std::get_if<canonical::TextBlock>(&part)) {
@@ -204,7 +209,8 @@ void UpstreamEncoder::encodeAssistant(const Message& m) {
       if (o->vendor != canonical::Vendor::kOpenAI) continue;
       parts.push_back(b);
       auto v = detail::parseJson(o->json);
-      const json::value* type = (v && v->is_object()) ? v->get_object().if_contains("type") : nullptr;
+      const json::value* type =
+          (v && v->is_object()) ? v->get_object().if_contains("type") : nullptr;
       if (type != nullptr && type->is_string() && type->get_string() == "refusal") {
         if (const json::value* r = v->get_object().if_contains("refusal"); r && r->is_string()) {
           refusal += r->get_string();
@@ -228,8 +234,8 @@ void UpstreamEncoder::encodeAssistant(const Message& m) {
     msg["content"] = text_only.empty() ? json::value(nullptr) : contentValue(text_only, true);
     msg["refusal"] = refusal;
   } else if (parts.empty()) {
-    msg["content"] = tool_calls.empty() && !function_call ? json::value(json::string())
-                                                          : json::value(nullptr);
+    msg["content"] =
+        tool_calls.empty() && !function_call ? json::value(json::string()) : json::value(nullptr);
   } else {
     msg["content"] = contentValue(parts, m.content_was_string);
   }
@@ -252,8 +258,8 @@ json::object UpstreamEncoder::toolCallJson(const canonical::ToolUseBlock& call) 
     tc["custom"] = json::object{{"name", call.name}, {"input", std::move(input)}};
   } else {
     tc["type"] = "function";
-    tc["function"] = json::object{
-        {"name", call.name}, {"arguments", call.input_json.empty() ? "{}" : call.input_json}};
+    tc["function"] = json::object{{"name", call.name},
+                                  {"arguments", call.input_json.empty() ? "{}" : call.input_json}};
   }
   return tc;
 }
@@ -286,10 +292,10 @@ json::object UpstreamEncoder::toolJson(const canonical::ToolSpec& tool) const {
       }
     }
     if (!description.empty()) fn["description"] = std::move(description);
-    fn["parameters"] = json::object{
-        {"type", "object"},
-        {"properties", json::object{{"content", json::object{{"type", "string"}}}}},
-        {"required", json::array{"content"}}};
+    fn["parameters"] =
+        json::object{{"type", "object"},
+                     {"properties", json::object{{"content", json::object{{"type", "string"}}}}},
+                     {"required", json::array{"content"}}};
   } else {
     if (!tool.description.empty()) fn["description"] = tool.description;
     if (!tool.parameters_json.empty()) {
@@ -322,18 +328,25 @@ std::string UpstreamEncoder::encode(const UpstreamRequestOptions& options) {
     body["tools"] = std::move(tools);
     using Kind = canonical::ToolChoice::Kind;
     switch (req_.tool_choice.kind) {
-      case Kind::kUnset: break;
-      case Kind::kAuto: body["tool_choice"] = "auto"; break;
-      case Kind::kNone: body["tool_choice"] = "none"; break;
-      case Kind::kRequired: body["tool_choice"] = "required"; break;
+      case Kind::kUnset:
+        break;
+      case Kind::kAuto:
+        body["tool_choice"] = "auto";
+        break;
+      case Kind::kNone:
+        body["tool_choice"] = "none";
+        break;
+      case Kind::kRequired:
+        body["tool_choice"] = "required";
+        break;
       case Kind::kNamed: {
         bool custom = false;
         for (const canonical::ToolSpec& t : req_.tools) {
           if (t.name == req_.tool_choice.name) custom = t.kind == canonical::ToolKind::kCustom;
         }
         const char* type = custom && keepCustom() ? "custom" : "function";
-        body["tool_choice"] = json::object{
-            {"type", type}, {type, json::object{{"name", req_.tool_choice.name}}}};
+        body["tool_choice"] =
+            json::object{{"type", type}, {type, json::object{{"name", req_.tool_choice.name}}}};
         break;
       }
     }
@@ -343,9 +356,14 @@ std::string UpstreamEncoder::encode(const UpstreamRequestOptions& options) {
   using Format = canonical::ResponseFormat::Kind;
   const canonical::ResponseFormat& rf = req_.response_format;
   switch (rf.kind) {
-    case Format::kUnset: break;
-    case Format::kText: body["response_format"] = json::object{{"type", "text"}}; break;
-    case Format::kJsonObject: body["response_format"] = json::object{{"type", "json_object"}}; break;
+    case Format::kUnset:
+      break;
+    case Format::kText:
+      body["response_format"] = json::object{{"type", "text"}};
+      break;
+    case Format::kJsonObject:
+      body["response_format"] = json::object{{"type", "json_object"}};
+      break;
     case Format::kJsonSchema: {
       json::object schema{{"name", rf.name.empty() ? std::string("response") : rf.name}};
       if (!rf.description.empty()) schema["description"] = rf.description;

@@ -146,8 +146,8 @@ Result<canonical::ChatResponse> decodeUpstreamResponse(std::string_view body) {
         } else if (const json::value* cu = c.if_contains("custom"); cu && cu->is_object()) {
           call.kind = canonical::ToolKind::kCustom;
           call.name = stringField(cu->get_object(), "name");
-          call.input_json = json::serialize(
-              json::object{{"content", stringField(cu->get_object(), "input")}});
+          call.input_json =
+              json::serialize(json::object{{"content", stringField(cu->get_object(), "input")}});
         }
         if (call.input_json.empty()) call.input_json = "{}";
         if (call.id.empty()) call.id = randomId("call_", 24);
@@ -163,8 +163,8 @@ Result<canonical::ChatResponse> decodeUpstreamResponse(std::string_view body) {
 
   json::object extras;
   for (const auto& [key, value] : o) {
-    if (key == "id" || key == "object" || key == "created" || key == "model" ||
-        key == "choices" || key == "usage" || key == "system_fingerprint" || key == "error") {
+    if (key == "id" || key == "object" || key == "created" || key == "model" || key == "choices" ||
+        key == "usage" || key == "system_fingerprint" || key == "error") {
       continue;
     }
     extras[key] = value;
@@ -220,7 +220,8 @@ Result<void> ChunkDecoder::feed(std::string_view data, std::vector<StreamEvent>&
         if (reasoning_index_ < 0) {
           closeOpen(-1);
           reasoning_index_ = next_index_++;
-          out.push_back(StreamEvent::blockStart(reasoning_index_, canonical::BlockType::kReasoning));
+          out.push_back(
+              StreamEvent::blockStart(reasoning_index_, canonical::BlockType::kReasoning));
         }
         out.push_back(StreamEvent::delta(reasoning_index_, canonical::DeltaType::kReasoningText,
                                          std::move(reasoning)));
@@ -233,7 +234,8 @@ Result<void> ChunkDecoder::feed(std::string_view data, std::vector<StreamEvent>&
           text_index_ = next_index_++;
           out.push_back(StreamEvent::blockStart(text_index_, canonical::BlockType::kText));
         }
-        out.push_back(StreamEvent::delta(text_index_, canonical::DeltaType::kText, std::move(text)));
+        out.push_back(
+            StreamEvent::delta(text_index_, canonical::DeltaType::kText, std::move(text)));
       }
       if (const json::value* calls = delta.if_contains("tool_calls"); calls && calls->is_array()) {
         for (const json::value& tv : calls->get_array()) {

@@ -11,9 +11,9 @@
 
 #include "basalt/api/openai_chat/chat_codec.h"
 
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -84,10 +84,10 @@ canonical::ChatRequest decodeCase(const std::string& name) {
 
 canonical::StopReason stopReason(std::string_view s) {
   using canonical::StopReason;
-  for (StopReason r : {StopReason::kEndTurn, StopReason::kStopSequence, StopReason::kMaxTokens,
-                       StopReason::kToolUse, StopReason::kContentFilter, StopReason::kRefusal,
-                       StopReason::kPauseTurn, StopReason::kContextWindowExceeded,
-                       StopReason::kError}) {
+  for (StopReason r :
+       {StopReason::kEndTurn, StopReason::kStopSequence, StopReason::kMaxTokens,
+        StopReason::kToolUse, StopReason::kContentFilter, StopReason::kRefusal,
+        StopReason::kPauseTurn, StopReason::kContextWindowExceeded, StopReason::kError}) {
     if (s == canonical::stopReasonName(r)) return r;
   }
   return StopReason::kUnset;
@@ -119,7 +119,7 @@ std::vector<StreamEvent> parseEvents(const json::value& v) {
       events.push_back(StreamEvent::blockStart(index, bt, str(e, "id"), str(e, "name")));
     } else if (type == "delta") {
       const std::string delta = str(e, "delta");
-      canonical::DeltaType dt = delta == "tool_input_json" ? canonical::DeltaType::kToolInputJson
+      canonical::DeltaType dt = delta == "tool_input_json"  ? canonical::DeltaType::kToolInputJson
                                 : delta == "reasoning_text" ? canonical::DeltaType::kReasoningText
                                 : delta == "signature"      ? canonical::DeltaType::kSignature
                                                             : canonical::DeltaType::kText;
@@ -137,8 +137,8 @@ std::vector<StreamEvent> parseEvents(const json::value& v) {
       events.push_back(StreamEvent::messageStop(stopReason(str(e, "stop_reason"))));
     } else if (type == "error") {
       Error err;
-      err.kind = str(e, "kind") == "rate_limited" ? ErrorKind::kRateLimited
-                                                   : ErrorKind::kUpstreamError;
+      err.kind =
+          str(e, "kind") == "rate_limited" ? ErrorKind::kRateLimited : ErrorKind::kUpstreamError;
       err.message = str(e, "message");
       err.code = str(e, "code");
       events.push_back(StreamEvent::errorEvent(err));

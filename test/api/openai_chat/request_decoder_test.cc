@@ -54,8 +54,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{"malformed_json", "{\"model\":", "", kParseMessage.c_str(), ""},
         BadCase{"not_object", "[1,2]", "",
-                "Invalid type for request body: expected an object, but got an array instead.",
-                ""},
+                "Invalid type for request body: expected an object, but got an array instead.", ""},
         BadCase{"missing_model", std::string("{") + std::string(kMsgs) + "}", "",
                 "you must provide a model parameter", ""},
         BadCase{"empty_model", std::string("{\"model\":\"\",") + std::string(kMsgs) + "}", "",
@@ -76,9 +75,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "messages[1]",
                 "Invalid type for 'messages[1]': expected an object, but got an integer instead.",
                 "invalid_type"},
-        BadCase{"missing_role", R"({"model":"m","messages":[{"content":"a"}]})",
-                "messages[0].role", "Missing required parameter: 'messages[0].role'.",
-                "missing_required_parameter"},
+        BadCase{"missing_role", R"({"model":"m","messages":[{"content":"a"}]})", "messages[0].role",
+                "Missing required parameter: 'messages[0].role'.", "missing_required_parameter"},
         BadCase{"bad_role", R"({"model":"m","messages":[{"role":"robot","content":"a"}]})",
                 "messages[0].role",
                 "Invalid value: 'robot'. Supported values are: 'system', 'assistant', 'user', "
@@ -104,27 +102,29 @@ INSTANTIATE_TEST_SUITE_P(
                 "Invalid value: 'video'. Supported values are: 'text', 'image_url', "
                 "'input_audio', and 'file'.",
                 "invalid_value"},
-        BadCase{"system_image",
-                R"({"model":"m","messages":[{"role":"system","content":[{"type":"image_url","image_url":{"url":"x"}}]}]})",
-                "messages[0].content[0].type",
-                "Invalid value: 'image_url'. Supported values are: 'text'.", "invalid_value"},
+        BadCase{
+            "system_image",
+            R"({"model":"m","messages":[{"role":"system","content":[{"type":"image_url","image_url":{"url":"x"}}]}]})",
+            "messages[0].content[0].type",
+            "Invalid value: 'image_url'. Supported values are: 'text'.", "invalid_value"},
         BadCase{"part_missing_text",
                 R"({"model":"m","messages":[{"role":"user","content":[{"type":"text"}]}]})",
                 "messages[0].content[0].text",
                 "Missing required parameter: 'messages[0].content[0].text'.",
                 "missing_required_parameter"},
-        BadCase{"image_missing_url",
-                R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]})",
-                "messages[0].content[0].image_url.url",
-                "Missing required parameter: 'messages[0].content[0].image_url.url'.",
-                "missing_required_parameter"},
-        BadCase{"image_detail",
-                R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png","detail":"ultra"}}]}]})",
-                "messages[0].content[0].image_url.detail",
-                "Invalid value: 'ultra'. Supported values are: 'auto', 'low', and 'high'.",
-                "invalid_value"},
-        BadCase{"tool_missing_id",
-                R"({"model":"m","messages":[{"role":"tool","content":"r"}]})",
+        BadCase{
+            "image_missing_url",
+            R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]})",
+            "messages[0].content[0].image_url.url",
+            "Missing required parameter: 'messages[0].content[0].image_url.url'.",
+            "missing_required_parameter"},
+        BadCase{
+            "image_detail",
+            R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png","detail":"ultra"}}]}]})",
+            "messages[0].content[0].image_url.detail",
+            "Invalid value: 'ultra'. Supported values are: 'auto', 'low', and 'high'.",
+            "invalid_value"},
+        BadCase{"tool_missing_id", R"({"model":"m","messages":[{"role":"tool","content":"r"}]})",
                 "messages[0].tool_call_id",
                 "Missing required parameter: 'messages[0].tool_call_id'.",
                 "missing_required_parameter"},
@@ -132,17 +132,19 @@ INSTANTIATE_TEST_SUITE_P(
                 R"({"model":"m","messages":[{"role":"function","content":"r"}]})",
                 "messages[0].name", "Missing required parameter: 'messages[0].name'.",
                 "missing_required_parameter"},
-        BadCase{"tool_call_args_type",
-                R"({"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":3}}]}]})",
-                "messages[0].tool_calls[0].function.arguments",
-                "Invalid type for 'messages[0].tool_calls[0].function.arguments': expected a "
-                "string, but got an integer instead.",
-                "invalid_type"},
-        BadCase{"tool_call_missing_id",
-                R"({"model":"m","messages":[{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f","arguments":"{}"}}]}]})",
-                "messages[0].tool_calls[0].id",
-                "Missing required parameter: 'messages[0].tool_calls[0].id'.",
-                "missing_required_parameter"},
+        BadCase{
+            "tool_call_args_type",
+            R"({"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":3}}]}]})",
+            "messages[0].tool_calls[0].function.arguments",
+            "Invalid type for 'messages[0].tool_calls[0].function.arguments': expected a "
+            "string, but got an integer instead.",
+            "invalid_type"},
+        BadCase{
+            "tool_call_missing_id",
+            R"({"model":"m","messages":[{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f","arguments":"{}"}}]}]})",
+            "messages[0].tool_calls[0].id",
+            "Missing required parameter: 'messages[0].tool_calls[0].id'.",
+            "missing_required_parameter"},
         BadCase{"name_type", R"({"model":"m","messages":[{"role":"user","content":"a","name":1}]})",
                 "messages[0].name",
                 "Invalid type for 'messages[0].name': expected a string, but got an integer "
@@ -167,8 +169,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "Invalid 'presence_penalty': decimal above maximum value. Expected a value <= 2, "
                 "but got 3 instead.",
                 "decimal_above_max_value"},
-        BadCase{"frequency_penalty_type", body(R"("frequency_penalty":true)"),
-                "frequency_penalty",
+        BadCase{"frequency_penalty_type", body(R"("frequency_penalty":true)"), "frequency_penalty",
                 "Invalid type for 'frequency_penalty': expected a number, but got a boolean "
                 "instead.",
                 "invalid_type"},
@@ -203,8 +204,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "Invalid type for 'stream_options': expected an object, but got an array "
                 "instead.",
                 "invalid_type"},
-        BadCase{"include_usage_type",
-                body(R"("stream":true,"stream_options":{"include_usage":1})"),
+        BadCase{"include_usage_type", body(R"("stream":true,"stream_options":{"include_usage":1})"),
                 "stream_options.include_usage",
                 "Invalid type for 'stream_options.include_usage': expected a boolean, but got "
                 "an integer instead.",
@@ -242,8 +242,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "tools[0].function", "Missing required parameter: 'tools[0].function'.",
                 "missing_required_parameter"},
         BadCase{"tool_missing_name", body(R"("tools":[{"type":"function","function":{}}])"),
-                "tools[0].function.name",
-                "Missing required parameter: 'tools[0].function.name'.",
+                "tools[0].function.name", "Missing required parameter: 'tools[0].function.name'.",
                 "missing_required_parameter"},
         BadCase{"tool_parameters_type",
                 body(R"("tools":[{"type":"function","function":{"name":"f","parameters":"x"}}])"),
@@ -261,11 +260,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "Invalid value: 'always'. Supported values are: 'none', 'auto', and "
                 "'required'.",
                 "invalid_value"},
-        BadCase{"tool_choice_missing_name",
-                body(R"("tool_choice":{"type":"function","function":{}})"),
-                "tool_choice.function.name",
-                "Missing required parameter: 'tool_choice.function.name'.",
-                "missing_required_parameter"},
+        BadCase{
+            "tool_choice_missing_name", body(R"("tool_choice":{"type":"function","function":{}})"),
+            "tool_choice.function.name", "Missing required parameter: 'tool_choice.function.name'.",
+            "missing_required_parameter"},
         BadCase{"tool_choice_type", body(R"("tool_choice":3)"), "tool_choice",
                 "Invalid type for 'tool_choice': expected a string or object, but got an "
                 "integer instead.",
@@ -276,8 +274,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "'text'.",
                 "invalid_value"},
         BadCase{"response_format_missing_schema",
-                body(R"("response_format":{"type":"json_schema"})"),
-                "response_format.json_schema",
+                body(R"("response_format":{"type":"json_schema"})"), "response_format.json_schema",
                 "Missing required parameter: 'response_format.json_schema'.",
                 "missing_required_parameter"},
         BadCase{"response_format_missing_name",
@@ -419,9 +416,9 @@ TEST(DecodeRequest, DoorCodecDecodesTheBody) {
 }
 
 TEST(DecodeRequest, UnknownToolChoiceShapeTravelsRaw) {
-  Result<ChatRequest> r = decodeRequest(body(
-      R"("tools":[{"type":"function","function":{"name":"f"}}],)"
-      R"("tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[]}})"));
+  Result<ChatRequest> r = decodeRequest(
+      body(R"("tools":[{"type":"function","function":{"name":"f"}}],)"
+           R"("tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[]}})"));
   ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_EQ(r->tool_choice.kind, canonical::ToolChoice::Kind::kUnset);
   EXPECT_NE(r->extras.json.find("allowed_tools"), std::string::npos);

@@ -1,7 +1,7 @@
 #include "basalt/api/openai_chat/chat_codec.h"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 namespace basalt::api::openai_chat {
 namespace {
@@ -101,10 +101,14 @@ TEST(EncodeResponse, ToolCallsReasoningAndFinishReason) {
 
 TEST(EncodeResponse, FinishReasonMapping) {
   const std::pair<StopReason, const char*> cases[] = {
-      {StopReason::kEndTurn, "stop"},          {StopReason::kStopSequence, "stop"},
-      {StopReason::kPauseTurn, "stop"},        {StopReason::kMaxTokens, "length"},
-      {StopReason::kContextWindowExceeded, "length"}, {StopReason::kToolUse, "tool_calls"},
-      {StopReason::kContentFilter, "content_filter"}, {StopReason::kRefusal, "content_filter"},
+      {StopReason::kEndTurn, "stop"},
+      {StopReason::kStopSequence, "stop"},
+      {StopReason::kPauseTurn, "stop"},
+      {StopReason::kMaxTokens, "length"},
+      {StopReason::kContextWindowExceeded, "length"},
+      {StopReason::kToolUse, "tool_calls"},
+      {StopReason::kContentFilter, "content_filter"},
+      {StopReason::kRefusal, "content_filter"},
       {StopReason::kUnset, "stop"}};
   for (const auto& [reason, expected] : cases) {
     ChatResponse resp;

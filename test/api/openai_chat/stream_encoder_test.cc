@@ -46,27 +46,33 @@ TEST(StreamEncoder, Headers) {
 
 TEST(StreamEncoder, TextWithoutUsageIsExactOpenAIFraming) {
   canonical::Usage usage{5, 2};
-  std::string out = run(request(false), {StreamEvent::messageStart("msg_1", "claude"),
-                                         StreamEvent::blockStart(0, BlockType::kText),
-                                         StreamEvent::delta(0, DeltaType::kText, "Hi \"you\"\n"),
-                                         StreamEvent::blockStop(0),
-                                         StreamEvent::usageEvent(usage),
-                                         StreamEvent::messageStop(canonical::StopReason::kEndTurn)});
+  std::string out = run(
+      request(false),
+      {StreamEvent::messageStart("msg_1", "claude"), StreamEvent::blockStart(0, BlockType::kText),
+       StreamEvent::delta(0, DeltaType::kText, "Hi \"you\"\n"), StreamEvent::blockStop(0),
+       StreamEvent::usageEvent(usage), StreamEvent::messageStop(canonical::StopReason::kEndTurn)});
   const std::string prefix =
       R"(data: {"id":"chatcmpl-ID","object":"chat.completion.chunk","created":0,"model":"gpt-test","system_fingerprint":null,"choices":)";
-  EXPECT_EQ(normalize(out),
-            prefix + R"([{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]})" "\n\n" +
-            prefix + R"([{"index":0,"delta":{"content":"Hi \"you\"\n"},"logprobs":null,"finish_reason":null}]})" "\n\n" +
-            prefix + R"([{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]})" "\n\n"
-            "data: [DONE]\n\n");
+  EXPECT_EQ(
+      normalize(out),
+      prefix +
+          R"([{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]})"
+          "\n\n" +
+          prefix +
+          R"([{"index":0,"delta":{"content":"Hi \"you\"\n"},"logprobs":null,"finish_reason":null}]})"
+          "\n\n" +
+          prefix +
+          R"([{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]})"
+          "\n\n"
+          "data: [DONE]\n\n");
 }
 
 TEST(StreamEncoder, SameIdInEveryChunkAndUpstreamChatcmplKept) {
-  std::string out = run(request(true), {StreamEvent::messageStart("chatcmpl-up", "m"),
-                                        StreamEvent::blockStart(0, BlockType::kText),
-                                        StreamEvent::delta(0, DeltaType::kText, "x"),
-                                        StreamEvent::blockStop(0),
-                                        StreamEvent::messageStop(canonical::StopReason::kEndTurn)});
+  std::string out =
+      run(request(true), {StreamEvent::messageStart("chatcmpl-up", "m"),
+                          StreamEvent::blockStart(0, BlockType::kText),
+                          StreamEvent::delta(0, DeltaType::kText, "x"), StreamEvent::blockStop(0),
+                          StreamEvent::messageStop(canonical::StopReason::kEndTurn)});
   std::size_t frames = 0;
   for (std::size_t pos = 0; (pos = out.find("data: {", pos)) != std::string::npos; ++pos) {
     ++frames;
@@ -92,23 +98,21 @@ TEST(StreamEncoder, ErrorFrameThenDoneAndNothingAfter) {
 }
 
 TEST(StreamEncoder, ToolIndexIsRunningCallIndexNotBlockIndex) {
-  std::string out = run(request(false),
-                        {StreamEvent::messageStart("m1", "m"),
-                         StreamEvent::blockStart(0, BlockType::kReasoning),
-                         StreamEvent::delta(0, DeltaType::kReasoningText, "think"),
-                         StreamEvent::delta(0, DeltaType::kSignature, "sig"),
-                         StreamEvent::blockStop(0),
-                         StreamEvent::blockStart(1, BlockType::kText),
-                         StreamEvent::delta(1, DeltaType::kText, "ok"),
-                         StreamEvent::blockStop(1),
-                         StreamEvent::blockStart(2, BlockType::kToolUse, "toolu_a", "f"),
-                         StreamEvent::delta(2, DeltaType::kToolInputJson, "{}"),
-                         StreamEvent::blockStop(2),
-                         StreamEvent::messageStop(canonical::StopReason::kToolUse)});
+  std::string out = run(
+      request(false),
+      {StreamEvent::messageStart("m1", "m"), StreamEvent::blockStart(0, BlockType::kReasoning),
+       StreamEvent::delta(0, DeltaType::kReasoningText, "think"),
+       StreamEvent::delta(0, DeltaType::kSignature, "sig"), StreamEvent::blockStop(0),
+       StreamEvent::blockStart(1, BlockType::kText), StreamEvent::delta(1, DeltaType::kText, "ok"),
+       StreamEvent::blockStop(1), StreamEvent::blockStart(2, BlockType::kToolUse, "toolu_a", "f"),
+       StreamEvent::delta(2, DeltaType::kToolInputJson, "{}"), StreamEvent::blockStop(2),
+       StreamEvent::messageStop(canonical::StopReason::kToolUse)});
   EXPECT_NE(out.find(R"("delta":{"reasoning_content":"think"})"), std::string::npos);
   EXPECT_EQ(out.find("sig"), std::string::npos);
-  EXPECT_NE(out.find(R"("delta":{"tool_calls":[{"index":0,"id":"toolu_a","type":"function","function":{"name":"f","arguments":""}}]})"),
-            std::string::npos);
+  EXPECT_NE(
+      out.find(
+          R"("delta":{"tool_calls":[{"index":0,"id":"toolu_a","type":"function","function":{"name":"f","arguments":""}}]})"),
+      std::string::npos);
   EXPECT_NE(out.find(R"("delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]})"),
             std::string::npos);
   EXPECT_NE(out.find(R"("finish_reason":"tool_calls")"), std::string::npos);

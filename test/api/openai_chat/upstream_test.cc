@@ -1,8 +1,8 @@
 #include "basalt/api/openai_chat/chat_codec.h"
 
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 
 namespace basalt::api::openai_chat {
 namespace {
@@ -306,7 +306,8 @@ TEST(EncodeUpstreamRequest, CustomToolFromResponsesDoorBecomesFunction) {
   EXPECT_EQ(got.at("tools").at(0).at("type"), "function");
   EXPECT_EQ(fn.at("description"), "Patch files.\n\nFormat:\n```lark\nstart: x\n```\n");
   EXPECT_EQ(fn.at("parameters").at("required").at(0), "content");
-  EXPECT_EQ(got.at("tool_choice"), parse(R"({"type":"function","function":{"name":"apply_patch"}})"));
+  EXPECT_EQ(got.at("tool_choice"),
+            parse(R"({"type":"function","function":{"name":"apply_patch"}})"));
   const json::value& tc = got.at("messages").at(0).at("tool_calls").at(0);
   EXPECT_EQ(tc.at("function").at("arguments"), R"({"content":"*** Begin"})");
   EXPECT_TRUE(got.at("messages").at(0).at("content").is_null());

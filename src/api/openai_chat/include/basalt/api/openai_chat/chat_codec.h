@@ -43,9 +43,9 @@ std::string encodeStreamError(const Error& error);
 // ---- provider side: canonical -> upstream Chat Completions and back ----
 
 struct UpstreamRequestOptions {
-  std::string_view model;                        ///< the provider's model id
+  std::string_view model;  ///< the provider's model id
   std::optional<std::int64_t> max_tokens_default;
-  bool stream = false;                           ///< adds stream_options.include_usage
+  bool stream = false;  ///< adds stream_options.include_usage
 };
 
 /// The JSON body to POST to `{base_url}/chat/completions`. Request extras of vendor OpenAI are
