@@ -25,8 +25,8 @@ LIGHT_CONNS=4        # wrk connections for the light closed-loop run
 FIXED_CONNS=16       # h2load connections for the fixed-rate run
 STREAMS=10000        # concurrent streams
 STREAM_TOKENS_PER_S=1
-STREAM_WORDS=20      # reply length in words: each stream lasts STREAM_WORDS / STREAM_TOKENS_PER_S s
-STREAM_RAMP=2000     # new streams per second
+STREAM_WORDS=30      # reply length in words: each stream lasts STREAM_WORDS / STREAM_TOKENS_PER_S s
+STREAM_RAMP=1000     # new streams per second
 STARTUP_RUNS=5
 ROUNDS=3             # each non-streaming measurement, round-robin over the targets; median shown
 RECORD=0
@@ -39,7 +39,7 @@ usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --record) RECORD=1 ;;
-    --quick) DURATION=3; WARMUP=1; ROUNDS=1; STREAMS=1000; STARTUP_RUNS=3 ;;
+    --quick) DURATION=3; WARMUP=1; ROUNDS=1; STREAMS=1000; STREAM_WORDS=6; STARTUP_RUNS=3 ;;
     --rounds) ROUNDS=$2; shift ;;
     --duration) DURATION=$2; shift ;;
     --connections) CONNS=$2; shift ;;
