@@ -2,7 +2,7 @@
 # `make bench`: Basalt side by side with nginx on loopback (see bench/README.md).
 #
 #   bench/run.sh [--record] [--quick] [--duration S] [--rounds N] [--connections N]
-#                [--streams N] [--no-basalt] [--no-stream] [--keep]
+#                [--streams N] [--no-basalt] [--no-stream] [--keep] [--profile]
 #
 # Starts, all on 127.0.0.1 and under one temp dir: a static nginx upstream, nginx as the
 # reference reverse proxy, Basalt in front of the same upstream, and (for streaming) `basalt
@@ -33,6 +33,7 @@ RECORD=0
 RUN_BASALT=1
 RUN_STREAM=1
 KEEP=0
+PROFILE=0
 MAX_SECONDS=${BENCH_MAX_SECONDS:-1500}
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
@@ -47,6 +48,7 @@ while [[ $# -gt 0 ]]; do
     --no-basalt) RUN_BASALT=0 ;;
     --no-stream) RUN_STREAM=0 ;;
     --keep) KEEP=1 ;;
+    --profile) PROFILE=1 ;;
     -h|--help) usage 0 ;;
     *) echo "bench: unknown option $1" >&2; usage 2 ;;
   esac
@@ -352,6 +354,31 @@ put wrk.args "-t1 -c$CONNS -d${DURATION}s --latency (after a ${WARMUP}s warm-up)
 for round in $(seq "$ROUNDS"); do
   for t in "${TARGETS[@]}"; do wrk_once sat "$t" "$CONNS"; done
 done
+# --profile: one more saturation run against Basalt under `perf record` (flat profile: the
+# Release build has no frame pointers), top symbols to bench/profile.txt.
+if (( PROFILE && RUN_BASALT )); then
+  if command -v perf >/dev/null; then
+    perf record -e cpu-clock -F 999 -o "$WORK/perf.data" -p "$BASALT_PID" -- sleep "$DURATION" \
+      >"$WORK/perf.log" 2>&1 &
+    perf_pid=$!
+    loadgen wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$WRK_SCRIPT" "${URL[basalt]}" >/dev/null
+    wait "$perf_pid" || true
+    {
+      echo "# perf record -e cpu-clock -F 999 -p <basalt> during wrk -t1 -c$CONNS -d${DURATION}s"
+      echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), tree at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)"
+      perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
+        grep -v '^$' | grep -v '^#' | head -60
+      echo
+      echo "# by shared object"
+      perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null |
+        grep -v '^$' | grep -v '^#' | head -15
+    } >"$BENCH_DIR/profile.txt"
+    log "profile written to bench/profile.txt"
+  else
+    log "--profile: perf not found (Debian package linux-perf)"
+  fi
+fi
+
 for t in "${TARGETS[@]}"; do
   put_median sat "$t" rps
   [[ -n "${PID_OF[$t]:-}" ]] && put "sat.$t.rss_kib" "$(python3 "$LIB" rss "${PID_OF[$t]}")"
