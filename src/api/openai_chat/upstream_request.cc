@@ -104,6 +104,7 @@ json::value UpstreamEncoder::contentValue(const std::vector<ContentBlock>& block
       if (auto v = detail::parseJson(o->json); v && v->is_object()) parts.push_back(std::move(*v));
     }
   }
+  if (parts.empty()) return json::string();  // Chat rejects an empty parts array
   return parts;
 }
 
@@ -171,12 +172,15 @@ void UpstreamEncoder::encodeToolResult(const canonical::ToolResultBlock& result,
 
 void UpstreamEncoder::encodeUser(const Message& m) {
   std::vector<ContentBlock> rest;
+  bool had_tool_results = false;
   for (const ContentBlock& b : m.content) {
     if (const auto* r = std::get_if<canonical::ToolResultBlock>(&b)) {
       encodeToolResult(*r, m);  // tool results go first, as their own tool messages
+      had_tool_results = true;
+    } else if (const auto* o = std::get_if<canonical::OpaqueBlock>(&b)) {
+      if (o->vendor == canonical::Vendor::kOpenAI) rest.push_back(b);
     } else if (std::holds_alternative<canonical::TextBlock>(b) ||
-               std::holds_alternative<canonical::ImageBlock>(b) ||
-               std::holds_alternative<canonical::OpaqueBlock>(b)) {
+               std::holds_alternative<canonical::ImageBlock>(b)) {
       rest.push_back(b);
     }
   }
@@ -184,7 +188,7 @@ void UpstreamEncoder::encodeUser(const Message& m) {
     rest.insert(rest.begin(), pending_images_.begin(), pending_images_.end());
     pending_images_.clear();
   }
-  if (rest.empty() && m.content.size() > 0) return;  // only tool results
+  if (rest.empty() && had_tool_results) return;  // nothing but tool results
   json::object msg{{"role", "user"}, {"content", contentValue(rest, m.content_was_string)}};
   if (!m.name.empty()) msg["name"] = m.name;
   push(std::move(msg), m);

@@ -207,7 +207,7 @@ Result<void> ChunkDecoder::feed(std::string_view data, std::vector<StreamEvent>&
     if (dv != nullptr && dv->is_object()) {
       const json::object& delta = dv->get_object();
 
-      auto closeOpen = [&](int keep) {
+      auto close_open = [&](int keep) {
         for (int* open : {&text_index_, &reasoning_index_, &tool_open_}) {
           if (*open >= 0 && *open != keep) {
             out.push_back(StreamEvent::blockStop(*open));
@@ -218,7 +218,7 @@ Result<void> ChunkDecoder::feed(std::string_view data, std::vector<StreamEvent>&
 
       if (std::string reasoning = reasoningOf(delta); !reasoning.empty()) {
         if (reasoning_index_ < 0) {
-          closeOpen(-1);
+          close_open(-1);
           reasoning_index_ = next_index_++;
           out.push_back(
               StreamEvent::blockStart(reasoning_index_, canonical::BlockType::kReasoning));
@@ -230,7 +230,7 @@ Result<void> ChunkDecoder::feed(std::string_view data, std::vector<StreamEvent>&
       text += stringField(delta, "refusal");  // Chat stream refusals surface as text
       if (!text.empty()) {
         if (text_index_ < 0) {
-          closeOpen(-1);
+          close_open(-1);
           text_index_ = next_index_++;
           out.push_back(StreamEvent::blockStart(text_index_, canonical::BlockType::kText));
         }
@@ -261,7 +261,7 @@ Result<void> ChunkDecoder::feed(std::string_view data, std::vector<StreamEvent>&
           }
           int& block = tool_index_[chat_index];
           if (block < 0) {
-            closeOpen(-1);
+            close_open(-1);
             block = next_index_++;
             tool_open_ = block;
             saw_tool_ = true;

@@ -315,5 +315,25 @@ TEST(EncodeUpstreamRequest, CustomToolFromResponsesDoorBecomesFunction) {
   EXPECT_FALSE(got.as_object().contains("stream"));
 }
 
+TEST(EncodeUpstreamRequest, ForeignOpaqueBlocksNeverLeaveAnEmptyPartsArray) {
+  canonical::ChatRequest req;
+  req.door = canonical::Door::kAnthropicMessages;
+  canonical::Message user;
+  user.role = canonical::Role::kUser;
+  user.content.emplace_back(
+      canonical::OpaqueBlock{canonical::Vendor::kAnthropic, R"({"type":"document"})"});
+  req.messages.push_back(user);
+  canonical::Message results;
+  results.role = canonical::Role::kUser;
+  results.content.emplace_back(canonical::ToolResultBlock{"toolu_9", {}, true});
+  results.content.emplace_back(canonical::OpaqueBlock{canonical::Vendor::kBedrock, "{}"});
+  req.messages.push_back(results);
+
+  json::value got = parse(encodeUpstreamRequest(req, {"m", std::nullopt, false}));
+  json::value want = parse(R"([{"role":"user","content":""},
+                               {"role":"tool","tool_call_id":"toolu_9","content":""}])");
+  EXPECT_EQ(got.at("messages"), want) << json::serialize(got);
+}
+
 }  // namespace
 }  // namespace basalt::api::openai_chat
