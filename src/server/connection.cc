@@ -1,0 +1,120 @@
+#include "connection.h"
+
+#include "basalt/core/log.h"
+#include "basalt/core/metrics.h"
+#include "http1_session.h"
+#include "wire_util.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <openssl/ssl.h>
+
+#include <chrono>
+#include <cstring>
+#include <optional>
+
+namespace basalt::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using asio::ip::tcp;
+
+constexpr std::size_t kFirstRead = 4096;
+
+// Tracks a connection before its session exists (TLS handshake, sniffing) so shutdown can
+// close it.
+class PendingConnection final : public TrackedConnection {
+ public:
+  PendingConnection(Worker& worker, beast::tcp_stream& stream) : worker_(worker), stream_(stream) {
+    worker_.add(*this);
+  }
+  ~PendingConnection() override { worker_.remove(*this); }
+  PendingConnection(const PendingConnection&) = delete;
+  PendingConnection& operator=(const PendingConnection&) = delete;
+
+  void beginShutdown() override { stream_.close(); }  // no request yet: nothing to finish
+  void forceClose() override { stream_.close(); }
+
+ private:
+  Worker& worker_;
+  beast::tcp_stream& stream_;
+};
+
+struct ConnectionGauge {
+  ConnectionGauge() { metrics::connectionOpened(); }
+  ~ConnectionGauge() { metrics::connectionClosed(); }
+  ConnectionGauge(const ConnectionGauge&) = delete;
+  ConnectionGauge& operator=(const ConnectionGauge&) = delete;
+};
+
+bool alpnIsH2(const TlsStream& stream) {
+  const unsigned char* proto = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(const_cast<TlsStream&>(stream).native_handle(), &proto, &length);
+  return length == 2 && std::memcmp(proto, "h2", 2) == 0;
+}
+
+}  // namespace
+
+Task<void> serveConnection(Worker& worker, tcp::socket socket) {
+  const ConnectionGauge gauge;
+  const config::ServerSettings& settings = *worker.context().settings;
+  const auto header_timeout = std::chrono::milliseconds(settings.header_timeout_ms);
+
+  boost::system::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);  // SSE latency: every write goes out now
+  std::string remote_ip;
+  if (const tcp::endpoint peer = socket.remote_endpoint(ec); !ec) {
+    remote_ip = peer.address().to_string();
+  }
+  beast::flat_buffer buffer;
+
+  if (asio::ssl::context* tls_context = worker.context().tls) {
+    TlsStream stream(beast::tcp_stream(std::move(socket)), *tls_context);
+    {
+      std::optional<PendingConnection> pending(std::in_place, worker,
+                                               beast::get_lowest_layer(stream));
+      if (worker.stopping()) co_return;
+      beast::get_lowest_layer(stream).expires_after(header_timeout);
+      auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                                   asio::as_tuple(asio::use_awaitable));
+      if (hec) {
+        log::debug("TLS handshake with {} failed: {}", remote_ip, hec.message());
+        co_return;
+      }
+    }
+    if (alpnIsH2(stream)) {
+      // Not offered yet (tls_context.cc); the HTTP/2 session will take over here.
+      co_return;
+    }
+    co_await runHttp1Session(worker, std::move(stream), std::move(buffer), std::move(remote_ip));
+    co_return;
+  }
+
+  beast::tcp_stream stream(std::move(socket));
+  {
+    PendingConnection pending(worker, stream);
+    for (;;) {
+      if (worker.stopping()) co_return;
+      stream.expires_after(header_timeout);
+      auto [rec, n] = co_await stream.async_read_some(buffer.prepare(kFirstRead),
+                                                      asio::as_tuple(asio::use_awaitable));
+      if (rec) co_return;  // closed, reset or silent past the header timeout
+      buffer.commit(n);
+      const auto data = buffer.cdata();
+      const Protocol protocol =
+          sniffProtocol({static_cast<const char*>(data.data()), data.size()});
+      if (protocol == Protocol::kUndecided) continue;
+      if (protocol == Protocol::kHttp2) {
+        // h2c prior knowledge: the HTTP/2 session will take over here.
+        log::debug("h2c connection from {} refused: HTTP/2 not available yet", remote_ip);
+        co_return;
+      }
+      break;
+    }
+  }
+  co_await runHttp1Session(worker, std::move(stream), std::move(buffer), std::move(remote_ip));
+}
+
+}  // namespace basalt::server

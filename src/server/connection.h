@@ -1,0 +1,16 @@
+#pragma once
+// The protocol-neutral front of a connection: TLS handshake and ALPN, or sniffing the first
+// bytes of plain TCP, then handing the stream to the session that speaks that protocol
+// (Http1Session today; an Http2Session for ALPN "h2" / h2c prior knowledge later).
+
+#include "basalt/core/async.h"
+#include "worker.h"
+
+#include <boost/asio/ip/tcp.hpp>
+
+namespace basalt::server {
+
+/// Serves one accepted connection until it closes. Counts it in basalt_open_connections.
+Task<void> serveConnection(Worker& worker, boost::asio::ip::tcp::socket socket);
+
+}  // namespace basalt::server
