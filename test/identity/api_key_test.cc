@@ -1,0 +1,130 @@
+#include "basalt/identity/api_key.h"
+
+#include "basalt/identity/access_key.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace basalt::identity {
+namespace {
+
+bool onlyChars(std::string_view s, std::string_view alphabet) {
+  return s.find_first_not_of(alphabet) == std::string_view::npos;
+}
+
+constexpr std::string_view kBase62 =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+TEST(ApiKey, GeneratedKeyHasTheDocumentedForm) {
+  const GeneratedApiKey k = generateApiKey();
+  ASSERT_EQ(k.api_key.size(), kApiKeyLength);
+  EXPECT_EQ(k.api_key.substr(0, 4), "bsk-");
+  EXPECT_EQ(k.key_id.size(), kApiKeyIdLength);
+  EXPECT_TRUE(onlyChars(k.key_id, "abcdefghijklmnopqrstuvwxyz0123456789"));
+  EXPECT_EQ(k.api_key.substr(4, kApiKeyIdLength), k.key_id);
+  EXPECT_EQ(k.api_key[4 + kApiKeyIdLength], '-');
+  EXPECT_TRUE(onlyChars(k.api_key.substr(5 + kApiKeyIdLength), kBase62));
+
+  const auto parsed = parseApiKey(k.api_key);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->key_id, k.key_id);
+  EXPECT_EQ(parsed->secret.size(), kApiKeySecretLength);
+}
+
+TEST(ApiKey, KeysAreUniqueAndUseTheWholeAlphabet) {
+  std::set<std::string> ids, keys;
+  std::set<char> seen;
+  for (int i = 0; i < 2000; ++i) {
+    const GeneratedApiKey k = generateApiKey();
+    ids.insert(k.key_id);
+    keys.insert(k.api_key);
+    const std::optional<ParsedApiKey> parsed = parseApiKey(k.api_key);
+    ASSERT_TRUE(parsed.has_value());
+    for (char c : parsed->secret) seen.insert(c);
+  }
+  EXPECT_EQ(ids.size(), 2000u);
+  EXPECT_EQ(keys.size(), 2000u);
+  // 86,000 uniform draws over 62 symbols: each appears ~1,387 times; missing one means the
+  // generator is broken, not unlucky.
+  EXPECT_EQ(seen.size(), kBase62.size());
+}
+
+TEST(ApiKey, ParseRejectsAnythingElse) {
+  const std::string good = generateApiKey().api_key;
+  EXPECT_TRUE(parseApiKey(good).has_value());
+  EXPECT_FALSE(parseApiKey("").has_value());
+  EXPECT_FALSE(parseApiKey(good.substr(1)).has_value());
+  EXPECT_FALSE(parseApiKey(good + "A").has_value());
+  EXPECT_FALSE(parseApiKey("sk-" + good.substr(3)).has_value());
+  std::string bad_sep = good;
+  bad_sep[4 + kApiKeyIdLength] = '_';
+  EXPECT_FALSE(parseApiKey(bad_sep).has_value());
+  std::string bad_secret = good;
+  bad_secret.back() = '+';
+  EXPECT_FALSE(parseApiKey(bad_secret).has_value());
+  std::string upper_id = good;
+  upper_id[4] = 'A';
+  EXPECT_FALSE(parseApiKey(upper_id).has_value());
+}
+
+TEST(ApiKey, StoredFormIsAKeyedHash) {
+  const std::string pepper = generatePepper();
+  EXPECT_EQ(pepper.size(), kPepperLength);
+  const GeneratedApiKey k = generateApiKey();
+  const ApiKeyDigest stored = hashApiKey(pepper, k.api_key);
+  EXPECT_EQ(hashApiKey(pepper, k.api_key), stored);            // deterministic
+  EXPECT_NE(hashApiKey(generatePepper(), k.api_key), stored);  // depends on the pepper
+
+  // Known answer: HMAC-SHA256(key="pepper", "bsk-...") computed independently.
+  const ApiKeyDigest kat = hashApiKey("key", "The quick brown fox jumps over the lazy dog");
+  const ApiKeyDigest expected = {0xf7, 0xbc, 0x83, 0xf4, 0x30, 0x53, 0x84, 0x24, 0xb1, 0x32, 0x98,
+                                 0xe6, 0xaa, 0x6f, 0xb1, 0x43, 0xef, 0x4d, 0x59, 0xa1, 0x49, 0x46,
+                                 0x17, 0x59, 0x97, 0x47, 0x9d, 0xbc, 0x2d, 0x1a, 0x3c, 0xd8};
+  EXPECT_EQ(kat, expected);
+}
+
+TEST(ApiKey, VerifyAcceptsOnlyTheRightKey) {
+  const std::string pepper = generatePepper();
+  const GeneratedApiKey k = generateApiKey();
+  const ApiKeyDigest stored = hashApiKey(pepper, k.api_key);
+  EXPECT_TRUE(verifyApiKey(pepper, k.api_key, &stored));
+
+  std::string wrong = k.api_key;
+  wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
+  EXPECT_FALSE(verifyApiKey(pepper, wrong, &stored));
+  EXPECT_FALSE(verifyApiKey(generatePepper(), k.api_key, &stored));
+  EXPECT_FALSE(verifyApiKey(pepper, generateApiKey().api_key, &stored));
+  EXPECT_FALSE(verifyApiKey(pepper, "", &stored));
+}
+
+TEST(ApiKey, UnknownKeyPathNeverMatches) {
+  // The unknown-key path compares against a dummy all-zero digest; even a stored digest of
+  // zeros (or any presented value) must not turn that into a match.
+  const std::string pepper = generatePepper();
+  EXPECT_FALSE(verifyApiKey(pepper, generateApiKey().api_key, nullptr));
+  const ApiKeyDigest zeros{};
+  EXPECT_FALSE(verifyApiKey(pepper, "anything", &zeros));
+}
+
+TEST(AccessKey, GeneratedKeyHasAwsShape) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 500; ++i) {
+    const GeneratedAccessKey k = generateAccessKey();
+    ASSERT_EQ(k.access_key_id.size(), 20u);
+    EXPECT_EQ(k.access_key_id.substr(0, 4), "AKIA");
+    EXPECT_TRUE(onlyChars(k.access_key_id.substr(4), "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"));
+    EXPECT_TRUE(isAccessKeyId(k.access_key_id));
+    ASSERT_EQ(k.secret_access_key.size(), 40u);
+    EXPECT_TRUE(onlyChars(k.secret_access_key,
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"));
+    ids.insert(k.access_key_id);
+  }
+  EXPECT_EQ(ids.size(), 500u);
+  EXPECT_FALSE(isAccessKeyId("AKIDEXAMPLE"));
+  EXPECT_FALSE(isAccessKeyId("ASIAAAAAAAAAAAAAAAAA"));
+  EXPECT_FALSE(isAccessKeyId("AKIAaaaaaaaaaaaaaaaa"));
+}
+
+}  // namespace
+}  // namespace basalt::identity
