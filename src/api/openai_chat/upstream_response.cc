@@ -209,10 +209,7 @@ Result<void> ChunkDecoder::feed(std::string_view data, std::vector<StreamEvent>&
 
       auto close_open = [&](int keep) {
         for (int* open : {&text_index_, &reasoning_index_, &tool_open_}) {
-          if (*open >= 0 && *open != keep) {
-            out.push_back(StreamEvent::blockStop(*open));
-            *open = -1;
-          }
+          if (*open >= 0 && *open != keep) closeBlock(*open, out);
         }
       };
 
@@ -253,8 +250,12 @@ Result<void> ChunkDecoder::feed(std::string_view data, std::vector<StreamEvent>&
                              : static_cast<std::int64_t>(tool_index_.size()) - 1;
           }
           const json::object* fn = nullptr;
+          bool custom = false;
           if (const json::value* f = tc.if_contains("function"); f && f->is_object()) {
             fn = &f->get_object();
+          } else if (const json::value* c = tc.if_contains("custom"); c && c->is_object()) {
+            fn = &c->get_object();
+            custom = true;
           }
           if (static_cast<std::size_t>(chat_index) >= tool_index_.size()) {
             tool_index_.resize(chat_index + 1, -1);
@@ -268,15 +269,29 @@ Result<void> ChunkDecoder::feed(std::string_view data, std::vector<StreamEvent>&
             out.push_back(StreamEvent::blockStart(
                 block, canonical::BlockType::kToolUse, id.empty() ? randomId("call_", 24) : id,
                 fn != nullptr ? stringField(*fn, "name") : std::string()));
-          } else if (block != tool_open_) {
-            // A late fragment for an earlier call (servers interleaving parallel calls): it
-            // still carries its canonical index so accumulators stay correct.
-          }
-          if (fn != nullptr) {
-            if (std::string args = argumentsOf(*fn); !args.empty()) {
-              out.push_back(
-                  StreamEvent::delta(block, canonical::DeltaType::kToolInputJson, std::move(args)));
+            if (custom) {
+              // Canonical custom-tool input is {"content": "<raw>"}: open it here, stream the
+              // raw input escaped, close it at BlockStop.
+              tool_open_custom_ = true;
+              out.push_back(StreamEvent::delta(block, canonical::DeltaType::kToolInputJson,
+                                               "{\"content\":\""));
             }
+          }
+          // A late fragment for an earlier, already closed call (a server interleaving parallel
+          // calls) still carries that call's canonical index, so accumulators stay correct.
+          if (fn == nullptr) continue;
+          std::string args;
+          if (custom) {
+            if (std::string input = stringField(*fn, "input"); !input.empty()) {
+              detail::appendJsonString(args, input);
+              args = args.substr(1, args.size() - 2);  // escaped, without the quotes
+            }
+          } else {
+            args = argumentsOf(*fn);
+          }
+          if (!args.empty()) {
+            out.push_back(
+                StreamEvent::delta(block, canonical::DeltaType::kToolInputJson, std::move(args)));
           }
         }
       }
@@ -286,6 +301,15 @@ Result<void> ChunkDecoder::feed(std::string_view data, std::vector<StreamEvent>&
   return {};
 }
 
+void ChunkDecoder::closeBlock(int& open, std::vector<StreamEvent>& out) {
+  if (&open == &tool_open_ && tool_open_custom_) {
+    out.push_back(StreamEvent::delta(open, canonical::DeltaType::kToolInputJson, "\"}"));
+    tool_open_custom_ = false;
+  }
+  out.push_back(StreamEvent::blockStop(open));
+  open = -1;
+}
+
 void ChunkDecoder::finish(std::vector<StreamEvent>& out) {
   if (stopped_) return;
   if (!started_) {
@@ -293,10 +317,7 @@ void ChunkDecoder::finish(std::vector<StreamEvent>& out) {
     out.push_back(StreamEvent::messageStart({}, {}));
   }
   for (int* open : {&reasoning_index_, &text_index_, &tool_open_}) {
-    if (*open >= 0) {
-      out.push_back(StreamEvent::blockStop(*open));
-      *open = -1;
-    }
+    if (*open >= 0) closeBlock(*open, out);
   }
   if (have_usage_) out.push_back(StreamEvent::usageEvent(usage_));
   canonical::StopReason reason = pending_stop_;

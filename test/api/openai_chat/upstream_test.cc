@@ -195,6 +195,22 @@ TEST(ChunkDecoder, WholeToolCallInOneChunkWithoutIndex) {
   EXPECT_EQ(std::get<canonical::ToolUseBlock>(r.content[1]).name, "g");
 }
 
+TEST(ChunkDecoder, CustomToolCallInputIsWrappedAsContent) {
+  Decoded d = decodeChunks({
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_c","type":"custom","custom":{"name":"apply_patch","input":""}}]}}]})",
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"custom":{"input":"*** Begin \"x\"\n"}}]}}]})",
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"custom":{"input":"end"}}]}}]})",
+      R"({"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})",
+  });
+  ASSERT_FALSE(d.error);
+  canonical::ChatResponse r = fold(d.events);
+  ASSERT_EQ(r.content.size(), 1u);
+  const auto& call = std::get<canonical::ToolUseBlock>(r.content[0]);
+  EXPECT_EQ(call.name, "apply_patch");
+  json::value input = parse(call.input_json);
+  EXPECT_EQ(input.at("content"), "*** Begin \"x\"\nend");
+}
+
 TEST(ChunkDecoder, ErrorChunkAndGarbage) {
   Decoded d = decodeChunks({
       R"({"choices":[{"index":0,"delta":{"content":"a"}}]})",

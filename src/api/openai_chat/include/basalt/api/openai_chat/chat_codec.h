@@ -67,12 +67,16 @@ class ChunkDecoder {
   bool started() const { return started_; }
 
  private:
+  /// Emits BlockStop for `open` (one of the *_index_/tool_open_ members) and resets it.
+  void closeBlock(int& open, std::vector<canonical::StreamEvent>& out);
+
   bool started_ = false;
   bool stopped_ = false;
   int next_index_ = 0;
-  int text_index_ = -1;       ///< canonical index of the open text block, or -1
-  int reasoning_index_ = -1;  ///< canonical index of the open reasoning block, or -1
-  int tool_open_ = -1;        ///< canonical index of the open tool-call block, or -1
+  int text_index_ = -1;            ///< canonical index of the open text block, or -1
+  int reasoning_index_ = -1;       ///< canonical index of the open reasoning block, or -1
+  int tool_open_ = -1;             ///< canonical index of the open tool-call block, or -1
+  bool tool_open_custom_ = false;  ///< the open tool block is a custom (freeform) call
   bool saw_tool_ = false;
   std::string stop_sequence_;
   std::vector<int> tool_index_;  ///< Chat tool_calls[].index -> canonical block index
