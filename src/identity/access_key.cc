@@ -15,9 +15,9 @@ constexpr std::string_view kSecretAlphabet =
 
 GeneratedAccessKey generateAccessKey() {
   GeneratedAccessKey out;
-  out.access_key_id = std::string(kAccessKeyIdPrefix) +
-                      crypto::randomString(kIdAlphabet, kAccessKeyIdLength -
-                                                            kAccessKeyIdPrefix.size());
+  out.access_key_id =
+      std::string(kAccessKeyIdPrefix) +
+      crypto::randomString(kIdAlphabet, kAccessKeyIdLength - kAccessKeyIdPrefix.size());
   out.secret_access_key = crypto::randomString(kSecretAlphabet, kSecretAccessKeyLength);
   return out;
 }

@@ -45,14 +45,15 @@ ApiKeyDigest hashApiKey(std::string_view pepper, std::string_view api_key) {
   return crypto::hmacSha256(pepper, api_key);
 }
 
-bool verifyApiKey(std::string_view pepper, std::string_view presented,
-                  const ApiKeyDigest* stored) {
+bool verifyApiKey(std::string_view pepper, std::string_view presented, const ApiKeyDigest* stored) {
   static const ApiKeyDigest kDummy{};
   const ApiKeyDigest computed = hashApiKey(pepper, presented);
   const bool equal = crypto::constantTimeEqual(computed, stored != nullptr ? *stored : kDummy);
   return equal && stored != nullptr;
 }
 
-std::string generatePepper() { return secureRandomBytes(kPepperLength); }
+std::string generatePepper() {
+  return secureRandomBytes(kPepperLength);
+}
 
 }  // namespace basalt::identity

@@ -49,8 +49,8 @@ Credential parseCredential(std::span<const Header> headers, std::string_view tar
     const std::size_t space = value.find_first_of(" \t");
     const std::string_view scheme = value.substr(0, space);
     if (text::equalsIgnoreCase(scheme, "Bearer")) {
-      bearer = space == std::string_view::npos ? std::string_view()
-                                               : text::trim(value.substr(space));
+      bearer =
+          space == std::string_view::npos ? std::string_view() : text::trim(value.substr(space));
       if (bearer.empty()) return MalformedCredential{"empty Bearer token"};
     } else if (scheme.starts_with("AWS4-")) {
       sigv4_header = true;

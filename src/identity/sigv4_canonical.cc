@@ -15,8 +15,8 @@ using text::equalsIgnoreCase;
 using text::percentDecode;
 
 bool isUnreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_' || c == '.' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.' || c == '~';
 }
 
 bool isSpace(char c) {
@@ -82,7 +82,8 @@ std::string sigv4CanonicalQuery(std::string_view raw_query, bool drop_signature)
   std::vector<std::pair<std::string, std::string>> params;
   text::forEachQueryParam(raw_query, [&](std::string key, std::string_view raw_value) {
     if (drop_signature && key == "X-Amz-Signature") return;
-    params.emplace_back(sigv4UriEncode(key, false), sigv4UriEncode(percentDecode(raw_value), false));
+    params.emplace_back(sigv4UriEncode(key, false),
+                        sigv4UriEncode(percentDecode(raw_value), false));
   });
   std::sort(params.begin(), params.end());
   std::string out;
@@ -187,6 +188,8 @@ Sha256Digest sigv4Signature(const Sha256Digest& signing_key, std::string_view st
       string_to_sign);
 }
 
-std::string sigv4Hex(const Sha256Digest& digest) { return crypto::toHex(digest); }
+std::string sigv4Hex(const Sha256Digest& digest) {
+  return crypto::toHex(digest);
+}
 
 }  // namespace basalt::identity

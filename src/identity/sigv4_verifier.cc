@@ -28,7 +28,9 @@ Sigv4Error incomplete(std::string message) {
 Sigv4Error invalidSignature(std::string message) {
   return Sigv4Error{"InvalidSignatureException", std::move(message), 403};
 }
-Sigv4Error mismatch() { return invalidSignature(std::string(kSignatureMismatchMessage)); }
+Sigv4Error mismatch() {
+  return invalidSignature(std::string(kSignatureMismatchMessage));
+}
 Sigv4Error unrecognizedClient() {
   return Sigv4Error{"UnrecognizedClientException", std::string(kInvalidTokenMessage), 401};
 }
@@ -116,8 +118,8 @@ std::optional<Clock::time_point> parseHttpDate(std::string_view t) {
   }
   const auto month = std::find(kMonths.begin(), kMonths.end(), t.substr(3, 3));
   if (month == kMonths.end()) return std::nullopt;
-  return makeTime(toInt(yyyy), static_cast<int>(month - kMonths.begin()) + 1, toInt(dd),
-                  toInt(hh), toInt(mi), toInt(ss));
+  return makeTime(toInt(yyyy), static_cast<int>(month - kMonths.begin()) + 1, toInt(dd), toInt(hh),
+                  toInt(mi), toInt(ss));
 }
 
 bool validRegion(std::string_view region) {
@@ -207,7 +209,8 @@ std::optional<Sigv4Error> parseAuthorization(std::string_view value, SignatureFi
     return incomplete("Unsupported AWS 'algorithm': '" + std::string(algorithm) +
                       "'. Only 'AWS4-HMAC-SHA256' is supported.");
   }
-  std::string_view rest = space == std::string_view::npos ? std::string_view() : value.substr(space);
+  std::string_view rest =
+      space == std::string_view::npos ? std::string_view() : value.substr(space);
   bool has_credential = false, has_signed = false, has_signature = false;
   std::size_t start = 0;
   while (start <= rest.size()) {
@@ -395,21 +398,24 @@ Sigv4Result Sigv4Verifier::verify(const Sigv4Request& request, const AccessKeyLo
   const std::string_view access_key_id = scope[0], scope_date = scope[1], region = scope[2],
                          service = scope[3], terminator = scope[4];
   if (terminator != kTerminator) {
-    return invalidSignature("Credential should be scoped with a valid terminator: 'aws4_request', "
-                            "not '" + std::string(terminator) + "'. ");
+    return invalidSignature(
+        "Credential should be scoped with a valid terminator: 'aws4_request', "
+        "not '" +
+        std::string(terminator) + "'. ");
   }
   if (std::find(options_.services.begin(), options_.services.end(), service) ==
       options_.services.end()) {
     const std::string expected = options_.services.empty() ? "" : options_.services.front();
-    return invalidSignature("Credential should be scoped to correct service: '" + expected +
-                            "'. ");
+    return invalidSignature("Credential should be scoped to correct service: '" + expected + "'. ");
   }
-  if (!validRegion(region)) return invalidSignature("Credential should be scoped to a valid region. ");
+  if (!validRegion(region))
+    return invalidSignature("Credential should be scoped to a valid region. ");
   if (scope_date != std::string_view(fields.amz_date).substr(0, 8)) {
     return invalidSignature(
         "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from "
-        "HTTP: '" + std::string(scope_date) + "' != '" + fields.amz_date.substr(0, 8) +
-        "', from '" + fields.amz_date + "'.");
+        "HTTP: '" +
+        std::string(scope_date) + "' != '" + fields.amz_date.substr(0, 8) + "', from '" +
+        fields.amz_date + "'.");
   }
   if (!signsHost(fields.signed_headers)) {
     return incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
@@ -443,8 +449,7 @@ Sigv4Result Sigv4Verifier::verify(const Sigv4Request& request, const AccessKeyLo
     if (now > fields.signed_at + expires) {
       return invalidSignature("Signature expired: " + formatAmzDate(fields.signed_at + expires) +
                               " is now earlier than " + formatAmzDate(now) + " (" +
-                              fields.amz_date + " + " + std::to_string(expires.count()) +
-                              " sec.)");
+                              fields.amz_date + " + " + std::to_string(expires.count()) + " sec.)");
     }
   }
 
@@ -485,7 +490,7 @@ Sigv4Result Sigv4Verifier::verify(const Sigv4Request& request, const AccessKeyLo
   if (!crypto::fromHex(fields.signature, provided)) return mismatch();
 
   std::string canonical;
-  const CanonicalRequestParts parts{request.method, raw_path,         raw_query, presigned,
+  const CanonicalRequestParts parts{request.method,        raw_path,    raw_query, presigned,
                                     fields.signed_headers, payload_hash};
   if (!sigv4CanonicalRequest(parts, request.headers, canonical)) return mismatch();
 

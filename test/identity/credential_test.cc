@@ -47,8 +47,8 @@ TEST(Credential, Sigv4HeaderAndPresigned) {
   ASSERT_TRUE(std::holds_alternative<Sigv4Credential>(p));
   EXPECT_TRUE(std::get<Sigv4Credential>(p).presigned);
   // Encoded parameter names are still recognised.
-  EXPECT_TRUE(std::holds_alternative<Sigv4Credential>(
-      parse({}, "/?X%2DAmz-Credential=AKID%2F20150830")));
+  EXPECT_TRUE(
+      std::holds_alternative<Sigv4Credential>(parse({}, "/?X%2DAmz-Credential=AKID%2F20150830")));
 }
 
 TEST(Credential, AmbiguousOrUnusable) {
@@ -58,8 +58,8 @@ TEST(Credential, AmbiguousOrUnusable) {
       parse({{"authorization", "AWS4-HMAC-SHA256 Credential=x"}, {"x-api-key", "k"}})));
   EXPECT_TRUE(std::holds_alternative<MalformedCredential>(
       parse({{"authorization", "Bearer a"}, {"authorization", "Bearer b"}})));
-  EXPECT_TRUE(std::holds_alternative<MalformedCredential>(
-      parse({{"x-api-key", "a"}, {"x-api-key", "b"}})));
+  EXPECT_TRUE(
+      std::holds_alternative<MalformedCredential>(parse({{"x-api-key", "a"}, {"x-api-key", "b"}})));
   EXPECT_TRUE(std::holds_alternative<MalformedCredential>(parse({{"authorization", "Bearer"}})));
   EXPECT_TRUE(
       std::holds_alternative<MalformedCredential>(parse({{"authorization", "Bearer    "}})));

@@ -39,7 +39,8 @@ std::vector<Header> boto(const char* signature, const char* length, const char* 
           {"authorization",
            std::string("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261126/eu-central-1/"
                        "bedrock/aws4_request, SignedHeaders=content-type;host;x-amz-date, "
-                       "Signature=") + signature},
+                       "Signature=") +
+               signature},
           {"amz-sdk-invocation-id", invocation},
           {"amz-sdk-request", "attempt=1"},
           {"content-length", length}};
@@ -52,8 +53,8 @@ std::vector<Header> js(bool h2) {
       {"x-amz-user-agent", "aws-sdk-js/3.1163.0"},
       {"user-agent", kJsUa},
       {h2 ? ":authority" : "host", "127.0.0.1:18081"},
-      {"amz-sdk-invocation-id", h2 ? "cd2238c2-5f2d-457c-bb04-3e144824efa5"
-                                   : "803489e1-d13e-4308-86c9-685203f3b31a"},
+      {"amz-sdk-invocation-id",
+       h2 ? "cd2238c2-5f2d-457c-bb04-3e144824efa5" : "803489e1-d13e-4308-86c9-685203f3b31a"},
       {"amz-sdk-request", "attempt=1; max=1"},
       {"x-amz-date", "20261126T071255Z"},
       {"x-amz-content-sha256", "1103f82ae35b66f53c323b6c2cd4617c38f92fa5551d281feccf265183f471ba"},
@@ -96,7 +97,9 @@ std::vector<SdkCase> cases() {
 
 class SdkSigned : public ::testing::TestWithParam<SdkCase> {
  protected:
-  SdkSigned() { keys_.add("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "sdk"); }
+  SdkSigned() {
+    keys_.add("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "sdk");
+  }
   Sigv4Result verify(std::string_view target, const std::vector<Header>& headers,
                      std::string_view body, Clock::time_point now) {
     return Sigv4Verifier().verify({"POST", target, headers, body}, keys_, now);

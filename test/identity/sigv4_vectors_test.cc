@@ -17,7 +17,9 @@ namespace {
 
 using testing::FakeKeys;
 
-Clock::time_point vectorTime() { return *parseAmzDate("20150830T123600Z"); }
+Clock::time_point vectorTime() {
+  return *parseAmzDate("20150830T123600Z");
+}
 
 std::vector<Header> headersOf(std::initializer_list<std::pair<const char*, const char*>> list) {
   std::vector<Header> out;
@@ -28,8 +30,7 @@ std::vector<Header> headersOf(std::initializer_list<std::pair<const char*, const
 // ---- canonical pieces ----------------------------------------------------------------------
 
 TEST(Sigv4Canonical, SigningKeyOfTheSuite) {
-  EXPECT_EQ(sigv4Hex(sigv4SigningKey(testing::kExampleSecret, "20150830", "us-east-1",
-                                     "service")),
+  EXPECT_EQ(sigv4Hex(sigv4SigningKey(testing::kExampleSecret, "20150830", "us-east-1", "service")),
             "938127b5336810ddb6a5d6af445fcac9e371f9ed418ed386b022aed82901be75");
 }
 
@@ -37,8 +38,8 @@ TEST(Sigv4Canonical, GetVanillaCanonicalRequestStringToSignAndSignature) {
   const auto headers =
       headersOf({{"host", "example.amazonaws.com"}, {"x-amz-date", "20150830T123600Z"}});
   std::string creq;
-  ASSERT_TRUE(sigv4CanonicalRequest(
-      {"GET", "/", "", false, "host;x-amz-date", kEmptyPayloadSha256}, headers, creq));
+  ASSERT_TRUE(sigv4CanonicalRequest({"GET", "/", "", false, "host;x-amz-date", kEmptyPayloadSha256},
+                                    headers, creq));
   EXPECT_EQ(creq,
             "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\n"
             "host;x-amz-date\n"
@@ -59,10 +60,9 @@ TEST(Sigv4Canonical, PostXWwwFormUrlencodedCanonicalRequest) {
                                   {"content-length", "13"},
                                   {"x-amz-date", "20150830T123600Z"}});
   std::string creq;
-  ASSERT_TRUE(sigv4CanonicalRequest({"POST", "/", "", false,
-                                     "content-length;content-type;host;x-amz-date",
-                                     kEmptyPayloadSha256},
-                                    headers, creq));
+  ASSERT_TRUE(sigv4CanonicalRequest(
+      {"POST", "/", "", false, "content-length;content-type;host;x-amz-date", kEmptyPayloadSha256},
+      headers, creq));
   // aws-c-auth post-x-www-form-urlencoded/header-canonical-request.txt and its string to sign.
   EXPECT_EQ(creq,
             "POST\n/\n\ncontent-length:13\ncontent-type:application/x-www-form-urlencoded\n"
@@ -79,16 +79,17 @@ TEST(Sigv4Canonical, NormalizePathCases) {
   // normalize-path/* of the suite (non-S3 services normalize), plus double encoding.
   EXPECT_EQ(sigv4CanonicalUri(""), "/");
   EXPECT_EQ(sigv4CanonicalUri("/"), "/");
-  EXPECT_EQ(sigv4CanonicalUri("/example/.."), "/");                 // get-relative
-  EXPECT_EQ(sigv4CanonicalUri("/example1/example2/../.."), "/");    // get-relative-relative
-  EXPECT_EQ(sigv4CanonicalUri("//"), "/");                          // get-slash
-  EXPECT_EQ(sigv4CanonicalUri("/./"), "/");                         // get-slash-dot-slash
-  EXPECT_EQ(sigv4CanonicalUri("/./example"), "/example");           // get-slash-pointless-dot
-  EXPECT_EQ(sigv4CanonicalUri("//example//"), "/example/");         // get-slashes
+  EXPECT_EQ(sigv4CanonicalUri("/example/.."), "/");                      // get-relative
+  EXPECT_EQ(sigv4CanonicalUri("/example1/example2/../.."), "/");         // get-relative-relative
+  EXPECT_EQ(sigv4CanonicalUri("//"), "/");                               // get-slash
+  EXPECT_EQ(sigv4CanonicalUri("/./"), "/");                              // get-slash-dot-slash
+  EXPECT_EQ(sigv4CanonicalUri("/./example"), "/example");                // get-slash-pointless-dot
+  EXPECT_EQ(sigv4CanonicalUri("//example//"), "/example/");              // get-slashes
   EXPECT_EQ(sigv4CanonicalUri("/example space/"), "/example%20space/");  // get-space
-  EXPECT_EQ(sigv4CanonicalUri("/\xE1\x88\xB4"), "/%E1%88%B4");      // get-utf8
-  EXPECT_EQ(sigv4CanonicalUri("/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
-            "/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+  EXPECT_EQ(sigv4CanonicalUri("/\xE1\x88\xB4"), "/%E1%88%B4");           // get-utf8
+  EXPECT_EQ(
+      sigv4CanonicalUri("/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
+      "/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
   // Bedrock: the wire path is encoded once; the canonical URI encodes it again.
   EXPECT_EQ(sigv4CanonicalUri("/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse"),
             "/model/anthropic.claude-3-haiku-20240307-v1%253A0/converse");
@@ -102,10 +103,10 @@ TEST(Sigv4Canonical, QueryCases) {
   EXPECT_EQ(sigv4CanonicalQuery("Param2=value2&Param1=value1", false),
             "Param1=value1&Param2=value2");  // get-vanilla-query-order-key-case
   EXPECT_EQ(sigv4CanonicalQuery("Param1=value2&Param1=Value1", false),
-            "Param1=Value1&Param1=value2");  // get-vanilla-query-order-value
+            "Param1=Value1&Param1=value2");                    // get-vanilla-query-order-value
   EXPECT_EQ(sigv4CanonicalQuery("Param1", false), "Param1=");  // empty value
   EXPECT_EQ(sigv4CanonicalQuery("\xE1\x88\xB4=bar", false), "%E1%88%B4=bar");  // utf8 query
-  EXPECT_EQ(sigv4CanonicalQuery("%E1%88%B4=bar", false), "%E1%88%B4=bar");      // already encoded
+  EXPECT_EQ(sigv4CanonicalQuery("%E1%88%B4=bar", false), "%E1%88%B4=bar");     // already encoded
   EXPECT_EQ(sigv4CanonicalQuery("a=b c&a=b%20c", false), "a=b%20c&a=b%20c");
   EXPECT_EQ(sigv4CanonicalQuery("k=a+b", false), "k=a%2Bb");  // '+' is a plus, not a space
   EXPECT_EQ(sigv4CanonicalQuery("b=1&X-Amz-Signature=abc&a=2", true), "a=2&b=1");
@@ -116,7 +117,9 @@ TEST(Sigv4Canonical, QueryCases) {
 TEST(Sigv4Canonical, HeaderValuesTrimmedCollapsedAndJoined) {
   EXPECT_EQ(sigv4CanonicalHeaderValue("  \"a   b   c\"  "), "\"a b c\"");  // get-header-value-trim
   EXPECT_EQ(sigv4CanonicalHeaderValue("value1\t \tvalue2"), "value1 value2");
-  const auto headers = headersOf({{"host", "h"}, {"my-header1", "value4"}, {"My-Header1", "value1"},
+  const auto headers = headersOf({{"host", "h"},
+                                  {"my-header1", "value4"},
+                                  {"My-Header1", "value1"},
                                   {"my-header1", " value3 "}});
   std::string out;
   ASSERT_TRUE(sigv4CanonicalHeaders(headers, "host;my-header1", out));
@@ -140,11 +143,11 @@ TEST(Sigv4Canonical, BedrockConverseVector) {
                                   {"host", "bedrock-runtime.us-east-1.amazonaws.com"},
                                   {"x-amz-date", "20150830T123600Z"}});
   std::string creq;
-  ASSERT_TRUE(sigv4CanonicalRequest(
-      {"POST", "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse", "", false,
-       "content-type;host;x-amz-date",
-       "c3335e07d6e89650bf94cb98664be69f8774dbc3198df221f113db0a59ea14f0"},
-      headers, creq));
+  ASSERT_TRUE(
+      sigv4CanonicalRequest({"POST", "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse", "",
+                             false, "content-type;host;x-amz-date",
+                             "c3335e07d6e89650bf94cb98664be69f8774dbc3198df221f113db0a59ea14f0"},
+                            headers, creq));
   EXPECT_EQ(creq,
             "POST\n/model/anthropic.claude-3-haiku-20240307-v1%253A0/converse\n\n"
             "content-type:application/json\nhost:bedrock-runtime.us-east-1.amazonaws.com\n"
@@ -160,11 +163,11 @@ TEST(Sigv4Canonical, BedrockConverseVector) {
 
   // And end to end through the verifier.
   std::vector<Header> with_auth = headers;
-  with_auth.push_back(Header{
-      "authorization",
-      "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/bedrock/aws4_request, "
-      "SignedHeaders=content-type;host;x-amz-date, "
-      "Signature=b2d89376425920647b8197be6560da5f53c4d9cc5ac66b56efafa43ba66c9022"});
+  with_auth.push_back(
+      Header{"authorization",
+             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/bedrock/aws4_request, "
+             "SignedHeaders=content-type;host;x-amz-date, "
+             "Signature=b2d89376425920647b8197be6560da5f53c4d9cc5ac66b56efafa43ba66c9022"});
   FakeKeys keys;
   const Sigv4Result r = Sigv4Verifier().verify(
       {"POST", "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse", with_auth, body}, keys,
@@ -193,7 +196,8 @@ ParsedRequest parseSuiteRequest(std::string_view text) {
   const std::size_t eol = text.find('\n');
   std::string_view line = text.substr(0, eol);
   r.method = std::string(line.substr(0, line.find(' ')));
-  r.target = std::string(line.substr(r.method.size() + 1, line.rfind(" HTTP/1.1") - r.method.size() - 1));
+  r.target =
+      std::string(line.substr(r.method.size() + 1, line.rfind(" HTTP/1.1") - r.method.size() - 1));
   text.remove_prefix(eol + 1);
   while (!text.empty()) {
     const std::size_t end = text.find('\n');
@@ -209,10 +213,10 @@ ParsedRequest parseSuiteRequest(std::string_view text) {
   return r;
 }
 
-#define SUITE_GET(target, extra, signed_headers, sig)                                        \
-  "GET " target " HTTP/1.1\nHost:example.amazonaws.com\n" extra                             \
-  "Authorization:AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/"       \
-  "aws4_request, SignedHeaders=" signed_headers ", Signature=" sig                          \
+#define SUITE_GET(target, extra, signed_headers, sig)                                 \
+  "GET " target " HTTP/1.1\nHost:example.amazonaws.com\n" extra                       \
+  "Authorization:AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/" \
+  "aws4_request, SignedHeaders=" signed_headers ", Signature=" sig                    \
   "\nX-Amz-Date:20150830T123600Z\n\n"
 
 const SuiteCase kSuite[] = {
@@ -344,8 +348,8 @@ TEST_P(Sigv4Suite, VerifiesAndRejectsATamperedSignature) {
       if (h.name == "authorization") flip(h.value);
     }
   }
-  const Sigv4Result bad = verifier.verify(
-      {req.method, tampered_target, tampered_headers, req.body}, keys, vectorTime());
+  const Sigv4Result bad = verifier.verify({req.method, tampered_target, tampered_headers, req.body},
+                                          keys, vectorTime());
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().aws_error_code, "InvalidSignatureException");
   EXPECT_EQ(bad.error().message, kSignatureMismatchMessage);
@@ -371,9 +375,9 @@ TEST(Sigv4SuiteSessionToken, GetVanillaWithSessionTokenIsRejected) {
       "X-Amz-Date:20150830T123600Z\n"
       "X-Amz-Security-Token:6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267\n\n");
   FakeKeys keys;
-  const Sigv4Result r = Sigv4Verifier(Sigv4Options{.services = {"service"}})
-                            .verify({req.method, req.target, req.headers, req.body}, keys,
-                                    vectorTime());
+  const Sigv4Result r =
+      Sigv4Verifier(Sigv4Options{.services = {"service"}})
+          .verify({req.method, req.target, req.headers, req.body}, keys, vectorTime());
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().aws_error_code, "UnrecognizedClientException");
   EXPECT_EQ(r.error().message, "The security token included in the request is invalid.");

@@ -17,13 +17,15 @@ using namespace std::chrono_literals;
 using testing::FakeKeys;
 using testing::presign;
 using testing::SignedRequest;
-using testing::signWithHeader;
 using testing::SignInput;
+using testing::signWithHeader;
 
 constexpr char kConversePath[] = "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse";
 constexpr char kBody[] = R"({"messages":[{"role":"user","content":[{"text":"hi"}]}]})";
 
-Clock::time_point signingTime() { return *parseAmzDate("20150830T123600Z"); }
+Clock::time_point signingTime() {
+  return *parseAmzDate("20150830T123600Z");
+}
 
 SignInput converse() {
   SignInput in;
@@ -101,8 +103,7 @@ TEST_F(Sigv4VerifierTest, AcceptsBoto3ShapedRequest) {
 
 TEST_F(Sigv4VerifierTest, AcceptsJsSdkHttp2RequestSigningAuthority) {
   const SignedRequest signed_req = signWithHeader(converseJsH2());
-  ASSERT_NE(signed_req.canonical_request.find("\n:authority:127.0.0.1:18081\n"),
-            std::string::npos);
+  ASSERT_NE(signed_req.canonical_request.find("\n:authority:127.0.0.1:18081\n"), std::string::npos);
   const Sigv4Result r = verify(signed_req);
   ASSERT_TRUE(r.has_value()) << r.error().message;
 
@@ -125,7 +126,8 @@ TEST_F(Sigv4VerifierTest, AnyRegionIsAcceptedAndRecorded) {
 
 TEST_F(Sigv4VerifierTest, ArnModelIdIsDoubleEncoded) {
   SignInput in = converse();
-  in.path = "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A%3Afoundation-model%2Fmodel-x/converse-stream";
+  in.path =
+      "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A%3Afoundation-model%2Fmodel-x/converse-stream";
   const SignedRequest r = signWithHeader(in);
   EXPECT_NE(r.canonical_request.find("%253A%253Afoundation-model%252Fmodel-x"), std::string::npos);
   EXPECT_TRUE(verify(r).has_value());
@@ -141,8 +143,8 @@ TEST_F(Sigv4VerifierTest, QueryParametersAreCoveredInAnyOrder) {
   ASSERT_TRUE(verify(r).has_value());
   // Reordered on the wire: still the same canonical query.
   const std::size_t q = r.target.find('?');
-  std::string reordered = r.target.substr(0, q) + "?sortOrder=Descending&maxResults=10&" +
-                          "nextToken=a%2Fb%20c%2Bd";
+  std::string reordered =
+      r.target.substr(0, q) + "?sortOrder=Descending&maxResults=10&" + "nextToken=a%2Fb%20c%2Bd";
   SignedRequest moved = r;
   moved.target = reordered;
   EXPECT_TRUE(verify(moved).has_value());
@@ -288,8 +290,7 @@ TEST_F(Sigv4VerifierTest, ScopeDateMustMatchRequestDate) {
 TEST_F(Sigv4VerifierTest, UnknownRevokedAndExpiredKeysAreUnrecognized) {
   SignInput in = converse();
   in.access_key_id = "AKIAUNKNOWNUNKNOWN00";
-  expectError(verify(signWithHeader(in)), "UnrecognizedClientException", 401,
-              kInvalidTokenMessage);
+  expectError(verify(signWithHeader(in)), "UnrecognizedClientException", 401, kInvalidTokenMessage);
 
   const SignedRequest good = signWithHeader(converse());
   keys_.at("AKIDEXAMPLE").revoked = true;
@@ -349,9 +350,10 @@ TEST_F(Sigv4VerifierTest, MalformedAuthorizationHeaders) {
   expectError(with_auth("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/bedrock/aws4_request, "
                         "SignedHeaders=host;x-amz-date, Signature=00"),
               "IncompleteSignatureException", 403);
-  expectMismatch(with_auth("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/bedrock/"
-                           "aws4_request, SignedHeaders=content-type;host;x-amz-date, "
-                           "Signature=not-hex"));
+  expectMismatch(
+      with_auth("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/bedrock/"
+                "aws4_request, SignedHeaders=content-type;host;x-amz-date, "
+                "Signature=not-hex"));
   // Whitespace variations are tolerated.
   SignedRequest r = signWithHeader(converse());
   for (Header& h : r.headers) {

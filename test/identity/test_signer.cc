@@ -32,8 +32,8 @@ std::string macRaw(const std::string& key, const std::string& data) {
   size_t len = 0;
   char digest[] = "SHA256";
   if (!EVP_Q_mac(nullptr, "HMAC", nullptr, digest, nullptr, key.data(), key.size(),
-                 reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-                 sizeof out, &len)) {
+                 reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, sizeof out,
+                 &len)) {
     throw std::runtime_error("EVP_Q_mac");
   }
   return std::string(reinterpret_cast<char*>(out), len);
@@ -134,7 +134,8 @@ Built build(const SignInput& in, const std::vector<std::pair<std::string, std::s
   for (const auto& [k, v] : params) enc.emplace_back(escape(k, false), escape(v, false));
   std::sort(enc.begin(), enc.end());
   std::string canonical_query;
-  for (const auto& [k, v] : enc) canonical_query += (canonical_query.empty() ? "" : "&") + k + "=" + v;
+  for (const auto& [k, v] : enc)
+    canonical_query += (canonical_query.empty() ? "" : "&") + k + "=" + v;
 
   std::ostringstream creq;
   creq << in.method << '\n'
@@ -159,17 +160,19 @@ Built build(const SignInput& in, const std::vector<std::pair<std::string, std::s
   if (!wire_query.empty()) b.req.target += "?" + wire_query;
   for (const auto& [n, v] : send) b.req.headers.push_back(Header{lower(n), v});
   if (!presigned) {
-    b.req.headers.push_back(Header{
-        "authorization", "AWS4-HMAC-SHA256 Credential=" + in.access_key_id + "/" + b.scope +
-                             ", SignedHeaders=" + signed_headers +
-                             ", Signature=" + b.req.signature});
+    b.req.headers.push_back(
+        Header{"authorization", "AWS4-HMAC-SHA256 Credential=" + in.access_key_id + "/" + b.scope +
+                                    ", SignedHeaders=" + signed_headers +
+                                    ", Signature=" + b.req.signature});
   }
   return b;
 }
 
 }  // namespace
 
-SignedRequest signWithHeader(const SignInput& in) { return build(in, in.query, false).req; }
+SignedRequest signWithHeader(const SignInput& in) {
+  return build(in, in.query, false).req;
+}
 
 SignedRequest presign(const SignInput& in, long expires_s) {
   auto q = in.query;
@@ -183,6 +186,8 @@ SignedRequest presign(const SignInput& in, long expires_s) {
   return build(in, q, true).req;
 }
 
-std::string sha256HexForTest(const std::string& data) { return hexOf(digestRaw(data)); }
+std::string sha256HexForTest(const std::string& data) {
+  return hexOf(digestRaw(data));
+}
 
 }  // namespace basalt::identity::testing

@@ -15,7 +15,7 @@ namespace basalt::identity::testing {
 struct SignInput {
   std::string method = "POST";
   std::string authority = "bedrock-runtime.us-east-1.amazonaws.com";
-  bool http2 = false;  ///< sign and send `:authority` instead of `host` (JS SDK over h2)
+  bool http2 = false;      ///< sign and send `:authority` instead of `host` (JS SDK over h2)
   std::string path = "/";  ///< as it goes on the wire (already percent-encoded once)
   /// Decoded query parameters; the signer encodes them as SDKs do.
   std::vector<std::pair<std::string, std::string>> query;

@@ -55,8 +55,7 @@ ApiKeyDigest hashApiKey(std::string_view pepper, std::string_view api_key);
 /// True when `presented` hashes to `stored`. Always computes the HMAC and compares in constant
 /// time; with `stored == nullptr` (unknown key id) it compares against a dummy digest and
 /// returns false, so the unknown-key path costs the same as a wrong-secret path.
-bool verifyApiKey(std::string_view pepper, std::string_view presented,
-                  const ApiKeyDigest* stored);
+bool verifyApiKey(std::string_view pepper, std::string_view presented, const ApiKeyDigest* stored);
 
 /// A new random pepper (kPepperLength bytes from the OS CSPRNG, raw bytes).
 std::string generatePepper();

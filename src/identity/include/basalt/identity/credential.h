@@ -38,7 +38,8 @@ struct MalformedCredential {
   std::string reason;
 };
 
-using Credential = std::variant<NoCredential, ApiKeyCredential, Sigv4Credential, MalformedCredential>;
+using Credential =
+    std::variant<NoCredential, ApiKeyCredential, Sigv4Credential, MalformedCredential>;
 
 /// Classifies the credential of a request from its headers (lower-case names) and raw target.
 Credential parseCredential(std::span<const Header> headers, std::string_view target);

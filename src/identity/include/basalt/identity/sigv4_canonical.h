@@ -4,8 +4,9 @@
 /// derived signing key. `Sigv4Verifier` composes them; they are public so tests can reproduce
 /// AWS's published canonical requests for any service name.
 ///
-/// Reference: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
-/// and reference/bedrock.md §4. Rules for services other than S3 (Bedrock among them):
+/// Reference:
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html and
+/// reference/bedrock.md §4. Rules for services other than S3 (Bedrock among them):
 ///  - the canonical URI is the raw request path (as received, still percent-encoded) with dot
 ///    segments and empty segments removed, each segment URI-encoded again ("double encoding":
 ///    `%3A` on the wire becomes `%253A`);

@@ -61,8 +61,8 @@ struct Sigv4Principal {
   std::string region;   ///< from the credential scope (any region is accepted; recorded here)
   std::string service;  ///< from the credential scope (one of Sigv4Options::services)
   Clock::time_point signed_at;
-  bool presigned = false;       ///< query-string form
-  bool payload_signed = true;   ///< false for UNSIGNED-PAYLOAD: the body is not covered
+  bool presigned = false;      ///< query-string form
+  bool payload_signed = true;  ///< false for UNSIGNED-PAYLOAD: the body is not covered
 };
 
 using Sigv4Result = boost::system::result<Sigv4Principal, Sigv4Error>;
@@ -70,9 +70,9 @@ using Sigv4Result = boost::system::result<Sigv4Principal, Sigv4Error>;
 /// A request as the verifier needs it. Views: the caller keeps the storage alive.
 struct Sigv4Request {
   std::string_view method;
-  std::string_view target;            ///< raw path + query as received, not decoded
-  std::span<const Header> headers;    ///< lower-case names; `host` or HTTP/2 `:authority`
-  std::string_view body;              ///< the full body (hashed unless UNSIGNED-PAYLOAD)
+  std::string_view target;          ///< raw path + query as received, not decoded
+  std::span<const Header> headers;  ///< lower-case names; `host` or HTTP/2 `:authority`
+  std::string_view body;            ///< the full body (hashed unless UNSIGNED-PAYLOAD)
 
   static Sigv4Request from(const HttpRequest& request) {
     return Sigv4Request{request.method, request.target, request.headers, request.body};
