@@ -78,8 +78,12 @@ void appendJsonString(std::string& out, std::string_view s) {
 }
 
 std::optional<json::value> parseJson(std::string_view text) {
+  // Boost.JSON's default depth limit (32) is below what real tool schemas reach; 256 stays far
+  // from any stack risk (the parser keeps its own stack).
+  json::parse_options options;
+  options.max_depth = 256;
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = json::parse(text, ec, {}, options);
   if (ec) return std::nullopt;
   return v;
 }
