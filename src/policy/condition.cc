@@ -182,9 +182,10 @@ std::optional<bool> Condition::matchesAny(const RequestContext& ctx,
       const bool fold = op_.family == OperatorFamily::kStringIgnoreCase;
       ResolvedPieces pieces;
       for (const Value& v : values_) {
-        if (!v.pattern.resolve(ctx, pieces)) continue;  // unresolvable variable matches nothing
-        const bool hit = op_.family == OperatorFamily::kArn ? arnMatch(pieces, request)
-                                                            : globMatch(pieces, request, fold);
+        const auto resolved = v.pattern.pieces(ctx, pieces);
+        if (!resolved) continue;  // an unresolvable variable matches nothing
+        const bool hit = op_.family == OperatorFamily::kArn ? arnMatch(*resolved, request)
+                                                            : globMatch(*resolved, request, fold);
         if (hit) return true;
       }
       return false;
@@ -222,7 +223,7 @@ std::optional<bool> Condition::matchesAny(const RequestContext& ctx,
 }
 
 bool Condition::evaluate(const RequestContext& ctx) const {
-  const std::vector<std::string>* request = ctx.find(key_);
+  const std::vector<std::string>* request = ctx.findLowercase(key_);
   const bool absent = request == nullptr || request->empty();
 
   if (op_.family == OperatorFamily::kNull) {

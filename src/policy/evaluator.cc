@@ -9,8 +9,8 @@ bool Statement::matches(const RequestContext& ctx) const {
   ResolvedPieces pieces;
   bool action_hit = false;
   for (const Pattern& p : actions) {
-    if (p.isMatchAll() ||
-        (p.resolve(ctx, pieces) && globMatch(pieces, ctx.action(), /*fold_case=*/true))) {
+    const auto resolved = p.pieces(ctx, pieces);
+    if (resolved && globMatch(*resolved, ctx.action(), /*fold_case=*/true)) {
       action_hit = true;
       break;
     }
@@ -19,7 +19,12 @@ bool Statement::matches(const RequestContext& ctx) const {
 
   bool resource_hit = false;
   for (const Pattern& p : resources) {
-    if (p.isMatchAll() || (p.resolve(ctx, pieces) && arnMatch(pieces, ctx.resource()))) {
+    if (p.isMatchAll()) {
+      resource_hit = true;
+      break;
+    }
+    const auto resolved = p.pieces(ctx, pieces);
+    if (resolved && arnMatch(*resolved, ctx.resource())) {
       resource_hit = true;
       break;
     }

@@ -15,66 +15,111 @@ bool isTrailingSegmentStar(std::span<const GlobPiece> segment) {
 
 }  // namespace
 
+namespace {
+
+/// Characters a star-free run of pieces consumes.
+std::size_t fixedLength(std::span<const GlobPiece> run) {
+  std::size_t n = 0;
+  for (const GlobPiece& p : run) n += p.kind == GlobPiece::Kind::kAnyOne ? 1 : p.text.size();
+  return n;
+}
+
+/// Does the star-free `run` match `text` at `pos`? (The caller checked the length fits.)
+bool matchesAt(std::span<const GlobPiece> run, std::string_view text, std::size_t pos,
+               bool fold_case) {
+  for (const GlobPiece& p : run) {
+    if (p.kind == GlobPiece::Kind::kAnyOne) {
+      ++pos;
+      continue;
+    }
+    const std::string_view want = p.text;
+    if (fold_case) {
+      for (std::size_t i = 0; i < want.size(); ++i) {
+        if (foldAscii(want[i]) != foldAscii(text[pos + i])) return false;
+      }
+    } else if (text.compare(pos, want.size(), want) != 0) {
+      return false;
+    }
+    pos += want.size();
+  }
+  return true;
+}
+
+}  // namespace
+
 bool globMatch(std::span<const GlobPiece> pattern, std::string_view text, bool fold_case) {
   using Kind = GlobPiece::Kind;
   const std::size_t n = pattern.size();
-  std::size_t pi = 0;  // current piece
-  std::size_t po = 0;  // offset inside the current literal piece
-  std::size_t si = 0;  // position in text
-  // Restart point after the most recent `*`: the piece following it, and the text position the
-  // star has absorbed up to.
-  std::size_t star_next = n + 1;
-  std::size_t star_si = 0;
+  std::size_t first_star = n;
+  std::size_t last_star = n;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (pattern[i].kind != Kind::kAnyRun) continue;
+    if (first_star == n) first_star = i;
+    last_star = i;
+  }
+  if (first_star == n) {
+    return fixedLength(pattern) == text.size() && matchesAt(pattern, text, 0, fold_case);
+  }
 
-  while (si < text.size()) {
-    if (pi < n) {
-      const GlobPiece& p = pattern[pi];
-      if (p.kind == Kind::kAnyRun) {
-        star_next = pi + 1;
-        star_si = si;
-        ++pi;
-        po = 0;
-        continue;
+  // The parts before the first and after the last star are anchored to the ends of the text.
+  const auto head = pattern.subspan(0, first_star);
+  const auto tail = pattern.subspan(last_star + 1);
+  const std::size_t head_len = fixedLength(head);
+  const std::size_t tail_len = fixedLength(tail);
+  if (head_len + tail_len > text.size()) return false;
+  if (!matchesAt(head, text, 0, fold_case)) return false;
+  if (!matchesAt(tail, text, text.size() - tail_len, fold_case)) return false;
+
+  // Each star-free run between two stars takes its leftmost fit: a later fit could only leave
+  // less text for the runs after it, so no backtracking is ever needed.
+  std::size_t pos = head_len;
+  const std::size_t end = text.size() - tail_len;
+  for (std::size_t i = first_star + 1; i < last_star;) {
+    std::size_t j = i;
+    while (pattern[j].kind != Kind::kAnyRun) ++j;
+    const auto run = pattern.subspan(i, j - i);
+    i = j + 1;
+    const std::size_t len = fixedLength(run);
+    if (len == 0) continue;
+    if (pos + len > end) return false;
+    // With a literal first character and exact case, memchr finds the candidates.
+    const bool scan = !fold_case && run[0].kind == Kind::kLiteral && !run[0].text.empty();
+    bool found = false;
+    for (std::size_t x = pos; x + len <= end; ++x) {
+      if (scan) {
+        x = text.find(run[0].text[0], x);
+        if (x == std::string_view::npos || x + len > end) break;
       }
-      if (p.kind == Kind::kAnyOne) {
-        ++pi;
-        ++si;
-        continue;
-      }
-      if (p.text.empty()) {  // a variable that resolved to ""
-        ++pi;
-        continue;
-      }
-      const char a = p.text[po];
-      const char b = text[si];
-      if (a == b || (fold_case && foldAscii(a) == foldAscii(b))) {
-        ++si;
-        if (++po == p.text.size()) {
-          ++pi;
-          po = 0;
-        }
-        continue;
+      if (matchesAt(run, text, x, fold_case)) {
+        pos = x + len;
+        found = true;
+        break;
       }
     }
-    if (star_next <= n) {
-      pi = star_next;
-      po = 0;
-      si = ++star_si;
-      continue;
-    }
-    return false;
+    if (!found) return false;
   }
-  if (po != 0) return false;
-  while (pi < n && (pattern[pi].kind == Kind::kAnyRun ||
-                    (pattern[pi].kind == Kind::kLiteral && pattern[pi].text.empty()))) {
-    ++pi;
-  }
-  return pi == n;
+  return true;
 }
 
 bool arnMatch(std::span<const GlobPiece> pattern, std::string_view arn) {
   using Kind = GlobPiece::Kind;
   if (pattern.size() == 1 && pattern[0].kind == Kind::kAnyRun) return true;
+
+  // Segment-wise matching only ever rejects more than a whole-string glob, so a glob miss
+  // settles it cheaply. When every wildcard is a `*` at the end of a segment (the usual
+  // `arn:aws:bedrock:*::foundation-model/anthropic.*`), each star may cross ':' anyway and
+  // the glob answer is exact.
+  if (!globMatch(pattern, arn, /*fold_case=*/false)) return false;
+  bool simple = true;
+  for (std::size_t i = 0; i < pattern.size() && simple; ++i) {
+    if (pattern[i].kind == Kind::kAnyOne) simple = false;
+    if (pattern[i].kind == Kind::kAnyRun) {
+      simple = i + 1 == pattern.size() || (pattern[i + 1].kind == Kind::kLiteral &&
+                                           !pattern[i + 1].text.empty() &&
+                                           pattern[i + 1].text.front() == ':');
+    }
+  }
+  if (simple) return true;
 
   // Split the ARN at ':'.
   constexpr std::size_t kMaxSegments = 64;

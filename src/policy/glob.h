@@ -20,9 +20,9 @@ struct GlobPiece {
   std::string_view text;
 };
 
-/// Whole-string glob. Worst case O(|pattern| * |text|), no recursion, no allocation: on a
-/// mismatch only the most recent `*` is re-tried, which is sufficient because every `*` can absorb
-/// anything an earlier one could.
+/// Whole-string glob. Worst case O(|pattern| * |text|), no recursion, no backtracking, no
+/// allocation: the runs before the first and after the last `*` are anchored to the text's ends
+/// and each run between stars takes its leftmost fit.
 bool globMatch(std::span<const GlobPiece> pattern, std::string_view text, bool fold_case);
 
 /// Segment-wise ARN glob (IAM Resource element, Arn* condition operators): the pattern and the

@@ -19,13 +19,13 @@ Result<Pattern> Pattern::compile(std::string_view text, Syntax syntax) {
   auto append_literal = [&p](std::string_view lit) {
     if (lit.empty()) return;
     if (!p.tokens_.empty() && p.tokens_.back().kind == Kind::kLiteral &&
-        p.tokens_.back().offset + p.tokens_.back().length == p.storage_.size()) {
+        p.tokens_.back().offset + p.tokens_.back().length == p.storage_->size()) {
       p.tokens_.back().length += static_cast<std::uint32_t>(lit.size());
     } else {
-      p.tokens_.push_back({Kind::kLiteral, static_cast<std::uint32_t>(p.storage_.size()),
+      p.tokens_.push_back({Kind::kLiteral, static_cast<std::uint32_t>(p.storage_->size()),
                            static_cast<std::uint32_t>(lit.size())});
     }
-    p.storage_.append(lit);
+    p.storage_->append(lit);
   };
 
   std::size_t i = 0;
@@ -85,13 +85,13 @@ Result<Pattern> Pattern::compile(std::string_view text, Syntax syntax) {
       if (key.empty() || key.find_first_of(" ${'") != std::string_view::npos) {
         return Error::invalid("malformed policy variable '${" + std::string(body) + "}'");
       }
-      Token t{Kind::kVariable, static_cast<std::uint32_t>(p.storage_.size()),
+      Token t{Kind::kVariable, static_cast<std::uint32_t>(p.storage_->size()),
               static_cast<std::uint32_t>(key.size())};
-      for (char k : key) p.storage_.push_back(lowerAscii(k));
+      for (char k : key) p.storage_->push_back(lowerAscii(k));
       if (has_default) {
-        t.default_offset = static_cast<std::int32_t>(p.storage_.size());
+        t.default_offset = static_cast<std::int32_t>(p.storage_->size());
         t.default_length = static_cast<std::uint32_t>(fallback.size());
-        p.storage_.append(fallback);
+        p.storage_->append(fallback);
       }
       p.tokens_.push_back(t);
       p.has_variables_ = true;
@@ -107,12 +107,18 @@ Result<Pattern> Pattern::compile(std::string_view text, Syntax syntax) {
     append_literal(text.substr(i, j - i));
     i = j;
   }
+  if (!p.has_variables_) {
+    RequestContext none;
+    ResolvedPieces pieces;
+    p.resolve(none, pieces);
+    p.static_pieces_.assign(pieces.begin(), pieces.end());
+  }
   return p;
 }
 
 bool Pattern::resolve(const RequestContext& ctx, ResolvedPieces& out) const {
   out.clear();
-  const std::string_view storage = storage_;
+  const std::string_view storage = *storage_;
   for (const Token& t : tokens_) {
     switch (t.kind) {
       case Kind::kLiteral:
@@ -125,7 +131,8 @@ bool Pattern::resolve(const RequestContext& ctx, ResolvedPieces& out) const {
         out.push_back({GlobPiece::Kind::kAnyOne, {}});
         break;
       case Kind::kVariable: {
-        const std::vector<std::string>* values = ctx.find(storage.substr(t.offset, t.length));
+        const std::vector<std::string>* values =
+            ctx.findLowercase(storage.substr(t.offset, t.length));
         if (values != nullptr && values->size() == 1) {
           out.push_back({GlobPiece::Kind::kLiteral, (*values)[0]});
         } else if ((values == nullptr || values->empty()) && t.default_offset >= 0) {

@@ -9,6 +9,9 @@
 #include <boost/container/small_vector.hpp>
 
 #include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +42,15 @@ class Pattern {
   /// nothing. The pieces point into this pattern and into `ctx`.
   bool resolve(const RequestContext& ctx, ResolvedPieces& out) const;
 
+  /// The pieces to match with: precompiled when the pattern has no variables, else substituted
+  /// into `scratch`. Empty when a variable cannot be resolved (see resolve()).
+  std::optional<std::span<const GlobPiece>> pieces(const RequestContext& ctx,
+                                                   ResolvedPieces& scratch) const {
+    if (!has_variables_) return std::span<const GlobPiece>(static_pieces_);
+    if (!resolve(ctx, scratch)) return std::nullopt;
+    return std::span<const GlobPiece>(scratch.data(), scratch.size());
+  }
+
  private:
   enum class Kind : std::uint8_t { kLiteral, kAnyRun, kAnyOne, kVariable };
   struct Token {
@@ -50,8 +62,10 @@ class Pattern {
   };
 
   std::string source_;
-  std::string storage_;
+  // Heap-held so that the views in static_pieces_ survive moves of the Pattern.
+  std::unique_ptr<std::string> storage_ = std::make_unique<std::string>();
   std::vector<Token> tokens_;
+  std::vector<GlobPiece> static_pieces_;  ///< filled when there are no variables
   bool has_variables_ = false;
 };
 

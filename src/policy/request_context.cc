@@ -80,4 +80,11 @@ const std::vector<std::string>* RequestContext::find(std::string_view key) const
   return &it->values;
 }
 
+const std::vector<std::string>* RequestContext::findLowercase(std::string_view lower_key) const {
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), lower_key,
+                             [](const Entry& e, std::string_view k) { return e.key < k; });
+  if (it == entries_.end() || it->key != lower_key) return nullptr;
+  return &it->values;
+}
+
 }  // namespace basalt::policy

@@ -107,7 +107,7 @@ void BM_EvaluateImplicitDeny(benchmark::State& state) {
   // Nothing matches: every statement of every policy is examined.
   runEvaluate(state,
               typicalContext("bedrock:InvokeModel",
-                             "arn:aws:bedrock:eu-west-1::foundation-model/mistral.large-v1:0"),
+                             "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/pm-1"),
               Effect::kImplicitDeny);
 }
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 namespace basalt::policy::detail {
@@ -94,6 +95,44 @@ TEST(ArnMatch, SegmentRules) {
   EXPECT_TRUE(arn("arn:*:prompt/p:3", "arn:aws:bedrock:us-east-1:1:prompt/p:3"));
   EXPECT_FALSE(arn("arn:*:prompt/p:3", "arn:aws:bedrock:us-east-1:1:prompt/p:4"));
   EXPECT_TRUE(arn("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/a:b/c"));
+}
+
+// Reference semantics, written as directly as possible (exponential, fine for tiny inputs).
+bool refGlob(std::string_view p, std::string_view s) {
+  if (p.empty()) return s.empty();
+  if (p[0] == '*') return refGlob(p.substr(1), s) || (!s.empty() && refGlob(p, s.substr(1)));
+  if (s.empty()) return false;
+  return (p[0] == '?' || p[0] == s[0]) && refGlob(p.substr(1), s.substr(1));
+}
+
+/// ARN rule at character level: a `*` followed by ':' or the end may absorb anything; other
+/// wildcards never absorb ':'.
+bool refArn(std::string_view p, std::string_view s) {
+  if (p.empty()) return s.empty();
+  if (p[0] == '*') {
+    const bool crossing = p.size() == 1 || p[1] == ':';
+    if (refArn(p.substr(1), s)) return true;
+    return !s.empty() && (crossing || s[0] != ':') && refArn(p, s.substr(1));
+  }
+  if (s.empty()) return false;
+  if (p[0] == '?') return s[0] != ':' && refArn(p.substr(1), s.substr(1));
+  return p[0] == s[0] && refArn(p.substr(1), s.substr(1));
+}
+
+TEST(Glob, AgreesWithReferenceOnRandomInputs) {
+  std::mt19937 rng(20261126);
+  auto random_string = [&](std::string_view alphabet, std::size_t max_len) {
+    std::string out(rng() % (max_len + 1), ' ');
+    for (char& c : out) c = alphabet[rng() % alphabet.size()];
+    return out;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    const std::string pattern = random_string("ab:*?", 7);
+    const std::string text = random_string("ab:", 8);
+    ASSERT_EQ(glob(pattern, text), refGlob(pattern, text)) << pattern << " vs " << text;
+    if (pattern == "*") continue;  // a lone '*' is special-cased (matches all) in both
+    ASSERT_EQ(arn(pattern, text), refArn(pattern, text)) << pattern << " vs " << text;
+  }
 }
 
 TEST(Pattern, VariableSyntax) {

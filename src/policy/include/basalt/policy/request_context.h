@@ -46,6 +46,8 @@ class RequestContext {
   /// The values of `key` (any case), or nullptr when the key is absent. The pointer stays valid
   /// until the context is next modified.
   const std::vector<std::string>* find(std::string_view key) const;
+  /// As find(), for a key already in lower case (compiled policies store theirs that way).
+  const std::vector<std::string>* findLowercase(std::string_view lower_key) const;
 
  private:
   struct Entry {
