@@ -4,17 +4,58 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+
+#include <algorithm>
 
 namespace basalt::identity::crypto {
+namespace {
+
+// OpenSSL 3's one-shot helpers (EVP_Digest, HMAC, EVP_MAC) fetch the algorithm and set up
+// contexts on every call, which costs microseconds per request (measured ~3x slower than
+// below). Each thread keeps one pre-fetched SHA-256 and a reusable digest context, and HMAC is
+// the RFC 2104 construction over it (checked against the RFC 4231 vectors in the tests).
+class Sha256Context {
+ public:
+  Sha256Context() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {}
+  ~Sha256Context() {
+    EVP_MD_CTX_free(ctx_);
+    EVP_MD_free(md_);
+  }
+  Sha256Context(const Sha256Context&) = delete;
+  Sha256Context& operator=(const Sha256Context&) = delete;
+
+  // On an OpenSSL failure (allocation) the digest is all zeros: that can only cause a
+  // rejection, since callers compare it with digests of secrets.
+  Digest hash(std::string_view a, std::string_view b = {}) {
+    Digest out{};
+    unsigned int len = 0;
+    if (md_ == nullptr || ctx_ == nullptr || EVP_DigestInit_ex2(ctx_, md_, nullptr) != 1 ||
+        EVP_DigestUpdate(ctx_, a.data(), a.size()) != 1 ||
+        EVP_DigestUpdate(ctx_, b.data(), b.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx_, out.data(), &len) != 1) {
+      out.fill(0);
+    }
+    return out;
+  }
+
+ private:
+  EVP_MD* md_;
+  EVP_MD_CTX* ctx_;
+};
+
+Sha256Context& context() {
+  thread_local Sha256Context ctx;
+  return ctx;
+}
+
+std::string_view view(const Digest& d) {
+  return std::string_view(reinterpret_cast<const char*>(d.data()), d.size());
+}
+
+}  // namespace
 
 Digest sha256(std::string_view data) {
-  Digest out{};
-  unsigned int len = 0;
-  // EVP_Digest only fails on allocation failure inside OpenSSL; the zero digest then simply
-  // never matches anything.
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
-  return out;
+  return context().hash(data);
 }
 
 std::string sha256Hex(std::string_view data) {
@@ -22,10 +63,24 @@ std::string sha256Hex(std::string_view data) {
 }
 
 Digest hmacSha256(std::string_view key, std::string_view data) {
-  Digest out{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len);
+  constexpr std::size_t kBlock = 64;
+  std::array<char, kBlock> k{};
+  if (key.size() > kBlock) {
+    const Digest hashed = sha256(key);
+    std::copy(hashed.begin(), hashed.end(), k.begin());
+  } else {
+    std::copy(key.begin(), key.end(), k.begin());
+  }
+  std::array<char, kBlock> ipad{}, opad{};
+  for (std::size_t i = 0; i < kBlock; ++i) {
+    ipad[i] = static_cast<char>(k[i] ^ 0x36);
+    opad[i] = static_cast<char>(k[i] ^ 0x5c);
+  }
+  const Digest inner = context().hash(std::string_view(ipad.data(), kBlock), data);
+  const Digest out = context().hash(std::string_view(opad.data(), kBlock), view(inner));
+  OPENSSL_cleanse(k.data(), k.size());
+  OPENSSL_cleanse(ipad.data(), ipad.size());
+  OPENSSL_cleanse(opad.data(), opad.size());
   return out;
 }
 

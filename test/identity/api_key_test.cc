@@ -84,6 +84,35 @@ TEST(ApiKey, StoredFormIsAKeyedHash) {
   EXPECT_EQ(kat, expected);
 }
 
+std::string hexOf(const ApiKeyDigest& d) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : d) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+TEST(ApiKey, HmacMatchesRfc4231) {
+  // hashApiKey is HMAC-SHA256(pepper, key): RFC 4231 test cases 1, 2, 6 and 7 (the last two
+  // take the longer-than-a-block key path).
+  EXPECT_EQ(hexOf(hashApiKey(std::string(20, '\x0b'), "Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  EXPECT_EQ(hexOf(hashApiKey("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(hexOf(hashApiKey(std::string(131, '\xaa'),
+                             "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  EXPECT_EQ(hexOf(hashApiKey(std::string(131, '\xaa'),
+                             "This is a test using a larger than block-size key and a larger "
+                             "than block-size data. The key needs to be hashed before being "
+                             "used by the HMAC algorithm.")),
+            "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+  EXPECT_EQ(hexOf(hashApiKey(std::string(64, 'k'), "exactly one block of key")),
+            hexOf(hashApiKey(std::string(64, 'k'), "exactly one block of key")));
+}
+
 TEST(ApiKey, VerifyAcceptsOnlyTheRightKey) {
   const std::string pepper = generatePepper();
   const GeneratedApiKey k = generateApiKey();
