@@ -44,7 +44,6 @@ constexpr std::size_t kIdleBufferLimit = 16 * 1024;
 constexpr milliseconds kLingerTime{1000};
 constexpr std::size_t kLingerBytes = 1U << 20U;
 constexpr milliseconds kTlsShutdownTime{500};
-constexpr unsigned char kTlsAlertRecord = 0x15;
 
 std::string lowerCase(std::string_view s) {
   std::string out(s);
@@ -120,8 +119,9 @@ class Http1Session final : public Responder,
   void prepareHead(int status, const Headers& headers, Framing framing, std::size_t length);
 
   void startWatch();
-  void stopWatch();
+  Task<void> stopWatch();
   void onReadable(unsigned generation, error_code ec);
+  void startBackgroundTlsRead();
   void markGone();
 
   Worker& worker_;
@@ -149,6 +149,9 @@ class Http1Session final : public Responder,
   bool handler_running_ = false;
   bool watching_ = false;
   unsigned watch_generation_ = 0;
+  bool writing_ = false;                // a write is in flight (its deadline must stand)
+  bool background_read_ = false;        // TLS: a read into buffer_ runs beside the handler
+  std::optional<asio::steady_timer> background_read_done_;  // wakes stopWatch()
 };
 
 template <class Stream>
@@ -260,7 +263,7 @@ Task<void> Http1Session<Stream>::serveRequest() {
       stream_.get_executor(), handler_.handle(request_, *this),
       asio::bind_cancellation_slot(cancel_.slot(), asio::as_tuple(asio::use_awaitable)));
   handler_running_ = false;
-  stopWatch();
+  co_await stopWatch();
 
   if (ep) {
     std::string what = "unknown exception";
@@ -309,7 +312,9 @@ Task<bool> Http1Session<Stream>::writeAll(const Buffers& buffers) {
   if (gone_) co_return false;
   // A client that reads nothing for an idle period is treated as gone.
   lowest().expires_after(milliseconds(settings_.idle_timeout_ms));
+  writing_ = true;
   auto [ec, n] = co_await asio::async_write(stream_, buffers, asio::as_tuple(asio::use_awaitable));
+  writing_ = false;
   if (ec) {
     markGone();
     co_return false;
@@ -418,12 +423,22 @@ void Http1Session<Stream>::startWatch() {
 }
 
 template <class Stream>
-void Http1Session<Stream>::stopWatch() {
-  if (!watching_) return;
-  watching_ = false;
-  ++watch_generation_;
-  error_code ec;
-  lowest().socket().cancel(ec);
+Task<void> Http1Session<Stream>::stopWatch() {
+  if (watching_) {
+    watching_ = false;
+    ++watch_generation_;
+    error_code ec;
+    lowest().socket().cancel(ec);
+  }
+  if constexpr (kTls) {
+    if (background_read_) {
+      // It writes into buffer_: the next request may only be parsed once it has finished.
+      error_code ec;
+      lowest().socket().cancel(ec);
+      background_read_done_->expires_at(asio::steady_timer::time_point::max());
+      co_await background_read_done_->async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
 }
 
 template <class Stream>
@@ -438,13 +453,35 @@ void Http1Session<Stream>::onReadable(unsigned generation, error_code ec) {
     startWatch();  // spurious wake-up
     return;
   }
-  if (r == 0 || r < 0 || (kTls && first == kTlsAlertRecord)) {
-    // EOF, reset, or a TLS alert (close_notify) from a client on its way out.
-    markGone();
+  if (r <= 0) {
+    markGone();  // EOF or reset
     return;
   }
-  // A pipelined request: it stays queued in the socket until this exchange is over, and we
-  // stop watching (the next read will see a disconnect).
+  if constexpr (kTls) {
+    // Encrypted bytes: a close_notify (TLS 1.3 hides alerts as application data) or a
+    // pipelined request. Only decrypting tells, so read them into buffer_ where the next
+    // request parse will find them.
+    startBackgroundTlsRead();
+  }
+  // Plain TCP: a pipelined request stays queued in the socket until this exchange is over;
+  // we stop watching (the next read will see a disconnect).
+}
+
+template <class Stream>
+void Http1Session<Stream>::startBackgroundTlsRead() {
+  if (!background_read_done_) background_read_done_.emplace(stream_.get_executor());
+  // A stale deadline from the last write would fail this read at once; an in-flight write's
+  // deadline is left alone (the read then shares it).
+  if (!writing_) lowest().expires_never();
+  background_read_ = true;
+  stream_.async_read_some(
+      buffer_.prepare(kReadSize),
+      [self = this->shared_from_this()](error_code ec, std::size_t n) {
+        self->buffer_.commit(n);
+        self->background_read_ = false;
+        self->background_read_done_->cancel();
+        if (ec && ec != asio::error::operation_aborted) self->markGone();
+      });
 }
 
 template <class Stream>

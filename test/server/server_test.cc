@@ -400,8 +400,13 @@ TEST_F(ServerTest, GracefulStopLetsAStreamFinishAndClosesIdleConnections) {
 
   server_->stop();
   EXPECT_TRUE(idle.waitClosed(1s));  // idle keep-alive connections go at once
-  TestClient late(port_);
-  EXPECT_FALSE(late.connected());  // the listeners are closed
+  // Every thread closes its listener soon (stop() only posts the request to each thread).
+  bool refused = false;
+  for (int i = 0; i < 100 && !refused; ++i) {
+    refused = !TestClient(port_).connected();
+    if (!refused) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(refused);
   EXPECT_FALSE(handler_.stream_finished);
 
   auto waited = std::async(std::launch::async, [this] { server_->wait(); });
@@ -508,6 +513,111 @@ TEST_F(ServerTest, TlsRoundTrip) {
   TestClient plain(port_);  // plain HTTP on a TLS port does not get through
   ASSERT_TRUE(plain.send(request("GET", "/echo")));
   EXPECT_FALSE(plain.readResponse(1s));
+  std::filesystem::remove_all(files.dir);
+}
+
+bool run(const std::string& command) {
+  return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+void waitFor(const std::atomic<bool>& flag, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!flag && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+TEST_F(ServerTest, TlsClientDisconnectCancelsTheHandler) {
+  const TlsFiles files = makeSelfSignedCert();
+  auto settings = testSettings();
+  settings.tls_cert = files.cert;
+  settings.tls_key = files.key;
+  startServer(settings);
+  for (const bool polite : {false, true}) {
+    handler_.slow_started = false;
+    handler_.slow_cancelled = false;
+    TestClient client(port_, /*tls=*/true);
+    ASSERT_TRUE(client.connected());
+    ASSERT_TRUE(client.send(request("GET", "/slow")));
+    waitFor(handler_.slow_started, 2s);
+    ASSERT_TRUE(handler_.slow_started);
+    if (polite) {
+      client.closeTlsPolitely();  // close_notify, then FIN
+    } else {
+      client.close();
+    }
+    waitFor(handler_.slow_cancelled, 1500ms);
+    EXPECT_TRUE(handler_.slow_cancelled) << (polite ? "after close_notify" : "after FIN");
+  }
+  std::filesystem::remove_all(files.dir);
+}
+
+// A request pipelined while the handler runs is read by the disconnect watcher (TLS: decrypted
+// into the session buffer) and must be served next, intact and in order.
+TEST_F(ServerTest, RequestPipelinedDuringAHandlerIsServedNext) {
+  const TlsFiles files = makeSelfSignedCert();
+  for (const bool tls : {false, true}) {
+    auto settings = testSettings();
+    if (tls) {
+      settings.tls_cert = files.cert;
+      settings.tls_key = files.key;
+    }
+    handler_.gate = false;
+    startServer(settings);
+    TestClient client(port_, tls);
+    ASSERT_TRUE(client.send(request("GET", "/stream")));
+    ASSERT_TRUE(client.readUntil(
+        [](const std::string& r) { return r.find("data: one") != std::string::npos; }, 2s));
+    ASSERT_TRUE(client.send(request("POST", "/echo", {}, "pipelined")));
+    std::this_thread::sleep_for(50ms);  // let the watcher see it while the handler waits
+    handler_.gate = true;
+    auto stream = client.readResponse();
+    ASSERT_TRUE(stream);
+    EXPECT_EQ(stream->chunks.size(), 2U);
+    auto echo = client.readResponse();
+    ASSERT_TRUE(echo) << (tls ? "tls" : "tcp");
+    EXPECT_EQ(echo->body, "pipelined");
+    server_->stop();
+    server_->wait();
+    server_.reset();
+  }
+  std::filesystem::remove_all(files.dir);
+}
+
+TEST_F(ServerTest, MutualTlsRequiresAClientCertificateFromTheCa) {
+  const TlsFiles files = makeSelfSignedCert();
+  const std::string d = files.dir.string() + "/";
+  const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  ASSERT_TRUE(run("openssl req -x509" + ec + " -days 1 -subj /CN=test-ca -keyout " + d +
+                  "ca.key -out " + d + "ca.pem"));
+  ASSERT_TRUE(run("openssl req" + ec + " -subj /CN=client -keyout " + d + "client.key -out " +
+                  d + "client.csr"));
+  ASSERT_TRUE(run("openssl x509 -req -days 1 -in " + d + "client.csr -CA " + d + "ca.pem -CAkey " +
+                  d + "ca.key -CAcreateserial -out " + d + "client.pem"));
+  auto settings = testSettings();
+  settings.tls_cert = files.cert;
+  settings.tls_key = files.key;
+  settings.client_ca = d + "ca.pem";
+  startServer(settings);
+
+  TestClient with_cert(port_, true, d + "client.pem", d + "client.key");
+  ASSERT_TRUE(with_cert.connected());
+  ASSERT_TRUE(with_cert.send(request("GET", "/echo")));
+  auto response = with_cert.readResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+
+  // TLS 1.3 clients finish the handshake before the server rejects them: either step fails.
+  TestClient without_cert(port_, true);
+  const bool served = without_cert.connected() && without_cert.send(request("GET", "/echo")) &&
+                      without_cert.readResponse(2s).has_value();
+  EXPECT_FALSE(served);
+
+  // A certificate from another CA (the server's own self-signed one) is refused as well.
+  TestClient wrong_ca(port_, true, files.cert, files.key);
+  const bool wrong_served = wrong_ca.connected() && wrong_ca.send(request("GET", "/echo")) &&
+                            wrong_ca.readResponse(2s).has_value();
+  EXPECT_FALSE(wrong_served);
   std::filesystem::remove_all(files.dir);
 }
 

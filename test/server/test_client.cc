@@ -13,7 +13,9 @@
 
 namespace basalt::server::testing {
 
-TestClient::TestClient(std::uint16_t port, bool tls) : tls_(tls) {
+TestClient::TestClient(std::uint16_t port, bool tls, const std::string& client_cert,
+                       const std::string& client_key)
+    : tls_(tls) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -33,6 +35,10 @@ TestClient::TestClient(std::uint16_t port, bool tls) : tls_(tls) {
   SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
   static constexpr unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
   SSL_CTX_set_alpn_protos(ctx_, kAlpn, sizeof kAlpn);
+  if (!client_cert.empty()) {
+    SSL_CTX_use_certificate_chain_file(ctx_, client_cert.c_str());
+    SSL_CTX_use_PrivateKey_file(ctx_, client_key.c_str(), SSL_FILETYPE_PEM);
+  }
   SSL* ssl = SSL_new(ctx_);
   SSL_set_fd(ssl, fd_);
   SSL_set_tlsext_host_name(ssl, "localhost");
@@ -58,6 +64,11 @@ void TestClient::close() {
     ::close(fd_);
     fd_ = -1;
   }
+}
+
+void TestClient::closeTlsPolitely() {
+  if (ssl_ != nullptr) SSL_shutdown(ssl_);
+  close();
 }
 
 std::string TestClient::alpn() const {
@@ -156,7 +167,8 @@ std::optional<Response> TestClient::readResponse(milliseconds timeout) {
   }
   if (response.status == 100) return readResponse(timeout);
 
-  if (response.headers["transfer-encoding"] == "chunked") {
+  if (const auto te = response.headers.find("transfer-encoding");
+      te != response.headers.end() && te->second == "chunked") {
     for (;;) {
       if (!need([&] { return buffer_.find("\r\n") != std::string::npos; })) return std::nullopt;
       const std::size_t eol = buffer_.find("\r\n");

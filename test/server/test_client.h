@@ -28,7 +28,8 @@ class TestClient {
  public:
   /// Connects to 127.0.0.1:port; `tls` wraps the socket in a TLS client (no verification,
   /// ALPN "http/1.1").
-  explicit TestClient(std::uint16_t port, bool tls = false);
+  explicit TestClient(std::uint16_t port, bool tls = false, const std::string& client_cert = {},
+                      const std::string& client_key = {});
   ~TestClient();
   TestClient(const TestClient&) = delete;
   TestClient& operator=(const TestClient&) = delete;
@@ -44,6 +45,8 @@ class TestClient {
   /// True once the server closed the connection (EOF or reset) within the timeout.
   bool waitClosed(milliseconds timeout);
   void close();
+  /// TLS: sends close_notify (as a polite client does) and then closes the socket.
+  void closeTlsPolitely();
 
   std::string& received() { return buffer_; }
 
