@@ -1,0 +1,209 @@
+#include "basalt/providers/openai/chat_provider.h"
+
+#include "basalt/api/openai_chat/chat_codec.h"
+#include "basalt/core/log.h"
+#include "basalt/core/metrics.h"
+#include "basalt/providers/http/sse_parser.h"
+#include "basalt/providers/http/upstream_error.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace basalt::providers::openai {
+namespace {
+
+namespace codec = basalt::api::openai_chat;
+
+/// Error bodies are read only to extract a message; a larger one is not an error body.
+constexpr std::size_t kErrorBodyCap = 1U << 20U;
+
+/// Whether an upstream chunk carries a non-null `finish_reason`. A key is the only place an
+/// unescaped `"finish_reason"` followed by ':' can occur in JSON text, so this cannot be fooled
+/// by message content. It lets us tell a complete stream that merely lacks `[DONE]` from one
+/// that was cut off, without parsing every chunk twice.
+bool carriesFinishReason(std::string_view data) {
+  constexpr std::string_view kKey = "\"finish_reason\"";
+  for (std::size_t pos = data.find(kKey); pos != std::string_view::npos;
+       pos = data.find(kKey, pos + 1)) {
+    std::size_t i = pos + kKey.size();
+    while (i < data.size() && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n')) ++i;
+    if (i >= data.size() || data[i] != ':') continue;
+    ++i;
+    while (i < data.size() && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n')) ++i;
+    if (data.substr(i, 4) != "null") return true;
+  }
+  return false;
+}
+
+class ChatProvider final : public Provider {
+ public:
+  ChatProvider(std::string name, const std::string& api_key,
+               std::unique_ptr<http::HttpClient> client)
+      : name_(std::move(name)),
+        authorization_(api_key.empty() ? std::string() : "Bearer " + api_key),
+        target_(client->base().path + "/chat/completions"),
+        client_(std::move(client)) {}
+
+  const std::string& name() const override { return name_; }
+  canonical::Vendor vendor() const override { return canonical::Vendor::kOpenAI; }
+
+  Task<Result<canonical::ChatResponse>> complete(const canonical::ChatRequest& request,
+                                                 const CallOptions& options) override {
+    http::Request req = makeRequest(request, options, /*stream=*/false);
+    Result<http::Response> res = co_await client_->send(std::move(req), deadline(options));
+    if (!res) co_return fail(std::move(res).error(), options);
+    if (res->status < 200 || res->status > 299) {
+      co_return fail(http::errorFromStatus(res->status, res->headers,
+                                           codec::upstreamErrorMessage(res->body)),
+                     options);
+    }
+    Result<canonical::ChatResponse> decoded = codec::decodeUpstreamResponse(res->body);
+    if (!decoded) {
+      Error e = std::move(decoded).error();
+      // A body Basalt cannot read is the upstream's fault, never the client's.
+      if (e.kind == ErrorKind::kInvalidRequest || e.kind == ErrorKind::kInternal) {
+        e.kind = ErrorKind::kUpstreamError;
+      }
+      if (e.upstream_status == 0) e.upstream_status = res->status;
+      co_return fail(std::move(e), options);
+    }
+    co_return decoded;
+  }
+
+  Task<Result<void>> stream(const canonical::ChatRequest& request, const CallOptions& options,
+                            StreamSink& sink) override {
+    http::Request req = makeRequest(request, options, /*stream=*/true);
+    Result<http::ResponseStream> opened = co_await client_->open(std::move(req), deadline(options));
+    if (!opened) co_return fail(std::move(opened).error(), options);
+    http::ResponseStream& upstream = *opened;
+    const int status = upstream.status();
+    if (status < 200 || status > 299) {
+      Result<std::string> body = co_await upstream.readAll(kErrorBodyCap);
+      const std::string message = body ? codec::upstreamErrorMessage(*body) : std::string();
+      co_return fail(http::errorFromStatus(status, upstream.headers(), message), options);
+    }
+
+    http::SseParser sse;
+    codec::ChunkDecoder decoder;
+    std::vector<http::SseEvent> sse_events;
+    std::vector<canonical::StreamEvent> events;
+    bool saw_done = false;    // `data: [DONE]`
+    bool saw_finish = false;  // a chunk with a finish_reason, or the decoder's MessageStop
+    bool at_eof = false;
+
+    // Hands `events` to the sink; false when the client is gone.
+    auto deliver = [&]() -> Task<bool> {
+      for (const canonical::StreamEvent& event : events) {
+        if (event.type == canonical::StreamEvent::Type::kMessageStop) saw_finish = true;
+        if (!co_await sink.onEvent(event)) co_return false;
+      }
+      co_return true;
+    };
+    auto upstreamFailure = [&](Error e) {
+      upstream.close();
+      if (e.upstream_status == 0) e.upstream_status = status;
+      return fail(std::move(e), options);
+    };
+    const Error client_gone{ErrorKind::kCancelled, "the client went away"};
+
+    while (!saw_done && !at_eof) {
+      Result<std::string_view> piece = co_await upstream.read();
+      if (!piece) co_return upstreamFailure(std::move(piece).error());
+      sse_events.clear();
+      if (piece->empty()) {
+        at_eof = true;
+        sse.finish(sse_events);
+      } else if (Result<void> fed = sse.feed(*piece, sse_events); !fed) {
+        co_return upstreamFailure(std::move(fed).error());
+      }
+      for (const http::SseEvent& ev : sse_events) {
+        if (ev.data.starts_with("[DONE]")) {
+          saw_done = true;
+          break;
+        }
+        if (!saw_finish && carriesFinishReason(ev.data)) saw_finish = true;
+        events.clear();
+        Result<void> decoded = decoder.feed(ev.data, events);
+        if (!co_await deliver()) {
+          upstream.close();
+          co_return client_gone;
+        }
+        if (!decoded) co_return upstreamFailure(std::move(decoded).error());
+      }
+    }
+    if (!saw_done && !saw_finish) {
+      co_return upstreamFailure(
+          Error{ErrorKind::kUpstreamError, "upstream closed the stream early"});
+    }
+    events.clear();
+    decoder.finish(events);
+    if (!co_await deliver()) {
+      upstream.close();
+      co_return client_gone;
+    }
+    // Usually only the terminating chunk is left; reading it lets the connection be reused.
+    if (!at_eof) co_await upstream.drain();
+    co_return Result<void>{};
+  }
+
+ private:
+  static http::Deadline deadline(const CallOptions& options) {
+    const auto timeout = options.timeout.count() > 0 ? options.timeout
+                                                     : std::chrono::milliseconds(600000);
+    return http::Clock::now() + timeout;
+  }
+
+  http::Request makeRequest(const canonical::ChatRequest& request, const CallOptions& options,
+                            bool stream) const {
+    codec::UpstreamRequestOptions encode;
+    encode.model = options.upstream_model.empty() ? std::string_view(request.model)
+                                                  : std::string_view(options.upstream_model);
+    encode.max_tokens_default = options.max_tokens_default;
+    encode.stream = stream;
+
+    http::Request req;
+    req.method = "POST";
+    req.target = target_;
+    req.headers.reserve(4);
+    req.headers.push_back({"content-type", "application/json"});
+    req.headers.push_back({"accept", stream ? "text/event-stream" : "application/json"});
+    if (!authorization_.empty()) req.headers.push_back({"authorization", authorization_});
+    if (!options.request_id.empty()) {
+      req.headers.push_back({"x-basalt-request-id", options.request_id});
+    }
+    req.body = codec::encodeUpstreamRequest(request, encode);
+    return req;
+  }
+
+  /// Counts and logs an upstream failure (not a client going away) and returns it.
+  Error fail(Error e, const CallOptions& options) const {
+    if (e.kind != ErrorKind::kCancelled) {
+      metrics::recordUpstreamError(name_, http::metricKind(e));
+      log::warn("request {}: provider {} ({}): {}", options.request_id, name_,
+                client_->base().hostPort(), e.message);
+    }
+    return e;
+  }
+
+  std::string name_;
+  std::string authorization_;  ///< "Bearer <key>", or empty; never logged
+  std::string target_;
+  std::unique_ptr<http::HttpClient> client_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Provider>> makeChatProvider(const config::ProviderSettings& settings,
+                                                   http::ClientOptions options) {
+  const std::string who = "provider '" + settings.name + "'";
+  Result<http::BaseUrl> base = http::parseBaseUrl(settings.base_url);
+  if (!base) return Error::invalid(who + ": " + base.error().message);
+  Result<std::unique_ptr<http::HttpClient>> client =
+      http::HttpClient::create(std::move(*base), std::move(options));
+  if (!client) return Error::invalid(who + ": " + client.error().message);
+  return std::unique_ptr<Provider>(
+      new ChatProvider(settings.name, settings.api_key, std::move(*client)));
+}
+
+}  // namespace basalt::providers::openai
