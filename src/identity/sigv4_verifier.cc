@@ -21,6 +21,7 @@ constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
 constexpr std::string_view kTerminator = "aws4_request";
 constexpr std::string_view kUnsignedPayload = "UNSIGNED-PAYLOAD";
 constexpr std::string_view kStreamingUnsignedTrailer = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+constexpr long kMaxSignedHeaders = 128;
 
 Sigv4Error incomplete(std::string message) {
   return Sigv4Error{"IncompleteSignatureException", std::move(message), 403};
@@ -73,6 +74,20 @@ AmzQuery parseAmzQuery(std::string_view query) {
     out.params.emplace_back(std::move(key), text::percentDecode(raw_value));
   });
   return out;
+}
+
+// Client-supplied text quoted back in an error message, cut short so a huge header cannot
+// make a huge error body or log line.
+std::string echo(std::string_view s) {
+  constexpr std::size_t kMax = 64;
+  if (s.size() <= kMax) return std::string(s);
+  return std::string(s.substr(0, kMax)) + "...";
+}
+
+// True when the query carries any presigned-form parameter.
+bool hasPresignParams(const AmzQuery& query) {
+  return query.get("X-Amz-Algorithm") != nullptr || query.get("X-Amz-Signature") != nullptr ||
+         query.get("X-Amz-Credential") != nullptr;
 }
 
 bool allDigits(std::string_view s) {
@@ -206,7 +221,7 @@ std::optional<Sigv4Error> parseAuthorization(std::string_view value, SignatureFi
   const std::size_t space = value.find_first_of(" \t");
   const std::string_view algorithm = value.substr(0, space);
   if (algorithm != kAlgorithm) {
-    return incomplete("Unsupported AWS 'algorithm': '" + std::string(algorithm) +
+    return incomplete("Unsupported AWS 'algorithm': '" + echo(algorithm) +
                       "'. Only 'AWS4-HMAC-SHA256' is supported.");
   }
   std::string_view rest =
@@ -290,7 +305,7 @@ bool Sigv4Verifier::isSigv4(const Sigv4Request& request) {
   const std::size_t q = request.target.find('?');
   if (q == std::string_view::npos) return false;
   const AmzQuery query = parseAmzQuery(request.target.substr(q + 1));
-  return query.get("X-Amz-Algorithm") != nullptr || query.get("X-Amz-Signature") != nullptr;
+  return hasPresignParams(query);
 }
 
 Sigv4Result Sigv4Verifier::verify(const Sigv4Request& request, const AccessKeyLookup& keys,
@@ -303,10 +318,16 @@ Sigv4Result Sigv4Verifier::verify(const Sigv4Request& request, const AccessKeyLo
   int auth_count = 0;
   const std::string* auth = findHeader(request.headers, "authorization", &auth_count);
   const AmzQuery query = parseAmzQuery(raw_query);
-  const bool presigned =
-      query.get("X-Amz-Algorithm") != nullptr || query.get("X-Amz-Signature") != nullptr;
+  const bool presigned = hasPresignParams(query);
 
   if (auth_count > 1) return incomplete("Only one Authorization header is allowed.");
+  // Headers that steer verification must be unambiguous (the canonical request would join
+  // repeats, but the date and payload checks read one value).
+  for (std::string_view name : {"x-amz-date", "date", "x-amz-content-sha256"}) {
+    int count = 0;
+    findHeader(request.headers, name, &count);
+    if (count > 1) return incomplete("Only one '" + std::string(name) + "' header is allowed.");
+  }
   if (auth != nullptr && presigned) {
     return incomplete(
         "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the "
@@ -323,7 +344,7 @@ Sigv4Result Sigv4Verifier::verify(const Sigv4Request& request, const AccessKeyLo
     if (const std::string* x_amz_date = findHeader(request.headers, "x-amz-date")) {
       const auto t = parseIsoBasic(*x_amz_date);
       if (!t) {
-        return incomplete("Date must be in ISO-8601 'basic format'. Got '" + *x_amz_date +
+        return incomplete("Date must be in ISO-8601 'basic format'. Got '" + echo(*x_amz_date) +
                           "'. See http://en.wikipedia.org/wiki/ISO_8601");
       }
       fields.amz_date = *x_amz_date;
@@ -352,7 +373,7 @@ Sigv4Result Sigv4Verifier::verify(const Sigv4Request& request, const AccessKeyLo
       }
     }
     if (*query.get("X-Amz-Algorithm") != kAlgorithm) {
-      return incomplete("Unsupported AWS 'algorithm': '" + *query.get("X-Amz-Algorithm") +
+      return incomplete("Unsupported AWS 'algorithm': '" + echo(*query.get("X-Amz-Algorithm")) +
                         "'. Only 'AWS4-HMAC-SHA256' is supported.");
     }
     fields.credential = *query.get("X-Amz-Credential");
@@ -361,14 +382,14 @@ Sigv4Result Sigv4Verifier::verify(const Sigv4Request& request, const AccessKeyLo
     const std::string& date = *query.get("X-Amz-Date");
     const auto t = parseIsoBasic(date);
     if (!t) {
-      return incomplete("Date must be in ISO-8601 'basic format'. Got '" + date +
+      return incomplete("Date must be in ISO-8601 'basic format'. Got '" + echo(date) +
                         "'. See http://en.wikipedia.org/wiki/ISO_8601");
     }
     fields.amz_date = date;
     fields.signed_at = *t;
     const std::string& exp = *query.get("X-Amz-Expires");
     if (!allDigits(exp) || exp.size() > 9) {
-      return incomplete("X-Amz-Expires should be a number of seconds. Got '" + exp + "'.");
+      return incomplete("X-Amz-Expires should be a number of seconds. Got '" + echo(exp) + "'.");
     }
     expires = std::chrono::seconds(toInt(exp));
     if (expires > options_.max_presign_expiry) {
@@ -392,7 +413,7 @@ Sigv4Result Sigv4Verifier::verify(const Sigv4Request& request, const AccessKeyLo
       return incomplete(
           "Credential should be of the form "
           "'<access key id>/<YYYYMMDD>/<region>/<service>/aws4_request'. Got '" +
-          std::string(fields.credential) + "'.");
+          echo(fields.credential) + "'.");
     }
   }
   const std::string_view access_key_id = scope[0], scope_date = scope[1], region = scope[2],
@@ -401,7 +422,7 @@ Sigv4Result Sigv4Verifier::verify(const Sigv4Request& request, const AccessKeyLo
     return invalidSignature(
         "Credential should be scoped with a valid terminator: 'aws4_request', "
         "not '" +
-        std::string(terminator) + "'. ");
+        echo(terminator) + "'. ");
   }
   if (std::find(options_.services.begin(), options_.services.end(), service) ==
       options_.services.end()) {
@@ -416,6 +437,12 @@ Sigv4Result Sigv4Verifier::verify(const Sigv4Request& request, const AccessKeyLo
         "HTTP: '" +
         std::string(scope_date) + "' != '" + fields.amz_date.substr(0, 8) + "', from '" +
         fields.amz_date + "'.");
+  }
+  if (std::count(fields.signed_headers.begin(), fields.signed_headers.end(), ';') >=
+      kMaxSignedHeaders) {
+    // Canonicalizing is O(signed headers x headers); real SDKs sign fewer than a dozen.
+    return incomplete("Too many SignedHeaders (at most " + std::to_string(kMaxSignedHeaders) +
+                      ").");
   }
   if (!signsHost(fields.signed_headers)) {
     return incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
@@ -471,7 +498,7 @@ Sigv4Result Sigv4Verifier::verify(const Sigv4Request& request, const AccessKeyLo
       // Signed aws-chunked bodies (per-chunk signatures) are an S3 upload feature; Bedrock
       // clients never send them, and accepting the seed signature alone would leave the body
       // unauthenticated.
-      return incomplete("The x-amz-content-sha256 value '" + *declared +
+      return incomplete("The x-amz-content-sha256 value '" + echo(*declared) +
                         "' is not supported by this endpoint.");
     } else {
       crypto::Digest declared_digest{};

@@ -378,6 +378,33 @@ TEST_F(Sigv4VerifierTest, MissingOrMalformedDate) {
   expectError(verify(r), "IncompleteSignatureException", 403);
 }
 
+TEST_F(Sigv4VerifierTest, RepeatedControlHeadersAreRejected) {
+  SignedRequest r = signWithHeader(converseJsH2());
+  r.headers.push_back(Header{"x-amz-content-sha256", "UNSIGNED-PAYLOAD"});
+  expectError(verify(r), "IncompleteSignatureException", 403);
+  SignedRequest d = signWithHeader(converse());
+  d.headers.insert(d.headers.begin(), Header{"x-amz-date", "20150830T123500Z"});
+  expectError(verify(d), "IncompleteSignatureException", 403);
+}
+
+TEST_F(Sigv4VerifierTest, OverlongInputsAreBoundedInErrors) {
+  SignedRequest r = signWithHeader(converse());
+  std::string many = "host";
+  for (int i = 0; i < 200; ++i) many += ";h" + std::to_string(i);
+  for (Header& h : r.headers) {
+    if (h.name == "authorization") {
+      h.value.replace(h.value.find("content-type;host;x-amz-date"), 28, many);
+    }
+  }
+  expectError(verify(r), "IncompleteSignatureException", 403);
+
+  SignedRequest alg = signWithHeader(converse());
+  setHeader(alg, "authorization", "AWS4-" + std::string(10000, 'X') + " Credential=x");
+  const Sigv4Result e = verify(alg);
+  ASSERT_FALSE(e.has_value());
+  EXPECT_LT(e.error().message.size(), 200u);
+}
+
 TEST_F(Sigv4VerifierTest, TwoMechanismsOrNoneAreRejected) {
   SignedRequest r = presign(converse(), 300);
   r.headers.push_back(Header{"authorization", "AWS4-HMAC-SHA256 Credential=x"});
@@ -385,6 +412,11 @@ TEST_F(Sigv4VerifierTest, TwoMechanismsOrNoneAreRejected) {
   SignedRequest none = signWithHeader(converse());
   dropHeader(none, "authorization");
   expectError(verify(none), "MissingAuthenticationTokenException", 401);
+  // A lone X-Amz-Credential is a (broken) presigned request, not "no credentials".
+  none.target += "?X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fbedrock%2Faws4_request";
+  expectError(verify(none), "IncompleteSignatureException", 403,
+              "AWS query-string parameters must include 'X-Amz-Algorithm'. Re-examine the "
+              "query-string parameters.");
 }
 
 // ---- presigned form ----------------------------------------------------------------------
