@@ -16,7 +16,9 @@
 
 namespace basalt::policy {
 
-const detail::PolicyBody& bodyOf(const CompiledPolicy& policy) { return *policy.body_; }
+const detail::PolicyBody& bodyOf(const CompiledPolicy& policy) {
+  return *policy.body_;
+}
 
 namespace {
 
@@ -31,7 +33,9 @@ Error malformed(std::string message, std::string param = {}) {
   return Error::invalid(std::move(message), std::move(param), std::string(kCode));
 }
 
-std::string at(std::size_t index) { return "Statement[" + std::to_string(index) + "]"; }
+std::string at(std::size_t index) {
+  return "Statement[" + std::to_string(index) + "]";
+}
 
 /// Compiles one statement; errors carry no location (the caller prefixes "Statement[i]: ").
 class StatementCompiler {
@@ -138,8 +142,8 @@ class StatementCompiler {
         return Error::invalid(std::string(element) + " '" + std::string(text) +
                               "' must be \"*\" or an ARN (arn:partition:service:...)");
       }
-      auto pattern = Pattern::compile(
-          text, {.wildcards = true, .variables = !is_action && variables_});
+      auto pattern =
+          Pattern::compile(text, {.wildcards = true, .variables = !is_action && variables_});
       if (!pattern) return pattern.error();
       out.push_back(std::move(*pattern));
     }
@@ -207,8 +211,7 @@ Result<CompiledPolicy> CompiledPolicy::compile(std::string name, std::string_vie
                                                const CompileLimits& limits) {
   if (document.size() > limits.max_document_bytes) {
     return Error::invalid("policy document is " + std::to_string(document.size()) +
-                              " bytes; the limit is " +
-                              std::to_string(limits.max_document_bytes),
+                              " bytes; the limit is " + std::to_string(limits.max_document_bytes),
                           {}, "LimitExceeded");
   }
   std::size_t significant = 0;
@@ -250,8 +253,7 @@ Result<CompiledPolicy> CompiledPolicy::compile(std::string name, std::string_vie
     } else if (key == "Statement") {
       statements = &value;
     } else {
-      return malformed("unknown top-level element '" + std::string(key) + "'",
-                       std::string(key));
+      return malformed("unknown top-level element '" + std::string(key) + "'", std::string(key));
     }
   }
   if (statements == nullptr) return malformed("missing Statement", "Statement");
@@ -272,8 +274,7 @@ Result<CompiledPolicy> CompiledPolicy::compile(std::string name, std::string_vie
   if (items.empty()) return malformed("Statement must not be empty", "Statement");
   if (items.size() > limits.max_statements) {
     return Error::invalid("policy has " + std::to_string(items.size()) +
-                              " statements; the limit is " +
-                              std::to_string(limits.max_statements),
+                              " statements; the limit is " + std::to_string(limits.max_statements),
                           "Statement", "LimitExceeded");
   }
 
@@ -294,10 +295,18 @@ Result<CompiledPolicy> CompiledPolicy::compile(std::string name, std::string_vie
   return CompiledPolicy(std::move(body));
 }
 
-const std::string& CompiledPolicy::name() const { return body_->name; }
-PolicyVersion CompiledPolicy::version() const { return body_->version; }
-const std::string& CompiledPolicy::id() const { return body_->id; }
-std::size_t CompiledPolicy::statementCount() const { return body_->statements.size(); }
+const std::string& CompiledPolicy::name() const {
+  return body_->name;
+}
+PolicyVersion CompiledPolicy::version() const {
+  return body_->version;
+}
+const std::string& CompiledPolicy::id() const {
+  return body_->id;
+}
+std::size_t CompiledPolicy::statementCount() const {
+  return body_->statements.size();
+}
 std::string_view CompiledPolicy::statementSid(std::size_t index) const {
   return body_->statements[index].sid;
 }

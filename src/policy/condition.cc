@@ -61,11 +61,16 @@ constexpr OperatorName kOperators[] = {
 template <class T>
 bool compare(Comparison c, T request, T policy) {
   switch (c) {
-    case Comparison::kEqual: return request == policy;
-    case Comparison::kLess: return request < policy;
-    case Comparison::kLessEqual: return request <= policy;
-    case Comparison::kGreater: return request > policy;
-    case Comparison::kGreaterEqual: return request >= policy;
+    case Comparison::kEqual:
+      return request == policy;
+    case Comparison::kLess:
+      return request < policy;
+    case Comparison::kLessEqual:
+      return request <= policy;
+    case Comparison::kGreater:
+      return request > policy;
+    case Comparison::kGreaterEqual:
+      return request >= policy;
   }
   return false;
 }
@@ -106,8 +111,8 @@ Result<Operator> parseOperator(std::string_view name) {
 }
 
 Result<Condition> Condition::compile(const Operator& op, std::string_view op_name,
-                                     std::string_view key,
-                                     const std::vector<std::string>& values, bool variables) {
+                                     std::string_view key, const std::vector<std::string>& values,
+                                     bool variables) {
   Condition c;
   c.op_ = op;
   if (key.empty() || key.find(':') == std::string_view::npos || key.front() == ':') {
@@ -193,16 +198,14 @@ std::optional<bool> Condition::matchesAny(const RequestContext& ctx,
     case OperatorFamily::kNumeric: {
       const auto n = parseNumber(request);
       if (!n) return std::nullopt;
-      return std::any_of(values_.begin(), values_.end(), [&](const Value& v) {
-        return compare(op_.comparison, *n, v.number);
-      });
+      return std::any_of(values_.begin(), values_.end(),
+                         [&](const Value& v) { return compare(op_.comparison, *n, v.number); });
     }
     case OperatorFamily::kDate: {
       const auto d = parseDate(request);
       if (!d) return std::nullopt;
-      return std::any_of(values_.begin(), values_.end(), [&](const Value& v) {
-        return compare(op_.comparison, *d, v.date_ms);
-      });
+      return std::any_of(values_.begin(), values_.end(),
+                         [&](const Value& v) { return compare(op_.comparison, *d, v.date_ms); });
     }
     case OperatorFamily::kBool: {
       const auto b = parseBool(request);
@@ -234,9 +237,12 @@ bool Condition::evaluate(const RequestContext& ctx) const {
   if (absent) {
     if (op_.if_exists) return true;
     switch (op_.qualifier) {
-      case SetQualifier::kForAnyValue: return false;
-      case SetQualifier::kForAllValues: return true;  // vacuous truth, as in AWS
-      case SetQualifier::kNone: return op_.negated;
+      case SetQualifier::kForAnyValue:
+        return false;
+      case SetQualifier::kForAllValues:
+        return true;  // vacuous truth, as in AWS
+      case SetQualifier::kNone:
+        return op_.negated;
     }
   }
   // Per request value: the operator's verdict (a negated operator holds when no policy value

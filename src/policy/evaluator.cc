@@ -41,9 +41,12 @@ bool Statement::matches(const RequestContext& ctx) const {
 
 std::string_view effectName(Effect effect) {
   switch (effect) {
-    case Effect::kAllow: return "Allow";
-    case Effect::kExplicitDeny: return "ExplicitDeny";
-    case Effect::kImplicitDeny: return "ImplicitDeny";
+    case Effect::kAllow:
+      return "Allow";
+    case Effect::kExplicitDeny:
+      return "ExplicitDeny";
+    case Effect::kImplicitDeny:
+      return "ImplicitDeny";
   }
   return "ImplicitDeny";
 }

@@ -7,7 +7,9 @@
 namespace basalt::policy::detail {
 namespace {
 
-constexpr char foldAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+constexpr char foldAscii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 bool isTrailingSegmentStar(std::span<const GlobPiece> segment) {
   return !segment.empty() && segment.back().kind == GlobPiece::Kind::kAnyRun;
@@ -114,9 +116,9 @@ bool arnMatch(std::span<const GlobPiece> pattern, std::string_view arn) {
   for (std::size_t i = 0; i < pattern.size() && simple; ++i) {
     if (pattern[i].kind == Kind::kAnyOne) simple = false;
     if (pattern[i].kind == Kind::kAnyRun) {
-      simple = i + 1 == pattern.size() || (pattern[i + 1].kind == Kind::kLiteral &&
-                                           !pattern[i + 1].text.empty() &&
-                                           pattern[i + 1].text.front() == ':');
+      simple = i + 1 == pattern.size() ||
+               (pattern[i + 1].kind == Kind::kLiteral && !pattern[i + 1].text.empty() &&
+                pattern[i + 1].text.front() == ':');
     }
   }
   if (simple) return true;

@@ -3,7 +3,9 @@
 namespace basalt::policy::detail {
 namespace {
 
-constexpr char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+constexpr char lowerAscii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
@@ -136,9 +138,9 @@ bool Pattern::resolve(const RequestContext& ctx, ResolvedPieces& out) const {
         if (values != nullptr && values->size() == 1) {
           out.push_back({GlobPiece::Kind::kLiteral, (*values)[0]});
         } else if ((values == nullptr || values->empty()) && t.default_offset >= 0) {
-          out.push_back({GlobPiece::Kind::kLiteral,
-                         storage.substr(static_cast<std::size_t>(t.default_offset),
-                                        t.default_length)});
+          out.push_back(
+              {GlobPiece::Kind::kLiteral,
+               storage.substr(static_cast<std::size_t>(t.default_offset), t.default_length)});
         } else {
           return false;  // absent without default, or multi-valued: not usable as a variable
         }

@@ -7,7 +7,9 @@
 namespace basalt::policy {
 namespace {
 
-constexpr char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+constexpr char lowerAscii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 /// Three-way compare of a stored (lower-case) key against a probe of any case.
 int compareFolded(std::string_view stored, std::string_view probe) {
@@ -24,10 +26,9 @@ int compareFolded(std::string_view stored, std::string_view probe) {
 }  // namespace
 
 std::vector<RequestContext::Entry>::iterator RequestContext::slot(std::string_view key) {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), key,
-                             [](const Entry& e, std::string_view k) {
-                               return compareFolded(e.key, k) < 0;
-                             });
+  auto it = std::lower_bound(
+      entries_.begin(), entries_.end(), key,
+      [](const Entry& e, std::string_view k) { return compareFolded(e.key, k) < 0; });
   if (it == entries_.end() || compareFolded(it->key, key) != 0) {
     std::string lowered(key);
     for (char& c : lowered) c = lowerAscii(c);
@@ -51,10 +52,9 @@ void RequestContext::setValues(std::string_view key, std::vector<std::string> va
 }
 
 bool RequestContext::erase(std::string_view key) {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), key,
-                             [](const Entry& e, std::string_view k) {
-                               return compareFolded(e.key, k) < 0;
-                             });
+  auto it = std::lower_bound(
+      entries_.begin(), entries_.end(), key,
+      [](const Entry& e, std::string_view k) { return compareFolded(e.key, k) < 0; });
   if (it == entries_.end() || compareFolded(it->key, key) != 0) return false;
   entries_.erase(it);
   return true;
@@ -65,17 +65,16 @@ void RequestContext::setCurrentTime(std::chrono::system_clock::time_point now) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   set("aws:CurrentTime", buf);
   set("aws:EpochTime", std::to_string(static_cast<long long>(secs)));
 }
 
 const std::vector<std::string>* RequestContext::find(std::string_view key) const {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), key,
-                             [](const Entry& e, std::string_view k) {
-                               return compareFolded(e.key, k) < 0;
-                             });
+  auto it = std::lower_bound(
+      entries_.begin(), entries_.end(), key,
+      [](const Entry& e, std::string_view k) { return compareFolded(e.key, k) < 0; });
   if (it == entries_.end() || compareFolded(it->key, key) != 0) return nullptr;
   return &it->values;
 }

@@ -108,9 +108,11 @@ TEST_F(BedrockPolicy, EnforceAGuardrail) {
   EXPECT_EQ(d.effect, Effect::kExplicitDeny);
   EXPECT_EQ(d.sid, "DenyWithoutGuardrail");
   EXPECT_EQ(d.statement_index, 1);
-  ctx.set("bedrock:GuardrailIdentifier", "arn:aws:bedrock:us-east-1:123456789012:guardrail/gr-abc:2");
+  ctx.set("bedrock:GuardrailIdentifier",
+          "arn:aws:bedrock:us-east-1:123456789012:guardrail/gr-abc:2");
   EXPECT_EQ(decide(ctx).effect, Effect::kExplicitDeny);
-  ctx.set("bedrock:GuardrailIdentifier", "arn:aws:bedrock:us-east-1:123456789012:guardrail/gr-abc:1");
+  ctx.set("bedrock:GuardrailIdentifier",
+          "arn:aws:bedrock:us-east-1:123456789012:guardrail/gr-abc:1");
   EXPECT_EQ(decide(ctx).effect, Effect::kAllow);
 }
 

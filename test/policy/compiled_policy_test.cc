@@ -64,9 +64,8 @@ TEST(CompiledPolicy, ErrorsNameTheStatementAndReason) {
             "Statement[2]: missing Action or NotAction");
   EXPECT_EQ(errorOf(doc(R"({"Effect":"Allow","Action":"a:b"})")),
             "Statement[2]: missing Resource or NotResource");
-  EXPECT_EQ(
-      errorOf(doc(R"({"Effect":"Allow","Action":"a:b","Resource":"*","NotResource":"*"})")),
-      "Statement[2]: has both Resource and NotResource");
+  EXPECT_EQ(errorOf(doc(R"({"Effect":"Allow","Action":"a:b","Resource":"*","NotResource":"*"})")),
+            "Statement[2]: has both Resource and NotResource");
   EXPECT_EQ(errorOf(doc(R"({"Effect":"Allow","Principal":"*","Action":"a:b","Resource":"*"})")),
             "Statement[2]: Principal is not allowed in an identity policy (it names who is "
             "allowed by a resource policy; attach this policy to the principal instead)");
@@ -77,8 +76,9 @@ TEST(CompiledPolicy, ErrorsNameTheStatementAndReason) {
   EXPECT_EQ(errorOf(doc(R"({"Effect":"Allow","Action":"InvokeModel","Resource":"*"})")),
             "Statement[2]: Action 'InvokeModel' must be prefixed by a service, e.g. "
             "bedrock:InvokeModel");
-  EXPECT_EQ(errorOf(doc(R"({"Effect":"Allow","Action":"a:b","Resource":"my-model"})")),
-            "Statement[2]: Resource 'my-model' must be \"*\" or an ARN (arn:partition:service:...)");
+  EXPECT_EQ(
+      errorOf(doc(R"({"Effect":"Allow","Action":"a:b","Resource":"my-model"})")),
+      "Statement[2]: Resource 'my-model' must be \"*\" or an ARN (arn:partition:service:...)");
   EXPECT_EQ(errorOf(doc(R"({"Effect":"Allow","Action":[],"Resource":"*"})")),
             "Statement[2]: Action must not be empty");
   EXPECT_EQ(errorOf(doc(R"({"Effect":"Allow","Action":["a:b",3],"Resource":"*"})")),
@@ -92,7 +92,8 @@ TEST(CompiledPolicy, ErrorsNameTheStatementAndReason) {
 TEST(CompiledPolicy, RejectsBadConditions) {
   auto with = [](const std::string& cond) {
     return errorOf(R"({"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"a:b",
-        "Resource":"*","Condition":)" + cond + "}}");
+        "Resource":"*","Condition":)" +
+                   cond + "}}");
   };
   EXPECT_EQ(with(R"({"NumericLessThan":{"s3:max-keys":"ten"}})"),
             "Statement[0]: invalid value 'ten' for condition operator NumericLessThan on key "
@@ -172,8 +173,9 @@ TEST(CompiledPolicy, EnforcesSizeLimits) {
                           R"("]}})";
   EXPECT_NE(errorOf(big).find("characters (whitespace excluded); the limit is 10240"),
             std::string::npos);
-  const std::string long_value = R"({"Statement":{"Effect":"Allow","Action":"a:b","Resource":"arn:)" +
-                                 std::string(2100, 'y') + R"("}})";
+  const std::string long_value =
+      R"({"Statement":{"Effect":"Allow","Action":"a:b","Resource":"arn:)" + std::string(2100, 'y') +
+      R"("}})";
   EXPECT_EQ(errorOf(long_value), "Statement[0]: Resource entry longer than 2048 bytes");
 }
 

@@ -3,8 +3,8 @@
 
 #include <benchmark/benchmark.h>
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -77,7 +77,8 @@ RequestContext typicalContext(std::string action, std::string resource) {
   ctx.set("aws:RequestedRegion", "us-east-1");
   ctx.set("aws:CurrentTime", "2026-11-26T07:00:00Z");
   ctx.set("aws:EpochTime", "1795676400");
-  ctx.set("bedrock:GuardrailIdentifier", "arn:aws:bedrock:us-east-1:123456789012:guardrail/gr-abc:1");
+  ctx.set("bedrock:GuardrailIdentifier",
+          "arn:aws:bedrock:us-east-1:123456789012:guardrail/gr-abc:1");
   return ctx;
 }
 

@@ -43,7 +43,7 @@ TEST(Glob, Wildcards) {
   EXPECT_TRUE(glob("*a*b*c*", "xxaxxbxxcxx"));
   EXPECT_FALSE(glob("*a*b*c*", "xxcxxbxxaxx"));
   EXPECT_TRUE(glob("a*b*", "ab"));
-  EXPECT_TRUE(glob("*ab", "aab"));      // needs the star to re-try
+  EXPECT_TRUE(glob("*ab", "aab"));  // needs the star to re-try
   EXPECT_TRUE(glob("*aab", "aaab"));
   EXPECT_TRUE(glob("a**?", "ab"));
   EXPECT_FALSE(glob("a**??", "ab"));
@@ -82,15 +82,16 @@ TEST(ArnMatch, SegmentRules) {
   EXPECT_FALSE(arn("arn:aws:bedrock:eu-*::foundation-model/*", model));
   EXPECT_FALSE(arn("arn:aws:bedrock:us-east-1:123:foundation-model/*", model));
   // A '*' inside a segment (not its last character) never absorbs a ':'.
-  EXPECT_FALSE(arn("arn:aws:bedrock:us*1::foundation-model/*", "arn:aws:bedrock:us:x:1::foundation-model/m"));
+  EXPECT_FALSE(arn("arn:aws:bedrock:us*1::foundation-model/*",
+                   "arn:aws:bedrock:us:x:1::foundation-model/m"));
   EXPECT_FALSE(arn("arn:aws:bedrock:u?east-1::foundation-model/*", model));
   EXPECT_FALSE(arn("arn:aws:bedrock:us-east-1::foundation-model/anthropic.*-v2", model));
   EXPECT_TRUE(arn("arn:aws:bedrock:us-east-1::foundation-model/anthropic.*-v2:1", model));
   // '?' stays within a segment.
   EXPECT_FALSE(arn("arn:aws:bedrock:us-east-1?:foundation-model/*", model));
   EXPECT_FALSE(arn("arn:aws:bedrock", model));
-  EXPECT_FALSE(arn("arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2:1:extra",
-                   model));
+  EXPECT_FALSE(
+      arn("arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2:1:extra", model));
   // A '*' at a segment end may absorb several whole segments, and still be followed by more.
   EXPECT_TRUE(arn("arn:*:prompt/p:3", "arn:aws:bedrock:us-east-1:1:prompt/p:3"));
   EXPECT_FALSE(arn("arn:*:prompt/p:3", "arn:aws:bedrock:us-east-1:1:prompt/p:4"));
