@@ -403,13 +403,18 @@ Sigv4Result Sigv4Verifier::verify(const Sigv4Request& request, const AccessKeyLo
   {
     std::string_view c = fields.credential;
     std::size_t n = 0;
-    while (n < scope.size()) {
+    bool well_formed = true;
+    while (well_formed) {
       const std::size_t slash = c.find('/');
+      if (n == scope.size()) {
+        well_formed = false;  // more than five parts
+        break;
+      }
       scope[n++] = c.substr(0, slash);
       if (slash == std::string_view::npos) break;
       c.remove_prefix(slash + 1);
     }
-    if (n != scope.size() || scope[4].find('/') != std::string_view::npos || scope[0].empty()) {
+    if (!well_formed || n != scope.size() || scope[0].empty()) {
       return incomplete(
           "Credential should be of the form "
           "'<access key id>/<YYYYMMDD>/<region>/<service>/aws4_request'. Got '" +
