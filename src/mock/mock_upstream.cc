@@ -269,7 +269,8 @@ Task<void> streamPlan(Responder& responder, const Dialect& dialect, const Plan& 
   }
   if (plan.error_after >= 0) pending += dialect.streamError(plan.mid_error_status, plan, cut);
   if (!pending.empty() && !co_await responder.write(pending)) co_return;
-  // drop_after: return without ending the stream; the transport aborts the connection.
+  // drop_after: return without endStream. The transport then ends the exchange; the client
+  // sees a stream without its terminal event (an abort once the transport offers one).
   if (plan.drop_after >= 0 && plan.error_after < 0) co_return;
   co_await responder.endStream();
 }
@@ -284,14 +285,14 @@ Prepared prepare(const HttpRequest& request, const Route& r, const MockOptions& 
                  std::uint64_t seq, std::string& last_request) {
   const Dialect& dialect = *r.dialect;
   Prepared out;
-  if (request.method != "POST") {
-    out.reply = dialect.error(405, "mock-upstream: use POST", seq);
-    return out;
-  }
   boost::system::error_code ec;
   json::value body = json::parse(request.body, ec);
   if (ec) body = nullptr;
   last_request = lastRequestJson(request, body);
+  if (request.method != "POST") {
+    out.reply = dialect.error(405, "mock-upstream: use POST", seq);
+    return out;
+  }
   if (body.is_null()) {
     out.reply = dialect.error(400, "mock-upstream: the body is not valid JSON", seq);
     return out;
@@ -456,7 +457,11 @@ Task<void> MockUpstream::handle(HttpRequest& request, Responder& responder) {
   } else if (plan.stream) {
     co_await streamPlan(responder, dialect, plan);
   } else if (plan.drop_after >= 0) {
-    co_return;  // no answer at all: the transport drops the exchange
+    // Half of the body, then the connection ends without the rest.
+    Reply full = dialect.reply(plan);
+    if (!co_await responder.startStream(200, std::move(full.headers))) co_return;
+    co_await responder.write(std::string_view(full.body).substr(0, full.body.size() / 2));
+    // No endStream: see streamPlan.
   } else if (plan.error_after >= 0) {
     co_await sendReply(responder, dialect.error(plan.mid_error_status,
                                                 statusMessage(plan.mid_error_status), seq));

@@ -267,8 +267,9 @@ SCRIPT LANGUAGE
                     500) picks the error kind (429 -> rate limit / throttlingException, 503 ->
                     overloaded / serviceUnavailableException, ...). Non-streamed requests
                     fail with that status instead.
-  drop_after=N      like error_after but abort the connection without an error event or a
-                    proper end of stream (non-streamed requests get no answer at all).
+  drop_after=N      like error_after but cut the stream without an error event or the
+                    finish (the handler returns without ending the stream, so the client sees a
+                    truncated stream). Non-streamed requests get half of their JSON body.
   latency_ms=N      wait N ms before the first byte.
   tokens_per_s=N    pace streamed text and reasoning chunks at N chunks per second.
   chunk=N           N characters per streamed content chunk (default 0: one word per chunk,

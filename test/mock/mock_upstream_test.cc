@@ -363,9 +363,15 @@ TEST(MockOpenAIChat, DropAfterNeverEndsTheStream) {
   EXPECT_NE(r.body.find("\"You\""), std::string::npos);
   EXPECT_EQ(r.body.find("said"), std::string::npos);
 
+  // Non-streamed: half of the JSON body, never ended.
   auto n = post(mock, "/v1/chat/completions", chatBody("#mock drop_after=0"));
-  EXPECT_FALSE(n.sent);  // non-streamed: no answer at all
-  EXPECT_FALSE(n.streamed);
+  EXPECT_TRUE(n.streamed);
+  EXPECT_FALSE(n.ended);
+  EXPECT_EQ(n.header("content-type"), "application/json");
+  EXPECT_TRUE(n.body.starts_with("{\"id\":\"chatcmpl-mock-2\""));
+  boost::system::error_code ec;
+  json::parse(n.body, ec);
+  EXPECT_TRUE(ec);
 }
 
 TEST(MockOpenAIChat, ReasoningContent) {
@@ -816,10 +822,10 @@ TEST(MockAdmin, ModelsStatsLastRequestAndCountFile) {
 
   auto stats = call(mock, "GET", "/mock/stats").json();
   // 4 model listings + 3 POSTs + 1 GET + 1 unknown; /healthz and /mock/* are not counted.
-  EXPECT_EQ(stats.at("requests").as_uint64(), 9U);
+  EXPECT_EQ(stats.at("requests").to_number<std::uint64_t>(), 9U);
   EXPECT_EQ(mock.requestCount(), 9U);
-  EXPECT_EQ(stats.at("by_path").at("/v1/chat/completions").as_uint64(), 3U);
-  EXPECT_EQ(stats.at("by_path").at("/v1/messages").as_uint64(), 1U);
+  EXPECT_EQ(stats.at("by_path").at("/v1/chat/completions").to_number<std::uint64_t>(), 3U);
+  EXPECT_EQ(stats.at("by_path").at("/v1/messages").to_number<std::uint64_t>(), 1U);
 
   auto last = call(mock, "GET", "/mock/last-request");
   ASSERT_EQ(last.status, 200);
@@ -829,7 +835,7 @@ TEST(MockAdmin, ModelsStatsLastRequestAndCountFile) {
   EXPECT_EQ(str(lv.at("headers").at("x-api-key")), "k-test");
 
   auto reset = call(mock, "DELETE", "/mock/stats").json();
-  EXPECT_EQ(reset.at("requests").as_uint64(), 0U);
+  EXPECT_EQ(reset.at("requests").to_number<std::uint64_t>(), 0U);
   EXPECT_TRUE(reset.at("by_path").as_object().empty());
 
   std::ifstream in(count_file);
