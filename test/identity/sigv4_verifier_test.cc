@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cctype>
+#include <random>
 #include <thread>
 
 namespace basalt::identity {
@@ -476,6 +478,60 @@ TEST_F(Sigv4VerifierTest, PresignUnknownKeyAndWrongService) {
   SignInput svc = converse();
   svc.service = "s3";
   expectError(verify(presign(svc, 900)), "InvalidSignatureException", 403);
+}
+
+TEST_F(Sigv4VerifierTest, NoSingleCharacterSubstitutionInASignedPartVerifies) {
+  // Deterministic sweep: replace one alphanumeric character of the path, the body, a signed
+  // header value or the signature with a different alphanumeric character.
+  const SignedRequest good = signWithHeader(converseJsH2());
+  ASSERT_TRUE(verify(good).has_value());
+  std::mt19937 rng(12345);
+  constexpr std::string_view kAlnum =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  auto mutate = [&](std::string& s) {
+    std::vector<std::size_t> positions;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (kAlnum.find(s[i]) != std::string_view::npos) positions.push_back(i);
+    }
+    const std::size_t at = positions[rng() % positions.size()];
+    char c = s[at];
+    while (c == s[at] || (std::tolower(c) == std::tolower(s[at]) && std::isxdigit(c))) {
+      c = kAlnum[rng() % kAlnum.size()];
+    }
+    s[at] = c;
+  };
+  int checked = 0;
+  for (int i = 0; i < 3000; ++i) {
+    SignedRequest r = good;
+    switch (i % 4) {
+      case 0:
+        mutate(r.target);
+        break;
+      case 1:
+        mutate(r.body);
+        break;
+      case 2: {
+        Header& h = r.headers[rng() % r.headers.size()];
+        if (h.name == "authorization") {
+          std::string sig = h.value.substr(h.value.size() - 64);
+          mutate(sig);
+          h.value.replace(h.value.size() - 64, 64, sig);
+        } else {
+          mutate(h.value);
+        }
+        break;
+      }
+      default: {
+        Header& h = r.headers.back();  // authorization: scope, signed headers or signature
+        mutate(h.value);
+        break;
+      }
+    }
+    const Sigv4Result res = verify(r);
+    EXPECT_FALSE(res.has_value()) << "iteration " << i << " verified: " << r.target;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 3000);
 }
 
 // ---- key rotation, cache and threads ------------------------------------------------------
