@@ -56,4 +56,26 @@ std::string generatePepper() {
   return secureRandomBytes(kPepperLength);
 }
 
+Result<ApiKeyPrincipal> authenticateApiKey(std::string_view pepper, std::string_view presented,
+                                           const ApiKeyLookup& keys,
+                                           std::chrono::system_clock::time_point now) {
+  const auto invalid = [] {
+    return Error{ErrorKind::kUnauthenticated, "Invalid API key.", {}, "invalid_api_key"};
+  };
+  const std::optional<ParsedApiKey> parsed = parseApiKey(presented);
+  if (!parsed) return invalid();
+  const std::optional<ApiKeyRecord> record = keys.find(parsed->key_id);
+  // Unknown ids still pay for one HMAC and a compare (against a dummy digest).
+  const bool match = verifyApiKey(pepper, presented, record ? &record->digest : nullptr);
+  if (!match || record->key_id != parsed->key_id) return invalid();
+  if (record->revoked) {
+    return Error{
+        ErrorKind::kUnauthenticated, "This API key has been revoked.", {}, "api_key_revoked"};
+  }
+  if (record->expires_at && *record->expires_at <= now) {
+    return Error{ErrorKind::kUnauthenticated, "This API key has expired.", {}, "api_key_expired"};
+  }
+  return ApiKeyPrincipal{record->principal_id, record->key_id};
+}
+
 }  // namespace basalt::identity

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 namespace basalt::identity {
@@ -134,6 +135,69 @@ TEST(ApiKey, UnknownKeyPathNeverMatches) {
   EXPECT_FALSE(verifyApiKey(pepper, generateApiKey().api_key, nullptr));
   const ApiKeyDigest zeros{};
   EXPECT_FALSE(verifyApiKey(pepper, "anything", &zeros));
+}
+
+class FakeApiKeys : public ApiKeyLookup {
+ public:
+  std::optional<ApiKeyRecord> find(std::string_view key_id) const override {
+    auto it = records.find(std::string(key_id));
+    if (it == records.end()) return std::nullopt;
+    return it->second;
+  }
+  std::map<std::string, ApiKeyRecord> records;
+};
+
+TEST(ApiKeyAuthentication, AcceptsTheKeyAndMapsItsPrincipal) {
+  const std::string pepper = generatePepper();
+  const auto now = std::chrono::system_clock::now();
+  FakeApiKeys keys;
+  const GeneratedApiKey k = generateApiKey();
+  keys.records[k.key_id] =
+      ApiKeyRecord{k.key_id, hashApiKey(pepper, k.api_key), "alice", {}, false};
+
+  const Result<ApiKeyPrincipal> ok = authenticateApiKey(pepper, k.api_key, keys, now);
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->principal_id, "alice");
+  EXPECT_EQ(ok->key_id, k.key_id);
+
+  auto code = [&](std::string_view presented) {
+    const Result<ApiKeyPrincipal> r = authenticateApiKey(pepper, presented, keys, now);
+    EXPECT_FALSE(r.has_value());
+    if (r.has_value()) return std::string();
+    EXPECT_EQ(r.error().kind, ErrorKind::kUnauthenticated);
+    if (!presented.empty()) {
+      EXPECT_EQ(r.error().message.find(presented), std::string::npos);  // never echoes the key
+    }
+    return r.error().code;
+  };
+  std::string wrong = k.api_key;
+  wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
+  EXPECT_EQ(code(wrong), "invalid_api_key");
+  EXPECT_EQ(code(generateApiKey().api_key), "invalid_api_key");  // unknown id
+  EXPECT_EQ(code("sk-not-a-basalt-key"), "invalid_api_key");
+  EXPECT_EQ(code(""), "invalid_api_key");
+
+  keys.records[k.key_id].expires_at = now;
+  EXPECT_EQ(code(k.api_key), "api_key_expired");
+  EXPECT_EQ(code(wrong), "invalid_api_key");  // expiry is only revealed to the key holder
+  keys.records[k.key_id].expires_at = now + std::chrono::seconds(1);
+  EXPECT_TRUE(authenticateApiKey(pepper, k.api_key, keys, now).has_value());
+  keys.records[k.key_id].revoked = true;
+  EXPECT_EQ(code(k.api_key), "api_key_revoked");
+  EXPECT_EQ(code(wrong), "invalid_api_key");
+}
+
+TEST(ApiKeyAuthentication, ADigestStoredUnderAnotherIdDoesNotAuthenticate) {
+  // A record whose digest belongs to a different key (say, rows swapped in the store) fails:
+  // the digest covers the key id.
+  const std::string pepper = generatePepper();
+  FakeApiKeys keys;
+  const GeneratedApiKey a = generateApiKey(), b = generateApiKey();
+  keys.records[a.key_id] = ApiKeyRecord{a.key_id, hashApiKey(pepper, b.api_key), "a", {}, false};
+  keys.records[b.key_id] = ApiKeyRecord{b.key_id, hashApiKey(pepper, a.api_key), "b", {}, false};
+  const auto now = std::chrono::system_clock::now();
+  EXPECT_FALSE(authenticateApiKey(pepper, a.api_key, keys, now).has_value());
+  EXPECT_FALSE(authenticateApiKey(pepper, b.api_key, keys, now).has_value());
 }
 
 TEST(AccessKey, GeneratedKeyHasAwsShape) {

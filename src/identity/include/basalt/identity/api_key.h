@@ -10,7 +10,10 @@
 /// Only `hashApiKey(pepper, key)` (HMAC-SHA256 keyed with a server-wide pepper) is stored; the
 /// printable key is shown once at creation. See docs/adr/0006-credentials.md.
 
+#include "basalt/core/error.h"
+
 #include <array>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,5 +62,37 @@ bool verifyApiKey(std::string_view pepper, std::string_view presented, const Api
 
 /// A new random pepper (kPepperLength bytes from the OS CSPRNG, raw bytes).
 std::string generatePepper();
+
+/// What the key store keeps for one API key (never the key itself).
+struct ApiKeyRecord {
+  std::string key_id;
+  ApiKeyDigest digest{};  ///< hashApiKey(pepper, api_key)
+  std::string principal_id;
+  std::optional<std::chrono::system_clock::time_point> expires_at;  ///< unset: never expires
+  bool revoked = false;
+};
+
+/// Port: finds an API key record by key id (O(1) over the in-memory key snapshot). Must be
+/// safe to call from any server thread.
+class ApiKeyLookup {
+ public:
+  virtual ~ApiKeyLookup() = default;
+  virtual std::optional<ApiKeyRecord> find(std::string_view key_id) const = 0;
+};
+
+struct ApiKeyPrincipal {
+  std::string principal_id;
+  std::string key_id;
+};
+
+/// Authenticates a presented API key: parse, look up by key id, constant-time digest check,
+/// then revocation and expiry. Errors are kUnauthenticated with code
+///  - "invalid_api_key": malformed, unknown id or wrong secret (deliberately indistinguishable);
+///  - "api_key_revoked" / "api_key_expired": only after the secret was proven, so they reveal
+///    nothing to someone who does not hold the key.
+/// Messages never contain the presented key.
+Result<ApiKeyPrincipal> authenticateApiKey(std::string_view pepper, std::string_view presented,
+                                           const ApiKeyLookup& keys,
+                                           std::chrono::system_clock::time_point now);
 
 }  // namespace basalt::identity
