@@ -4,11 +4,13 @@
 
 #include "policy_body.h"
 
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -35,6 +37,71 @@ Error malformed(std::string message, std::string param = {}) {
 
 std::string at(std::size_t index) {
   return "Statement[" + std::to_string(index) + "]";
+}
+
+/// SAX handler that stops at the first object key repeated within one object. json::parse keeps
+/// only the last of duplicate keys; in a policy that would silently drop, say, one of two
+/// "StringEquals" blocks and widen an Allow, so such documents are rejected instead.
+class DuplicateKeyFinder {
+ public:
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  std::string duplicate;  ///< the repeated key, empty when none
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) {
+    keys_.emplace_back();
+    return true;
+  }
+  bool on_object_end(std::size_t, boost::system::error_code&) {
+    keys_.pop_back();
+    return true;
+  }
+  bool on_array_begin(boost::system::error_code&) { return true; }
+  bool on_array_end(std::size_t, boost::system::error_code&) { return true; }
+  bool on_key_part(std::string_view part, std::size_t, boost::system::error_code&) {
+    key_.append(part);
+    return true;
+  }
+  bool on_key(std::string_view part, std::size_t, boost::system::error_code& ec) {
+    key_.append(part);
+    std::vector<std::string>& seen = keys_.back();
+    if (std::find(seen.begin(), seen.end(), key_) != seen.end()) {
+      duplicate = key_;
+      ec = json::error::syntax;
+      return false;
+    }
+    seen.push_back(std::move(key_));
+    key_.clear();
+    return true;
+  }
+  bool on_string_part(std::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_string(std::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_number_part(std::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(std::int64_t, std::string_view, boost::system::error_code&) { return true; }
+  bool on_uint64(std::uint64_t, std::string_view, boost::system::error_code&) { return true; }
+  bool on_double(double, std::string_view, boost::system::error_code&) { return true; }
+  bool on_bool(bool, boost::system::error_code&) { return true; }
+  bool on_null(boost::system::error_code&) { return true; }
+  bool on_comment_part(std::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(std::string_view, boost::system::error_code&) { return true; }
+
+ private:
+  std::vector<std::vector<std::string>> keys_;
+  std::string key_;
+};
+
+/// The first key that appears twice in one object of `document` (already known to be valid
+/// JSON), or empty.
+std::string findDuplicateKey(std::string_view document, const json::parse_options& opts) {
+  json::basic_parser<DuplicateKeyFinder> parser(opts);
+  boost::system::error_code ec;
+  parser.write_some(false, document.data(), document.size(), ec);
+  return std::move(parser.handler().duplicate);
 }
 
 /// Compiles one statement; errors carry no location (the caller prefixes "Statement[i]: ").
@@ -234,6 +301,9 @@ Result<CompiledPolicy> CompiledPolicy::compile(std::string name, std::string_vie
   const json::value root = json::parse(document, ec, &mr, opts);
   if (ec) return malformed("policy document is not valid JSON: " + ec.message());
   if (!root.is_object()) return malformed("policy document must be a JSON object");
+  if (std::string dup = findDuplicateKey(document, opts); !dup.empty()) {
+    return malformed("policy document repeats the key '" + dup + "' within one object");
+  }
 
   auto body = std::make_shared<detail::PolicyBody>();
   body->name = std::move(name);

@@ -142,6 +142,17 @@ TEST(CompiledPolicy, RejectsBadDocuments) {
       {"Sid":"A","Effect":"Allow","Action":"a:b","Resource":"*"},
       {"Sid":"A","Effect":"Deny","Action":"a:b","Resource":"*"}]})"),
             "Statement[1]: duplicate Sid 'A'");
+  // Duplicate keys would otherwise keep only the last one, silently dropping a condition.
+  EXPECT_EQ(errorOf(R"({"Statement":{"Effect":"Allow","Action":"a:b","Resource":"*",
+      "Condition":{"StringEquals":{"aws:SourceVpc":"vpc-1"},
+                   "StringEquals":{"aws:username":"alice"}}}})"),
+            "policy document repeats the key 'StringEquals' within one object");
+  EXPECT_EQ(errorOf(R"({"Statement":{"Effect":"Deny","Effect":"Allow","Action":"a:b",
+      "Resource":"*"}})"),
+            "policy document repeats the key 'Effect' within one object");
+  EXPECT_EQ(errorOf(R"({"Statement":[{"Effect":"Allow","Action":"a:b","Resource":"*"},
+      {"Effect":"Allow","Action":"a:b","Resource":"*"}]})"),
+            "");  // the same keys in sibling objects are fine
   auto r = CompiledPolicy::compile("p", R"({"Statement":{"Effect":"Maybe"}})");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "MalformedPolicyDocument");
