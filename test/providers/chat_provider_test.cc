@@ -1,6 +1,7 @@
 #include "basalt/providers/openai/chat_provider.h"
 
 #include "basalt/canonical/stream_event.h"
+#include "basalt/core/metrics.h"
 #include "fakes/fake_upstream.h"
 #include "providers/run_task.h"
 
@@ -362,6 +363,9 @@ TEST(ChatProvider, ConnectRefusedIsUpstreamError) {
   Result<void> streamed = runStream(**provider, sink);
   ASSERT_FALSE(streamed);
   EXPECT_EQ(streamed.error().kind, ErrorKind::kUpstreamError);
+  EXPECT_NE(metrics::renderPrometheus().find(
+                "basalt_upstream_errors_total{provider=\"down\",kind=\"connect\"} 2"),
+            std::string::npos);
 }
 
 TEST(ChatProvider, SlowUpstreamIsUpstreamTimeout) {

@@ -9,6 +9,8 @@
 #include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace basalt::providers::http {
 namespace {
 
@@ -104,6 +106,40 @@ TEST(HttpClient, ZeroIdleConnectionsDisablesReuse) {
   ASSERT_TRUE(runTask(ioc, client->send(post("/v1/x"), in(5s))));
   ASSERT_TRUE(runTask(ioc, client->send(post("/v1/x"), in(5s))));
   EXPECT_EQ(fake.acceptedConnections(), 2);
+}
+
+TEST(HttpClient, IdleConnectionsExpire) {
+  FakeUpstream fake([](const FakeRequest&) { return ok("{}"); });
+  ClientOptions options;
+  options.idle_timeout = 50ms;
+  auto client = clientFor(fake.url(), options);
+  asio::io_context ioc;
+  ASSERT_TRUE(runTask(ioc, client->send(post("/v1/x"), in(5s))));
+  std::this_thread::sleep_for(120ms);  // the behaviour under test is the passing of time
+  ASSERT_TRUE(runTask(ioc, client->send(post("/v1/x"), in(5s))));
+  EXPECT_EQ(fake.acceptedConnections(), 2);
+  EXPECT_TRUE(fake.waitClientClosed(1, 5s));  // the expired one was closed, not leaked
+}
+
+TEST(HttpClient, PoolKeepsAtMostMaxIdleConnections) {
+  FakeUpstream fake([](const FakeRequest&) {
+    FakeReply r = ok("{}");
+    r.delay_before_head = 50ms;  // keeps the two calls in flight together
+    return r;
+  });
+  ClientOptions options;
+  options.max_idle_connections = 1;
+  auto client = clientFor(fake.url(), options);
+  asio::io_context ioc;
+  auto a = asio::co_spawn(ioc, client->send(post("/v1/a"), in(5s)), asio::use_future);
+  auto b = asio::co_spawn(ioc, client->send(post("/v1/b"), in(5s)), asio::use_future);
+  ioc.run_for(10s);
+  ASSERT_TRUE(a.get());
+  ASSERT_TRUE(b.get());
+  EXPECT_EQ(fake.acceptedConnections(), 2);
+  EXPECT_TRUE(fake.waitClientClosed(1, 5s));  // the second one did not fit in the pool
+  ASSERT_TRUE(runTask(ioc, client->send(post("/v1/c"), in(5s))));
+  EXPECT_EQ(fake.acceptedConnections(), 2);  // the pooled one was reused
 }
 
 TEST(HttpClient, PoolIsPerIoContext) {
