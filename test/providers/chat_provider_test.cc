@@ -264,6 +264,32 @@ TEST(ChatProvider, TruncatedChunkedStreamIsUpstreamError) {
   EXPECT_EQ(res.error().kind, ErrorKind::kUpstreamError);
 }
 
+TEST(ChatProvider, JsonAnswerToAStreamedRequestIsReplayedAsEvents) {
+  FakeUpstream fake([](const FakeRequest&) { return json(200, std::string(kCompletion)); });
+  auto provider = providerFor(fake);
+  RecordingSink sink;
+  Result<void> res = runStream(*provider, sink);
+  ASSERT_TRUE(res) << res.error().message;
+  ASSERT_TRUE(sink.accumulator.finished());
+  const canonical::ChatResponse& r = sink.accumulator.response();
+  ASSERT_EQ(r.content.size(), 1U);
+  EXPECT_EQ(std::get<canonical::TextBlock>(r.content[0]).text, "Hello there");
+  EXPECT_EQ(r.usage.input_tokens, 19);
+}
+
+TEST(ChatProvider, JsonErrorAnswerToAStreamedRequestKeepsTheMessage) {
+  FakeUpstream fake([](const FakeRequest&) {
+    return json(200, R"({"error":{"message":"context too long"}})");
+  });
+  auto provider = providerFor(fake);
+  RecordingSink sink;
+  Result<void> res = runStream(*provider, sink);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().kind, ErrorKind::kUpstreamError);
+  EXPECT_NE(res.error().message.find("context too long"), std::string::npos);
+  EXPECT_TRUE(sink.events.empty());
+}
+
 TEST(ChatProvider, ErrorChunkMidStreamIsReturned) {
   FakeUpstream fake([](const FakeRequest&) {
     return sse({"data: {\"error\":{\"message\":\"model overloaded\",\"type\":\"server_error\"}}\n\n"});

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace basalt::providers::openai {
@@ -17,6 +18,8 @@ namespace codec = basalt::api::openai_chat;
 
 /// Error bodies are read only to extract a message; a larger one is not an error body.
 constexpr std::size_t kErrorBodyCap = 1U << 20U;
+/// A whole chat.completion answering a streamed request.
+constexpr std::size_t kJsonBodyCap = 64U << 20U;
 
 /// Whether an upstream chunk carries a non-null `finish_reason`. A key is the only place an
 /// unescaped `"finish_reason"` followed by ':' can occur in JSON text, so this cannot be fooled
@@ -34,6 +37,35 @@ bool carriesFinishReason(std::string_view data) {
     if (data.substr(i, 4) != "null") return true;
   }
   return false;
+}
+
+/// A whole response as the canonical event sequence: for upstreams that answer a streamed
+/// request with one JSON body (some OpenAI-compatible servers ignore `stream`).
+std::vector<canonical::StreamEvent> eventsOf(const canonical::ChatResponse& r) {
+  using canonical::BlockType;
+  using canonical::DeltaType;
+  using canonical::StreamEvent;
+  std::vector<StreamEvent> out;
+  out.push_back(StreamEvent::messageStart(r.id, r.model));
+  int index = 0;
+  for (const canonical::ContentBlock& block : r.content) {
+    if (const auto* text = std::get_if<canonical::TextBlock>(&block)) {
+      out.push_back(StreamEvent::blockStart(index, BlockType::kText));
+      out.push_back(StreamEvent::delta(index, DeltaType::kText, text->text));
+    } else if (const auto* call = std::get_if<canonical::ToolUseBlock>(&block)) {
+      out.push_back(StreamEvent::blockStart(index, BlockType::kToolUse, call->id, call->name));
+      out.push_back(StreamEvent::delta(index, DeltaType::kToolInputJson, call->input_json));
+    } else if (const auto* reasoning = std::get_if<canonical::ReasoningBlock>(&block)) {
+      out.push_back(StreamEvent::blockStart(index, BlockType::kReasoning));
+      out.push_back(StreamEvent::delta(index, DeltaType::kReasoningText, reasoning->text));
+    } else {
+      continue;  // refusals and other opaque parts have no stream form
+    }
+    out.push_back(StreamEvent::blockStop(index++));
+  }
+  out.push_back(StreamEvent::usageEvent(r.usage));
+  out.push_back(StreamEvent::messageStop(r.stop_reason, r.stop_sequence));
+  return out;
 }
 
 class ChatProvider final : public Provider {
@@ -82,6 +114,10 @@ class ChatProvider final : public Provider {
       Result<std::string> body = co_await upstream.readAll(kErrorBodyCap);
       const std::string message = body ? codec::upstreamErrorMessage(*body) : std::string();
       co_return fail(http::errorFromStatus(status, upstream.headers(), message), options);
+    }
+    if (const std::string* type = upstream.header("content-type");
+        type != nullptr && type->starts_with("application/json")) {
+      co_return co_await streamFromJson(upstream, options, sink);
     }
 
     http::SseParser sse;
@@ -148,6 +184,30 @@ class ChatProvider final : public Provider {
   }
 
  private:
+  /// A 2xx JSON body where SSE was asked for: an error, or a whole response replayed as events.
+  Task<Result<void>> streamFromJson(http::ResponseStream& upstream, const CallOptions& options,
+                                    StreamSink& sink) {
+    Result<std::string> body = co_await upstream.readAll(kJsonBodyCap);
+    if (!body) {
+      Error e = std::move(body).error();
+      if (e.upstream_status == 0) e.upstream_status = upstream.status();
+      co_return fail(std::move(e), options);
+    }
+    Result<canonical::ChatResponse> decoded = codec::decodeUpstreamResponse(*body);
+    if (!decoded) {
+      Error e = std::move(decoded).error();
+      e.kind = ErrorKind::kUpstreamError;
+      e.upstream_status = upstream.status();
+      co_return fail(std::move(e), options);
+    }
+    for (const canonical::StreamEvent& event : eventsOf(*decoded)) {
+      if (!co_await sink.onEvent(event)) {
+        co_return Error{ErrorKind::kCancelled, "the client went away"};
+      }
+    }
+    co_return Result<void>{};
+  }
+
   static http::Deadline deadline(const CallOptions& options) {
     const auto timeout = options.timeout.count() > 0 ? options.timeout
                                                      : std::chrono::milliseconds(600000);
