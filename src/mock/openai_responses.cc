@@ -38,11 +38,11 @@ json::object responseObject(const Plan& p, std::string_view status, json::array 
   r["previous_response_id"] = nullptr;
   r["reasoning"] = json::object{{"effort", nullptr}, {"summary", nullptr}};
   r["store"] = false;
-  r["temperature"] = 1.0;
+  r["temperature"] = 1;  // integers: Boost.JSON would print doubles as 1E0
   r["text"] = json::object{{"format", json::object{{"type", "text"}}}};
   r["tool_choice"] = "auto";
   r["tools"] = json::array();
-  r["top_p"] = 1.0;
+  r["top_p"] = 1;
   r["truncation"] = "disabled";
   if (with_usage) {
     r["usage"] = usageObject(p);
