@@ -123,20 +123,20 @@ bool arnMatch(std::span<const GlobPiece> pattern, std::string_view arn) {
   }
   if (simple) return true;
 
-  // Split the ARN at ':'.
-  constexpr std::size_t kMaxSegments = 64;
-  std::string_view value[kMaxSegments];
-  std::size_t value_count = 0;
+  // Split the ARN at ':'. Inline storage covers every real ARN; a request whose resource has
+  // more segments (model names are client-chosen) spills to the heap rather than failing to
+  // match, which would let it slip past a Deny.
+  boost::container::small_vector<std::string_view, 16> value;
   for (std::size_t start = 0;;) {
-    if (value_count == kMaxSegments) return false;
     const std::size_t colon = arn.find(':', start);
     if (colon == std::string_view::npos) {
-      value[value_count++] = arn.substr(start);
+      value.push_back(arn.substr(start));
       break;
     }
-    value[value_count++] = arn.substr(start, colon - start);
+    value.push_back(arn.substr(start, colon - start));
     start = colon + 1;
   }
+  const std::size_t value_count = value.size();
 
   // Split the pattern at every ':' inside its literal pieces; `bounds` holds segment ends.
   boost::container::small_vector<GlobPiece, 24> pieces;
@@ -160,23 +160,24 @@ bool arnMatch(std::span<const GlobPiece> pattern, std::string_view arn) {
 
   // Forward reachability over value segments: reach[j] means the pattern segments consumed so
   // far can match value segments [0, j) exactly.
-  bool reach[kMaxSegments + 1] = {};
-  bool next[kMaxSegments + 1];
-  reach[0] = true;
+  boost::container::small_vector<char, 17> reach(value_count + 1, 0);
+  boost::container::small_vector<char, 17> next(value_count + 1, 0);
+  reach[0] = 1;
   std::size_t seg_begin = 0;
   for (const std::size_t seg_end : bounds) {
     const std::span<const GlobPiece> segment(pieces.data() + seg_begin, seg_end - seg_begin);
     const bool crossing = isTrailingSegmentStar(segment);
     bool any = false;
-    for (std::size_t j = 0; j <= value_count; ++j) next[j] = false;
+    for (std::size_t j = 0; j <= value_count; ++j) next[j] = 0;
     for (std::size_t j = 0; j < value_count; ++j) {
       if (!reach[j] || !globMatch(segment, value[j], /*fold_case=*/false)) continue;
-      if (crossing) {
-        for (std::size_t k = j + 1; k <= value_count; ++k) next[k] = true;
-      } else {
-        next[j + 1] = true;
-      }
       any = true;
+      if (crossing) {
+        // The earliest fit reaches every later segment boundary: nothing more to learn.
+        for (std::size_t k = j + 1; k <= value_count; ++k) next[k] = 1;
+        break;
+      }
+      next[j + 1] = 1;
     }
     if (!any) return false;
     for (std::size_t j = 0; j <= value_count; ++j) reach[j] = next[j];

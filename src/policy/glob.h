@@ -28,9 +28,8 @@ bool globMatch(std::span<const GlobPiece> pattern, std::string_view text, bool f
 /// Segment-wise ARN glob (IAM Resource element, Arn* condition operators): the pattern and the
 /// ARN are split at `:`; within a segment `*` and `?` never match `:`, except that a `*` that is
 /// the last character of a pattern segment may also absorb the following whole segments. A
-/// lone `*` matches everything. Case-sensitive. Literal pieces must not contain `:` except as
-/// the segment separator itself (callers split substituted text accordingly); at most 64 ARN
-/// segments are supported, longer inputs never match.
+/// lone `*` matches everything. Case-sensitive. A `:` inside any literal piece (including text
+/// substituted for a variable) is a segment separator, exactly as if it had been written there.
 bool arnMatch(std::span<const GlobPiece> pattern, std::string_view arn);
 
 }  // namespace basalt::policy::detail

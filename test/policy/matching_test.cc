@@ -136,6 +136,16 @@ TEST(Glob, AgreesWithReferenceOnRandomInputs) {
   }
 }
 
+TEST(ArnMatch, ManySegmentsStillMatch) {
+  // Model names are chosen by clients; an ARN with very many ':' must still be matched (a
+  // silent non-match would let the request slip past a Deny).
+  std::string resource = "arn:aws:bedrock:us-east-1::foundation-model/meta.llama";
+  for (int i = 0; i < 5000; ++i) resource += ":1";
+  EXPECT_TRUE(arn("arn:aws:bedrock:us-east-?::foundation-model/meta.*", resource));
+  EXPECT_TRUE(arn("arn:aws:bedrock:*:*:foundation-model/meta.llama:*", resource));
+  EXPECT_FALSE(arn("arn:aws:bedrock:us-east-?::foundation-model/meta.*:2", resource));
+}
+
 TEST(Pattern, VariableSyntax) {
   RequestContext ctx;
   ctx.set("aws:username", "alice");
