@@ -83,6 +83,18 @@ TEST(HttpClient, BufferedCallReturnsStatusHeadersAndBody) {
   EXPECT_EQ(*requests[0].header("content-length"), "5");
 }
 
+TEST(HttpClient, HeaderThatCouldSplitTheRequestIsRefused) {
+  FakeUpstream fake([](const FakeRequest&) { return ok("{}"); });
+  auto client = clientFor(fake.url());
+  asio::io_context ioc;
+  Request req = post("/v1/x");
+  req.headers.push_back({"authorization", "Bearer sk-x\r\nx-evil: 1"});
+  Result<Response> res = runTask(ioc, client->send(std::move(req), in(5s)));
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().message.find("sk-x"), std::string::npos);
+  EXPECT_TRUE(fake.requests().empty());
+}
+
 TEST(HttpClient, KeepAliveReusesOneConnection) {
   FakeUpstream fake([](const FakeRequest&) { return ok("{}"); });
   auto client = clientFor(fake.url());

@@ -1,6 +1,8 @@
 // The one translation unit of the providers module that sees Beast, Asio sockets and OpenSSL.
 #include "basalt/providers/http/http_client.h"
 
+#include "basalt/providers/http/upstream_error.h"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -359,14 +361,26 @@ Task<Result<std::unique_ptr<Connection>>> connect(const HttpClient::Impl& c, Dea
   co_return conn;
 }
 
-bhttp::request<bhttp::string_body> buildRequest(const HttpClient::Impl& c, Request& request) {
+/// Builds the request message; fails on a header that could split the request (CR/LF/NUL).
+Result<bhttp::request<bhttp::string_body>> buildRequest(const HttpClient::Impl& c,
+                                                        Request& request) {
   bhttp::request<bhttp::string_body> msg;
   msg.method_string(request.method);
   msg.target(request.target);
   msg.version(11);
   msg.set(bhttp::field::host, c.host_header);
   msg.set(bhttp::field::user_agent, "basalt/0.1");
-  for (const Header& h : request.headers) msg.insert(h.name, h.value);
+  for (const Header& h : request.headers) {
+    constexpr std::string_view kBadInName("\r\n\0:", 4);
+    constexpr std::string_view kBadInValue("\r\n\0", 3);
+    if (h.name.empty() || h.name.find_first_of(kBadInName) != std::string::npos ||
+        h.value.find_first_of(kBadInValue) != std::string::npos) {
+      // The value may be a credential: name the header only.
+      return Error{ErrorKind::kUpstreamError,
+                   "upstream request header '" + h.name.substr(0, 64) + "' is malformed"};
+    }
+    msg.insert(h.name, h.value);
+  }
   msg.body() = std::move(request.body);
   msg.keep_alive(true);
   msg.prepare_payload();
@@ -383,7 +397,10 @@ Task<Result<std::unique_ptr<ResponseStream::Impl>>> start(
     std::size_t read_size) {
   const Executor ex = co_await asio::this_coro::executor;
   ConnectionPool& pool = ConnectionPool::of(ex);
-  const bhttp::request<bhttp::string_body> msg = buildRequest(*c, request);
+  const bool head_request = request.method == "HEAD";
+  Result<bhttp::request<bhttp::string_body>> built = buildRequest(*c, request);
+  if (!built) co_return std::move(built).error();
+  const bhttp::request<bhttp::string_body>& msg = *built;
 
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<Connection> conn =
@@ -405,6 +422,7 @@ Task<Result<std::unique_ptr<ResponseStream::Impl>>> start(
 
     auto impl = std::make_unique<ResponseStream::Impl>(std::move(conn), pool, c, deadline,
                                                        read_size);
+    impl->parser.skip(head_request);  // a HEAD answer announces a body it does not send
     auto [read_ec, n] =
         co_await bhttp::async_read_header(*impl->conn, impl->buffer, impl->parser, kUseTuple);
     if (read_ec) {
@@ -438,10 +456,7 @@ Task<Result<std::unique_ptr<ResponseStream::Impl>>> start(
 // ---- Response ----
 
 const std::string* Response::header(std::string_view lower_name) const {
-  for (const Header& h : headers) {
-    if (h.name == lower_name) return &h.value;
-  }
-  return nullptr;
+  return findHeader(headers, lower_name);
 }
 
 // ---- ResponseStream ----
@@ -455,10 +470,7 @@ int ResponseStream::status() const { return impl_->status; }
 const Headers& ResponseStream::headers() const { return impl_->headers; }
 
 const std::string* ResponseStream::header(std::string_view lower_name) const {
-  for (const Header& h : impl_->headers) {
-    if (h.name == lower_name) return &h.value;
-  }
-  return nullptr;
+  return findHeader(impl_->headers, lower_name);
 }
 
 Task<Result<std::string_view>> ResponseStream::read() { return impl_->read(); }

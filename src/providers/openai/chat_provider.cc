@@ -238,8 +238,16 @@ class ChatProvider final : public Provider {
 
   /// Counts and logs an upstream failure (not a client going away) and returns it.
   Error fail(Error e, const CallOptions& options) const {
-    if (e.kind != ErrorKind::kCancelled) {
-      metrics::recordUpstreamError(name_, http::metricKind(e));
+    if (e.kind == ErrorKind::kCancelled) return e;
+    metrics::recordUpstreamError(name_, http::metricKind(e));
+    // The upstream rejecting the request itself (400/404/413/422) is the client's problem, not
+    // an operational one: keep it out of the warning log.
+    const bool rejected = e.kind == ErrorKind::kInvalidRequest ||
+                          e.kind == ErrorKind::kNotFound || e.kind == ErrorKind::kPayloadTooLarge;
+    if (rejected) {
+      log::debug("request {}: provider {} rejected the request: {}", options.request_id, name_,
+                 e.message);
+    } else {
       log::warn("request {}: provider {} ({}): {}", options.request_id, name_,
                 client_->base().hostPort(), e.message);
     }
