@@ -17,10 +17,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <sys/socket.h>
 
 #include <array>
-#include <cerrno>
 #include <chrono>
 #include <exception>
 #include <memory>
@@ -72,6 +70,7 @@ std::string internalErrorBody() {
 template <class Stream>
 class Http1Session final : public Responder,
                            public TrackedConnection,
+                           public DeferredWatch,
                            public std::enable_shared_from_this<Http1Session<Stream>> {
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, TcpStream>;
@@ -86,6 +85,7 @@ class Http1Session final : public Responder,
     worker_.add(*this);
   }
   ~Http1Session() override {
+    worker_.cancelWatch(*this);
     if (reply_ == Reply::kStreaming) metrics::streamClosed();
     worker_.remove(*this);
   }
@@ -104,6 +104,11 @@ class Http1Session final : public Responder,
   // TrackedConnection
   void beginShutdown() override;
   void forceClose() override;
+
+  // DeferredWatch
+  void startWatchNow() override {
+    if (handler_running_ && !gone_) startWatch();
+  }
 
  private:
   enum class State : unsigned char { kBusy, kIdle };
@@ -149,6 +154,7 @@ class Http1Session final : public Responder,
   bool handler_running_ = false;
   bool watching_ = false;
   unsigned watch_generation_ = 0;
+  char peek_byte_ = 0;
   bool writing_ = false;                // a write is in flight (its deadline must stand)
   bool background_read_ = false;        // TLS: a read into buffer_ runs beside the handler
   std::optional<asio::steady_timer> background_read_done_;  // wakes stopWatch()
@@ -258,11 +264,12 @@ Task<void> Http1Session<Stream>::serveRequest() {
   reply_ = Reply::kNone;
   chunked_ = false;
   handler_running_ = true;
-  startWatch();
+  worker_.deferWatch(*this);
   auto [ep] = co_await asio::co_spawn(
       stream_.get_executor(), handler_.handle(request_, *this),
       asio::bind_cancellation_slot(cancel_.slot(), asio::as_tuple(asio::use_awaitable)));
   handler_running_ = false;
+  worker_.cancelWatch(*this);
   co_await stopWatch();
 
   if (ep) {
@@ -415,9 +422,11 @@ template <class Stream>
 void Http1Session<Stream>::startWatch() {
   watching_ = true;
   const unsigned generation = ++watch_generation_;
-  lowest().socket().async_wait(
-      asio::socket_base::wait_read,
-      [self = this->shared_from_this(), generation](error_code ec) {
+  // A 1-byte MSG_PEEK receive rather than async_wait(wait_read): Asio queues a receive on an
+  // exhausted socket without any syscall, while every async_wait costs an epoll_ctl.
+  lowest().socket().async_receive(
+      asio::buffer(&peek_byte_, 1), asio::socket_base::message_peek,
+      [self = this->shared_from_this(), generation](error_code ec, std::size_t) {
         self->onReadable(generation, ec);
       });
 }
@@ -445,16 +454,9 @@ template <class Stream>
 void Http1Session<Stream>::onReadable(unsigned generation, error_code ec) {
   if (generation != watch_generation_ || !watching_) return;
   watching_ = false;
-  if (ec) return;  // cancelled, or the socket was closed under us
-  unsigned char first = 0;
-  const ssize_t r =
-      ::recv(lowest().socket().native_handle(), &first, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-    startWatch();  // spurious wake-up
-    return;
-  }
-  if (r <= 0) {
-    markGone();  // EOF or reset
+  if (ec == asio::error::operation_aborted) return;  // stopWatch() or forceClose()
+  if (ec) {
+    markGone();  // EOF (a peek of 0 bytes) or reset
     return;
   }
   if constexpr (kTls) {

@@ -40,6 +40,7 @@ void logEscaped(const std::exception_ptr& ep, const char* what) {
 Worker::Worker(ConnectionContext context)
     : context_(context), ioc_(std::make_unique<asio::io_context>(1)) {
   grace_timer_.emplace(*ioc_);
+  watch_timer_.emplace(*ioc_);
 }
 
 Worker::~Worker() {
@@ -50,6 +51,7 @@ Worker::~Worker() {
   }
   acceptor_.reset();
   grace_timer_.reset();
+  watch_timer_.reset();
   // Destroys any coroutine frame still pending while connections_ is alive to unlink from.
   ioc_.reset();
 }
@@ -152,7 +154,34 @@ void Worker::beginShutdown(std::chrono::milliseconds grace) {
 void Worker::finishIfDrained() {
   if (!stopping_ || live_ > 0 || destroying_) return;
   grace_timer_->cancel();
+  watch_timer_->cancel();
   ioc_->stop();
+}
+
+void Worker::deferWatch(DeferredWatch& w) {
+  w.unlink();
+  w.watch_due_ = std::chrono::steady_clock::now() + kWatchDelay;
+  deferred_watches_.push_back(w);
+  if (!watch_timer_armed_) armWatchTimer();
+}
+
+void Worker::armWatchTimer() {
+  watch_timer_armed_ = true;
+  watch_timer_->expires_at(deferred_watches_.front().watch_due_);
+  watch_timer_->async_wait([this](boost::system::error_code ec) {
+    watch_timer_armed_ = false;
+    if (!ec) onWatchTimer();
+  });
+}
+
+void Worker::onWatchTimer() {
+  const auto now = std::chrono::steady_clock::now();
+  while (!deferred_watches_.empty() && deferred_watches_.front().watch_due_ <= now) {
+    DeferredWatch& w = deferred_watches_.front();
+    w.unlink();
+    w.startWatchNow();
+  }
+  if (!deferred_watches_.empty()) armWatchTimer();
 }
 
 }  // namespace basalt::server

@@ -33,6 +33,27 @@ class TrackedConnection
   virtual void forceClose() = 0;
 };
 
+struct DeferredWatchTag;
+
+/// A connection whose handler is running and whose socket should be watched for a client
+/// disconnect. Most handlers finish within milliseconds; watching only those still running
+/// after kWatchDelay saves a syscall per request on the hot path.
+class DeferredWatch
+    : public boost::intrusive::list_base_hook<
+          boost::intrusive::tag<DeferredWatchTag>,
+          boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+ public:
+  /// Called on the worker thread once the handler has run for kWatchDelay.
+  virtual void startWatchNow() = 0;
+
+ protected:
+  ~DeferredWatch() = default;
+
+ private:
+  friend class Worker;
+  std::chrono::steady_clock::time_point watch_due_;
+};
+
 /// What every connection of the server shares (read-only after start()).
 struct ConnectionContext {
   const config::ServerSettings* settings = nullptr;
@@ -66,6 +87,12 @@ class Worker {
   void remove(TrackedConnection& c);
   bool stopping() const { return stopping_; }
 
+  /// How long a handler runs before its socket is watched for a disconnect.
+  static constexpr std::chrono::milliseconds kWatchDelay{100};
+  /// Schedules w.startWatchNow() in kWatchDelay unless cancelWatch(w) comes first.
+  void deferWatch(DeferredWatch& w);
+  void cancelWatch(DeferredWatch& w) { w.unlink(); }
+
  private:
   using ConnectionList = boost::intrusive::list<TrackedConnection,
                                                 boost::intrusive::constant_time_size<false>>;
@@ -73,12 +100,23 @@ class Worker {
   Task<void> acceptLoop();
   void beginShutdown(std::chrono::milliseconds grace);
   void finishIfDrained();
+  void armWatchTimer();
+  void onWatchTimer();
 
   ConnectionContext context_;
   std::unique_ptr<boost::asio::io_context> ioc_;
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   std::optional<boost::asio::steady_timer> grace_timer_;
   ConnectionList connections_;
+  using WatchList = boost::intrusive::list<
+      DeferredWatch,
+      boost::intrusive::base_hook<boost::intrusive::list_base_hook<
+          boost::intrusive::tag<DeferredWatchTag>,
+          boost::intrusive::link_mode<boost::intrusive::auto_unlink>>>,
+      boost::intrusive::constant_time_size<false>>;
+  WatchList deferred_watches_;  // in due order: every entry waits the same kWatchDelay
+  std::optional<boost::asio::steady_timer> watch_timer_;
+  bool watch_timer_armed_ = false;
   std::size_t live_ = 0;
   bool stopping_ = false;
   bool accepting_ = false;

@@ -569,7 +569,8 @@ TEST_F(ServerTest, RequestPipelinedDuringAHandlerIsServedNext) {
     ASSERT_TRUE(client.readUntil(
         [](const std::string& r) { return r.find("data: one") != std::string::npos; }, 2s));
     ASSERT_TRUE(client.send(request("POST", "/echo", {}, "pipelined")));
-    std::this_thread::sleep_for(50ms);  // let the watcher see it while the handler waits
+    // Let the disconnect watcher (started after Worker::kWatchDelay) see it first.
+    std::this_thread::sleep_for(300ms);
     handler_.gate = true;
     auto stream = client.readResponse();
     ASSERT_TRUE(stream);
