@@ -63,12 +63,14 @@ class Gateway::ClientStream final : public providers::StreamSink {
     if (!started_) {
       started_ = true;
       metrics::streamOpened();
-      if (!co_await responder_.startStream(200, encoder_->headers())) co_return false;
+      const bool open = co_await responder_.startStream(200, encoder_->headers());
+      if (!open) co_return false;
     }
     buffer_.clear();
     encoder_->encode(event, buffer_);
     if (buffer_.empty()) co_return true;
-    co_return co_await responder_.write(buffer_);
+    const bool written = co_await responder_.write(buffer_);
+    co_return written;
   }
 
   /// Ends a started stream with the door's error frame.
@@ -94,6 +96,44 @@ class Gateway::ClientStream final : public providers::StreamSink {
   bool started_ = false;
 };
 
+/// One way of calling a provider (complete or stream), retried across routes by runAttempts.
+class Gateway::Attempt {
+ public:
+  virtual ~Attempt() = default;
+  virtual Task<Result<void>> run(const Route& route, const providers::CallOptions& options) = 0;
+  /// False once a retry would be visible to the client.
+  virtual bool mayRetry() const { return true; }
+};
+
+class Gateway::CompleteAttempt final : public Attempt {
+ public:
+  explicit CompleteAttempt(const canonical::ChatRequest& chat) : chat_(chat) {}
+  Task<Result<void>> run(const Route& route, const providers::CallOptions& options) override {
+    Result<canonical::ChatResponse> r = co_await route.provider->complete(chat_, options);
+    if (!r) co_return std::move(r).error();
+    response = std::move(*r);
+    co_return Result<void>{};
+  }
+  canonical::ChatResponse response;
+
+ private:
+  const canonical::ChatRequest& chat_;
+};
+
+class Gateway::StreamAttempt final : public Attempt {
+ public:
+  StreamAttempt(const canonical::ChatRequest& chat, ClientStream& stream)
+      : chat_(chat), stream_(stream) {}
+  Task<Result<void>> run(const Route& route, const providers::CallOptions& options) override {
+    co_return co_await route.provider->stream(chat_, options, stream_);
+  }
+  bool mayRetry() const override { return !stream_.started(); }
+
+ private:
+  const canonical::ChatRequest& chat_;
+  ClientStream& stream_;
+};
+
 Gateway::Gateway(config::SettingsPtr settings, ProviderMap providers,
                  std::unique_ptr<ModelTable> models)
     : settings_(std::move(settings)), providers_(std::move(providers)), models_(std::move(models)) {}
@@ -101,8 +141,7 @@ Gateway::Gateway(config::SettingsPtr settings, ProviderMap providers,
 Gateway::~Gateway() = default;
 
 Task<Result<void>> Gateway::runAttempts(const ModelEntry& model, const std::string& request_id,
-                                        const Attempt& attempt,
-                                        const std::function<bool()>& may_retry) {
+                                        Attempt& attempt) {
   const config::RoutingSettings& routing = settings_->routing;
   const AttemptPlan plan = planAttempts(model, uniform01);
   Error last_error{ErrorKind::kUpstreamUnavailable,
@@ -127,7 +166,7 @@ Task<Result<void>> Gateway::runAttempts(const ModelEntry& model, const std::stri
         break;
       }
       tried_any = true;
-      Result<void> result = co_await attempt(route, options);
+      Result<void> result = co_await attempt.run(route, options);
       if (result) {
         route.breaker->onSuccess();
         co_return result;
@@ -143,7 +182,7 @@ Task<Result<void>> Gateway::runAttempts(const ModelEntry& model, const std::stri
       log::warn("request {}: route {}/{} failed: {}", request_id, route.provider->name(),
                 route.settings.model, error.message);
       last_error = std::move(error);
-      if (!may_retry()) co_return last_error;
+      if (!attempt.mayRetry()) co_return last_error;
       if (retry == routing.retries || !sameRouteRetryable(last_error)) break;
       if (!co_await sleepFor(backoff(routing.retry_backoff_ms, retry))) {
         co_return Error{ErrorKind::kCancelled, "cancelled"};
@@ -160,72 +199,74 @@ Task<Result<void>> Gateway::runAttempts(const ModelEntry& model, const std::stri
 Task<void> Gateway::serveModelCall(const canonical::DoorCodec& codec, HttpRequest& request,
                                    Responder& responder) {
   const auto started_at = std::chrono::steady_clock::now();
-  const char* door = canonical::doorName(codec.door());
-  std::string model_name = "-";
-  int status = 200;
-
-  auto reply_error = [&](const Error& error) -> Task<void> {
-    canonical::EncodedReply reply = codec.encodeError(error);
-    status = reply.status;
-    co_await responder.send(reply.status, std::move(reply.headers), std::move(reply.body));
-  };
+  std::string_view model_name = "-";
+  int status = 0;
 
   Result<canonical::ChatRequest> decoded = codec.decode(request);
   if (!decoded) {
-    co_await reply_error(decoded.error());
+    status = co_await replyError(codec, decoded.error(), responder);
   } else {
-    canonical::ChatRequest& chat = *decoded;
-    const ModelEntry* model = models_->find(chat.model);
-    // Only configured names become metric labels, so clients cannot inflate cardinality.
-    model_name = model != nullptr ? model->name : "unknown";
+    const ModelEntry* model = models_->find(decoded->model);
     if (model == nullptr) {
-      co_await reply_error(Error::notFound(
-          "The model `" + chat.model + "` does not exist or you do not have access to it.",
-          "model_not_found"));
-    } else if (!chat.stream) {
-      canonical::ChatResponse response;
-      Attempt attempt = [&](const Route& route,
-                            const providers::CallOptions& options) -> Task<Result<void>> {
-        Result<canonical::ChatResponse> r = co_await route.provider->complete(chat, options);
-        if (!r) co_return std::move(r).error();
-        response = std::move(*r);
-        co_return Result<void>{};
-      };
-      Result<void> outcome =
-          co_await runAttempts(*model, request.request_id, attempt, [] { return true; });
-      if (!outcome) {
-        if (outcome.error().kind != ErrorKind::kCancelled) co_await reply_error(outcome.error());
-        else status = 499;
-      } else {
-        canonical::EncodedReply reply = codec.encodeResponse(response, chat);
-        status = reply.status;
-        co_await responder.send(reply.status, std::move(reply.headers), std::move(reply.body));
-      }
+      model_name = "unknown";  // only configured names become labels: bounded cardinality
+      status = co_await replyError(
+          codec,
+          Error::notFound("The model `" + decoded->model +
+                              "` does not exist or you do not have access to it.",
+                          "model_not_found"),
+          responder);
     } else {
-      ClientStream stream(responder, codec.newStreamEncoder(chat));
-      Attempt attempt = [&](const Route& route,
-                            const providers::CallOptions& options) -> Task<Result<void>> {
-        co_return co_await route.provider->stream(chat, options, stream);
-      };
-      Result<void> outcome = co_await runAttempts(*model, request.request_id, attempt,
-                                                  [&] { return !stream.started(); });
-      if (outcome) {
-        co_await stream.finish();
-      } else if (outcome.error().kind == ErrorKind::kCancelled || responder.clientGone()) {
-        status = 499;
-      } else if (stream.started()) {
-        // Bytes already reached the client: end its stream with the door's error frame.
-        status = httpStatus(outcome.error().kind);
-        co_await stream.fail(outcome.error());
-      } else {
-        co_await reply_error(outcome.error());
-      }
+      model_name = model->name;
+      status = decoded->stream
+                   ? co_await serveStream(codec, *decoded, *model, request, responder)
+                   : co_await serveComplete(codec, *decoded, *model, request, responder);
     }
   }
 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count();
-  metrics::recordRequest(door, model_name, status, seconds);
+  metrics::recordRequest(canonical::doorName(codec.door()), model_name, status, seconds);
+}
+
+Task<int> Gateway::serveComplete(const canonical::DoorCodec& codec,
+                                 const canonical::ChatRequest& chat, const ModelEntry& model,
+                                 HttpRequest& request, Responder& responder) {
+  CompleteAttempt attempt(chat);
+  Result<void> outcome = co_await runAttempts(model, request.request_id, attempt);
+  if (!outcome) {
+    if (outcome.error().kind == ErrorKind::kCancelled) co_return 499;
+    co_return co_await replyError(codec, outcome.error(), responder);
+  }
+  canonical::EncodedReply reply = codec.encodeResponse(attempt.response, chat);
+  const int status = reply.status;
+  co_await responder.send(reply.status, std::move(reply.headers), std::move(reply.body));
+  co_return status;
+}
+
+Task<int> Gateway::serveStream(const canonical::DoorCodec& codec,
+                               const canonical::ChatRequest& chat, const ModelEntry& model,
+                               HttpRequest& request, Responder& responder) {
+  ClientStream stream(responder, codec.newStreamEncoder(chat));
+  StreamAttempt attempt(chat, stream);
+  Result<void> outcome = co_await runAttempts(model, request.request_id, attempt);
+  if (outcome) {
+    co_await stream.finish();
+    co_return 200;
+  }
+  const Error& error = outcome.error();
+  if (error.kind == ErrorKind::kCancelled || responder.clientGone()) co_return 499;
+  if (!stream.started()) co_return co_await replyError(codec, error, responder);
+  // Bytes already reached the client: end its stream with the door's error frame.
+  co_await stream.fail(error);
+  co_return httpStatus(error.kind);
+}
+
+Task<int> replyError(const canonical::DoorCodec& codec, const Error& error,
+                     Responder& responder) {
+  canonical::EncodedReply reply = codec.encodeError(error);
+  const int status = reply.status;
+  co_await responder.send(reply.status, std::move(reply.headers), std::move(reply.body));
+  co_return status;
 }
 
 }  // namespace basalt::pipeline

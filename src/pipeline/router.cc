@@ -39,8 +39,10 @@ Task<void> Router::handle(HttpRequest& request, Responder& responder) {
   if (fallback_) {
     co_await fallback_(request, responder, status);
   } else {
-    co_await responder.send(status, {{"content-type", "text/plain"}},
-                            status == 404 ? "not found\n" : "method not allowed\n");
+    // Locals, not braced temporaries: GCC 12 miscompiles array temporaries in co_await operands.
+    std::string body = status == 404 ? "not found\n" : "method not allowed\n";
+    Headers headers{{"content-type", "text/plain"}};
+    co_await responder.send(status, std::move(headers), std::move(body));
   }
 }
 

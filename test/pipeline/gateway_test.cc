@@ -85,15 +85,18 @@ class ScriptedProvider final : public providers::Provider {
                             providers::StreamSink& sink) override {
     Outcome out = next(o);
     if (out.error && out.fail_after_events < 0) co_return *out.error;
-    std::vector<StreamEvent> events = {StreamEvent::messageStart("id", "m"),
-                                       StreamEvent::blockStart(0, canonical::BlockType::kText),
-                                       StreamEvent::delta(0, canonical::DeltaType::kText, out.text),
-                                       StreamEvent::blockStop(0),
-                                       StreamEvent::messageStop(canonical::StopReason::kEndTurn)};
+    // Built with push_back: GCC 12 mishandles initializer-list temporaries in coroutines.
+    std::vector<StreamEvent> events;
+    events.push_back(StreamEvent::messageStart("id", "m"));
+    events.push_back(StreamEvent::blockStart(0, canonical::BlockType::kText));
+    events.push_back(StreamEvent::delta(0, canonical::DeltaType::kText, out.text));
+    events.push_back(StreamEvent::blockStop(0));
+    events.push_back(StreamEvent::messageStop(canonical::StopReason::kEndTurn));
     int sent = 0;
     for (const auto& e : events) {
       if (out.fail_after_events >= 0 && sent == out.fail_after_events) co_return *out.error;
-      if (!co_await sink.onEvent(e)) co_return Error{ErrorKind::kCancelled, "gone"};
+      const bool delivered = co_await sink.onEvent(e);
+      if (!delivered) co_return Error{ErrorKind::kCancelled, "gone"};
       ++sent;
     }
     co_return Result<void>{};

@@ -29,12 +29,18 @@ class Gateway {
 
  private:
   class ClientStream;
-  using Attempt = std::function<Task<Result<void>>(const Route&, const providers::CallOptions&)>;
+  class Attempt;
+  class CompleteAttempt;
+  class StreamAttempt;
 
-  /// Tries the model's routes in plan order until one succeeds. `may_retry` says whether a
-  /// failed attempt may still be retried (false once bytes reached the client).
+  /// Tries the model's routes in plan order until `attempt` succeeds on one, or fails in a way
+  /// that must not be retried (the upstream rejected the request, or bytes reached the client).
   Task<Result<void>> runAttempts(const ModelEntry& model, const std::string& request_id,
-                                 const Attempt& attempt, const std::function<bool()>& may_retry);
+                                 Attempt& attempt);
+  Task<int> serveComplete(const canonical::DoorCodec& codec, const canonical::ChatRequest& chat,
+                          const ModelEntry& model, HttpRequest& request, Responder& responder);
+  Task<int> serveStream(const canonical::DoorCodec& codec, const canonical::ChatRequest& chat,
+                        const ModelEntry& model, HttpRequest& request, Responder& responder);
 
   config::SettingsPtr settings_;
   ProviderMap providers_;
@@ -43,5 +49,8 @@ class Gateway {
 
 /// Whether an upstream failure may be retried on the same or another route.
 bool isRetryable(const Error& error);
+
+/// Answers with the door's native error for `error`; returns the status sent.
+Task<int> replyError(const canonical::DoorCodec& codec, const Error& error, Responder& responder);
 
 }  // namespace basalt::pipeline
