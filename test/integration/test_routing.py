@@ -116,6 +116,38 @@ class RoutingTest(unittest.TestCase):
         self.assertEqual(na + nb, 200)
         self.assertTrue(115 <= na <= 185, (na, nb))
 
+    def test_route_timeout_is_504(self):
+        slow = self.mock()
+        gw = self.gateway([("slow", slow)],
+                          model([{"provider": '"slow"', "model": '"m"', "timeout_ms": "300"}]),
+                          routing="retries = 0")
+        start = time.monotonic()
+        status, _, body = gw.json("POST", "/v1/chat/completions",
+                                  chat_body("#mock latency_ms=3000"))
+        self.assertEqual(status, 504, body)
+        self.assertLess(time.monotonic() - start, 2.5)
+        status, _, raw = gw.request("POST", "/v1/chat/completions",
+                                    chat_body("#mock latency_ms=3000", stream=True))
+        self.assertEqual(status, 504, raw)
+
+    def test_client_credentials_never_go_upstream(self):
+        import os
+        os.environ["BASALT_TEST_PROVIDER_KEY"] = "sk-provider-secret"
+        upstream = self.mock()
+        models = ('[[models]]\nname = "gpt-mock"\n[[models.routes]]\nprovider = "keyed"\n'
+                  'model = "m"\n')
+        providers_toml = ('[[providers]]\nname = "keyed"\ntype = "openai"\n'
+                          f'base_url = "http://{upstream.address}/v1"\n'
+                          'api_key_env = "BASALT_TEST_PROVIDER_KEY"\n')
+        gw = self.gateway([], providers_toml + models)
+        status, _, _ = gw.json("POST", "/v1/chat/completions", chat_body(),
+                               {"authorization": "Bearer sk-client-secret",
+                                "x-api-key": "sk-client-secret"})
+        self.assertEqual(status, 200)
+        stats = mock_stats(upstream)
+        self.assertEqual(stats["last_authorization"], "Bearer sk-provider-secret")
+        self.assertNotIn("sk-client-secret", json.dumps(stats))
+
     def test_stream_failing_midway_ends_with_error_event(self):
         flaky = self.mock()
         good = self.mock()
