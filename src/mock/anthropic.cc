@@ -12,8 +12,12 @@ namespace {
 
 namespace json = boost::json;
 
-const char* stopReason(const Plan& p) { return p.toolUse() ? "tool_use" : "end_turn"; }
-std::string signature(const Plan& p) { return "mock-signature-" + p.seqId(); }
+const char* stopReason(const Plan& p) {
+  return p.toolUse() ? "tool_use" : "end_turn";
+}
+std::string signature(const Plan& p) {
+  return "mock-signature-" + p.seqId();
+}
 
 json::value parsedArgs(const std::string& args) {
   boost::system::error_code ec;
@@ -24,16 +28,27 @@ json::value parsedArgs(const std::string& args) {
 
 std::string_view errorType(int status) {
   switch (status) {
-    case 400: return "invalid_request_error";
-    case 401: return "authentication_error";
-    case 402: return "billing_error";
-    case 403: return "permission_error";
-    case 404: return "not_found_error";
-    case 413: return "request_too_large";
-    case 429: return "rate_limit_error";
-    case 503: case 529: return "overloaded_error";
-    case 504: return "timeout_error";
-    default: return status >= 500 ? "api_error" : "invalid_request_error";
+    case 400:
+      return "invalid_request_error";
+    case 401:
+      return "authentication_error";
+    case 402:
+      return "billing_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 413:
+      return "request_too_large";
+    case 429:
+      return "rate_limit_error";
+    case 503:
+    case 529:
+      return "overloaded_error";
+    case 504:
+      return "timeout_error";
+    default:
+      return status >= 500 ? "api_error" : "invalid_request_error";
   }
 }
 
@@ -166,8 +181,8 @@ class AnthropicDialect final : public Dialect {
       add("content_block_start",
           json::object{{"type", "content_block_start"},
                        {"index", index},
-                       {"content_block", json::object{{"type", "thinking"}, {"thinking", ""},
-                                                      {"signature", ""}}}});
+                       {"content_block",
+                        json::object{{"type", "thinking"}, {"thinking", ""}, {"signature", ""}}}});
       for (const auto& r : p.reasoning_chunks) {
         delta(json::object{{"type", "thinking_delta"}, {"thinking", r}}, false, true);
       }
@@ -197,10 +212,10 @@ class AnthropicDialect final : public Dialect {
       blockStop();
     }
     add("message_delta",
-        json::object{{"type", "message_delta"},
-                     {"delta", json::object{{"stop_reason", stopReason(p)},
-                                            {"stop_sequence", nullptr}}},
-                     {"usage", json::object{{"output_tokens", p.output_tokens}}}},
+        json::object{
+            {"type", "message_delta"},
+            {"delta", json::object{{"stop_reason", stopReason(p)}, {"stop_sequence", nullptr}}},
+            {"usage", json::object{{"output_tokens", p.output_tokens}}}},
         false, false, true);
     add("message_stop", json::object{{"type", "message_stop"}}, false, false, true);
     return out;

@@ -16,8 +16,12 @@ namespace {
 
 namespace json = boost::json;
 
-const char* stopReason(const Plan& p) { return p.toolUse() ? "tool_use" : "end_turn"; }
-std::string signature(const Plan& p) { return "mock-signature-" + p.seqId(); }
+const char* stopReason(const Plan& p) {
+  return p.toolUse() ? "tool_use" : "end_turn";
+}
+std::string signature(const Plan& p) {
+  return "mock-signature-" + p.seqId();
+}
 
 /// A deterministic, UUID-shaped request id.
 std::string requestId(std::uint64_t seq) {
@@ -37,13 +41,21 @@ json::value parsedArgs(const std::string& args) {
 /// (HTTP error type, mid-stream exception member) for a status.
 std::pair<std::string_view, std::string_view> errorTypes(int status) {
   switch (status) {
-    case 400: return {"ValidationException", "validationException"};
-    case 401: case 403: return {"AccessDeniedException", "internalServerException"};
-    case 404: return {"ResourceNotFoundException", "internalServerException"};
-    case 408: return {"ModelTimeoutException", "internalServerException"};
-    case 424: return {"ModelErrorException", "modelStreamErrorException"};
-    case 429: return {"ThrottlingException", "throttlingException"};
-    case 503: return {"ServiceUnavailableException", "serviceUnavailableException"};
+    case 400:
+      return {"ValidationException", "validationException"};
+    case 401:
+    case 403:
+      return {"AccessDeniedException", "internalServerException"};
+    case 404:
+      return {"ResourceNotFoundException", "internalServerException"};
+    case 408:
+      return {"ModelTimeoutException", "internalServerException"};
+    case 424:
+      return {"ModelErrorException", "modelStreamErrorException"};
+    case 429:
+      return {"ThrottlingException", "throttlingException"};
+    case 503:
+      return {"ServiceUnavailableException", "serviceUnavailableException"};
     default:
       if (status < 500) return {"ValidationException", "validationException"};
       return {"InternalServerException", "internalServerException"};
@@ -86,8 +98,8 @@ class BedrockDialect final : public Dialect {
           if (!text.empty()) text += '\n';
           text += t->get_string();
         } else if (const auto* tu = block->if_contains("toolUse")) {
-          if (const auto* input = tu->is_object() ? tu->get_object().if_contains("input")
-                                                  : nullptr) {
+          if (const auto* input =
+                  tu->is_object() ? tu->get_object().if_contains("input") : nullptr) {
             in.input_chars += countChars(json::serialize(*input));
           }
         } else if (const auto* tr = block->if_contains("toolResult"); tr && tr->is_object()) {
@@ -127,10 +139,10 @@ class BedrockDialect final : public Dialect {
     }
     if (!p.text.empty() || !p.toolUse()) content.push_back(json::object{{"text", p.text}});
     for (std::size_t i = 0; i < p.tool_calls.size(); ++i) {
-      content.push_back(json::object{
-          {"toolUse", json::object{{"toolUseId", p.toolId("tooluse_mock_", i)},
-                                   {"name", p.tool_calls[i].name},
-                                   {"input", parsedArgs(p.tool_calls[i].args)}}}});
+      content.push_back(
+          json::object{{"toolUse", json::object{{"toolUseId", p.toolId("tooluse_mock_", i)},
+                                                {"name", p.tool_calls[i].name},
+                                                {"input", parsedArgs(p.tool_calls[i].args)}}}});
     }
     json::object body;
     body["output"] = json::object{
@@ -155,8 +167,8 @@ class BedrockDialect final : public Dialect {
     add("messageStart", json::object{{"role", "assistant"}});
     std::int64_t index = 0;
     auto delta = [&](json::object d, bool content, bool paced) {
-      add("contentBlockDelta",
-          json::object{{"contentBlockIndex", index}, {"delta", std::move(d)}}, content, paced);
+      add("contentBlockDelta", json::object{{"contentBlockIndex", index}, {"delta", std::move(d)}},
+          content, paced);
     };
     auto blockStop = [&] {
       add("contentBlockStop", json::object{{"contentBlockIndex", index}});
@@ -176,13 +188,12 @@ class BedrockDialect final : public Dialect {
     }
     for (std::size_t i = 0; i < p.tool_calls.size(); ++i) {
       add("contentBlockStart",
-          json::object{{"contentBlockIndex", index},
-                       {"start", json::object{{"toolUse",
-                                               json::object{{"toolUseId",
-                                                             p.toolId("tooluse_mock_", i)},
-                                                            {"name", p.tool_calls[i].name}}}}}});
-      delta(json::object{{"toolUse", json::object{{"input", p.tool_calls[i].args}}}}, false,
-            false);
+          json::object{
+              {"contentBlockIndex", index},
+              {"start",
+               json::object{{"toolUse", json::object{{"toolUseId", p.toolId("tooluse_mock_", i)},
+                                                     {"name", p.tool_calls[i].name}}}}}});
+      delta(json::object{{"toolUse", json::object{{"input", p.tool_calls[i].args}}}}, false, false);
       blockStop();
     }
     add("messageStop", json::object{{"stopReason", stopReason(p)}}, false, false, true);

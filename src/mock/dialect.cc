@@ -1,14 +1,18 @@
 #include "dialect.h"
 
-#include <boost/json/serialize.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
 namespace basalt::mock {
 namespace {
 
-bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-bool isContinuation(char c) { return (static_cast<unsigned char>(c) & 0xC0U) == 0x80U; }
+bool isSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+bool isContinuation(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0U) == 0x80U;
+}
 
 }  // namespace
 
@@ -59,14 +63,22 @@ std::vector<std::string> chunkText(std::string_view s, int chars_per_chunk) {
 
 std::string statusMessage(int status) {
   switch (status) {
-    case 400: return "mock-upstream: injected bad request";
-    case 401: return "mock-upstream: injected authentication failure";
-    case 403: return "mock-upstream: injected permission denied";
-    case 404: return "mock-upstream: injected not found";
-    case 408: return "mock-upstream: injected model timeout";
-    case 429: return "Rate limit reached for requests (mock-upstream). Please try again in 1s.";
-    case 503: return "mock-upstream: injected overload, service unavailable";
-    default: return "mock-upstream: injected error " + std::to_string(status);
+    case 400:
+      return "mock-upstream: injected bad request";
+    case 401:
+      return "mock-upstream: injected authentication failure";
+    case 403:
+      return "mock-upstream: injected permission denied";
+    case 404:
+      return "mock-upstream: injected not found";
+    case 408:
+      return "mock-upstream: injected model timeout";
+    case 429:
+      return "Rate limit reached for requests (mock-upstream). Please try again in 1s.";
+    case 503:
+      return "mock-upstream: injected overload, service unavailable";
+    default:
+      return "mock-upstream: injected error " + std::to_string(status);
   }
 }
 
@@ -126,10 +138,19 @@ std::string openAIErrorJson(int status, std::string_view message) {
   std::string_view type = "invalid_request_error";
   std::string_view code;
   switch (status) {
-    case 401: code = "invalid_api_key"; break;
-    case 403: type = "permission_error"; break;
-    case 404: code = "model_not_found"; break;
-    case 429: type = "requests"; code = "rate_limit_exceeded"; break;
+    case 401:
+      code = "invalid_api_key";
+      break;
+    case 403:
+      type = "permission_error";
+      break;
+    case 404:
+      code = "model_not_found";
+      break;
+    case 429:
+      type = "requests";
+      code = "rate_limit_exceeded";
+      break;
     default:
       if (status >= 500) type = "server_error";
       break;

@@ -21,17 +21,17 @@ inline constexpr std::int64_t kCreated = 1700000000;
 struct MockInput {
   std::string model;
   bool stream = false;
-  bool include_usage = false;        ///< OpenAI chat stream_options.include_usage
-  std::string last_user_text;        ///< text of the last user message that has text
+  bool include_usage = false;  ///< OpenAI chat stream_options.include_usage
+  std::string last_user_text;  ///< text of the last user message that has text
   bool ends_with_tool_result = false;
-  std::string tool_result_text;      ///< text of the trailing tool results, "\n"-joined
-  std::size_t input_chars = 0;       ///< code points of all input text (for usage)
+  std::string tool_result_text;  ///< text of the trailing tool results, "\n"-joined
+  std::size_t input_chars = 0;   ///< code points of all input text (for usage)
 };
 
 /// Where the model id and stream flag came from when the path carries them.
 struct PathInfo {
-  std::string model;   ///< Bedrock modelId or Azure deployment; empty when not in the path
-  bool stream = false; ///< Bedrock /converse-stream
+  std::string model;    ///< Bedrock modelId or Azure deployment; empty when not in the path
+  bool stream = false;  ///< Bedrock /converse-stream
 };
 
 struct MockToolCall {
@@ -55,9 +55,9 @@ struct Plan {
   std::int64_t reasoning_tokens = 0;
   int latency_ms = 0;
   double tokens_per_s = 0;
-  int status = 0;            ///< > 0: fail before the first byte with this HTTP status
-  int error_after = -1;      ///< >= 0: vendor error event after N content chunks
-  int drop_after = -1;       ///< >= 0: abort the stream after N content chunks
+  int status = 0;              ///< > 0: fail before the first byte with this HTTP status
+  int error_after = -1;        ///< >= 0: vendor error event after N content chunks
+  int drop_after = -1;         ///< >= 0: abort the stream after N content chunks
   int mid_error_status = 500;  ///< the status whose vendor error the mid-stream event carries
 
   bool toolUse() const { return !tool_calls.empty(); }
@@ -97,8 +97,7 @@ class Dialect {
   /// The vendor's HTTP error answer (429 carries retry-after: 1).
   virtual Reply error(int status, std::string_view message, std::uint64_t seq) const = 0;
   /// The vendor's mid-stream error frame for `status`, sent after `frames_sent` frames.
-  virtual std::string streamError(int status, const Plan& plan,
-                                  std::size_t frames_sent) const = 0;
+  virtual std::string streamError(int status, const Plan& plan, std::size_t frames_sent) const = 0;
 };
 
 const Dialect& openAIChatDialect();

@@ -13,12 +13,16 @@ void putU32(std::string& out, std::uint32_t v) {
 }
 
 std::uint32_t getU32(std::string_view b, std::size_t at) {
-  auto u = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(b[i])); };
+  auto u = [&](std::size_t i) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(b[i]));
+  };
   return (u(at) << 24U) | (u(at + 1) << 16U) | (u(at + 2) << 8U) | u(at + 3);
 }
 
 std::uint16_t getU16(std::string_view b, std::size_t at) {
-  auto u = [&](std::size_t i) { return static_cast<std::uint16_t>(static_cast<unsigned char>(b[i])); };
+  auto u = [&](std::size_t i) {
+    return static_cast<std::uint16_t>(static_cast<unsigned char>(b[i]));
+  };
   return static_cast<std::uint16_t>((u(at) << 8U) | u(at + 1));
 }
 
@@ -90,8 +94,7 @@ std::string encodeBedrockException(std::string_view exception_type, std::string_
                                   payload);
 }
 
-Result<EventStreamMessage> decodeEventStreamMessage(std::string_view bytes,
-                                                    std::size_t& consumed) {
+Result<EventStreamMessage> decodeEventStreamMessage(std::string_view bytes, std::size_t& consumed) {
   if (bytes.size() < 16) return frameError("truncated prelude");
   const std::uint32_t total = getU32(bytes, 0);
   const std::uint32_t headers_len = getU32(bytes, 4);
@@ -115,18 +118,34 @@ Result<EventStreamMessage> decodeEventStreamMessage(std::string_view bytes,
     const auto type = static_cast<unsigned char>(h[i++]);
     std::size_t value_len = 0;
     switch (type) {
-      case 0: case 1: value_len = 0; break;
-      case 2: value_len = 1; break;
-      case 3: value_len = 2; break;
-      case 4: value_len = 4; break;
-      case 5: case 8: value_len = 8; break;
-      case 9: value_len = 16; break;
-      case 6: case 7:
+      case 0:
+      case 1:
+        value_len = 0;
+        break;
+      case 2:
+        value_len = 1;
+        break;
+      case 3:
+        value_len = 2;
+        break;
+      case 4:
+        value_len = 4;
+        break;
+      case 5:
+      case 8:
+        value_len = 8;
+        break;
+      case 9:
+        value_len = 16;
+        break;
+      case 6:
+      case 7:
         if (i + 2 > h.size()) return frameError("truncated header length");
         value_len = getU16(h, i);
         i += 2;
         break;
-      default: return frameError("unknown header type");
+      default:
+        return frameError("unknown header type");
     }
     if (i + value_len > h.size()) return frameError("truncated header value");
     msg.headers.emplace_back(std::move(name), std::string(h.substr(i, value_len)));

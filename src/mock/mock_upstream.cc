@@ -75,7 +75,9 @@ std::string plainError(int status, std::string_view message) {
   return openAIErrorJson(status, message);
 }
 
-Headers jsonHeaders() { return {{"content-type", "application/json"}}; }
+Headers jsonHeaders() {
+  return {{"content-type", "application/json"}};
+}
 
 Task<void> sendJson(Responder& responder, int status, std::string body) {
   // (Headers built outside the coroutine body: GCC 12 miscompiles braced lists in co_await.)
@@ -247,10 +249,8 @@ Task<void> streamPlan(Responder& responder, const Dialect& dialect, const Plan& 
       inject ? cutIndex(s.frames, plan.error_after >= 0 ? plan.error_after : plan.drop_after)
              : s.frames.size();
   if (!co_await responder.startStream(200, std::move(s.headers))) co_return;
-  const auto interval =
-      std::chrono::microseconds(plan.tokens_per_s > 0
-                                    ? static_cast<std::int64_t>(1e6 / plan.tokens_per_s)
-                                    : 0);
+  const auto interval = std::chrono::microseconds(
+      plan.tokens_per_s > 0 ? static_cast<std::int64_t>(1e6 / plan.tokens_per_s) : 0);
   // Unpaced frames are coalesced into one write; a paced stream flushes before each wait.
   std::string pending;
   bool first_paced = true;
@@ -379,7 +379,9 @@ MockUpstream::~MockUpstream() {
   if (state_->count_fd >= 0) ::close(state_->count_fd);
 }
 
-std::uint64_t MockUpstream::requestCount() const { return state_->requests.load(); }
+std::uint64_t MockUpstream::requestCount() const {
+  return state_->requests.load();
+}
 
 std::string MockUpstream::statsJson() const {
   json::object by_path;
@@ -463,8 +465,8 @@ Task<void> MockUpstream::handle(HttpRequest& request, Responder& responder) {
     co_await responder.write(std::string_view(full.body).substr(0, full.body.size() / 2));
     // No endStream: see streamPlan.
   } else if (plan.error_after >= 0) {
-    co_await sendReply(responder, dialect.error(plan.mid_error_status,
-                                                statusMessage(plan.mid_error_status), seq));
+    co_await sendReply(
+        responder, dialect.error(plan.mid_error_status, statusMessage(plan.mid_error_status), seq));
   } else {
     co_await sendReply(responder, dialect.reply(plan));
   }

@@ -24,7 +24,9 @@ json::object usageObject(const Plan& p) {
   return u;
 }
 
-const char* finishReason(const Plan& p) { return p.toolUse() ? "tool_calls" : "stop"; }
+const char* finishReason(const Plan& p) {
+  return p.toolUse() ? "tool_calls" : "stop";
+}
 
 class OpenAIChatDialect final : public Dialect {
  public:
@@ -144,11 +146,11 @@ class OpenAIChatDialect final : public Dialect {
       out.frames.push_back({chunk(json::object{{"content", t}}, nullptr), true, true, false});
     }
     for (std::size_t i = 0; i < p.tool_calls.size(); ++i) {
-      json::object start{{"index", i},
-                         {"id", p.toolId("call_mock_", i)},
-                         {"type", "function"},
-                         {"function", json::object{{"name", p.tool_calls[i].name},
-                                                   {"arguments", ""}}}};
+      json::object start{
+          {"index", i},
+          {"id", p.toolId("call_mock_", i)},
+          {"type", "function"},
+          {"function", json::object{{"name", p.tool_calls[i].name}, {"arguments", ""}}}};
       out.frames.push_back({chunk(json::object{{"tool_calls", json::array{start}}}, nullptr)});
       json::object args{{"index", i},
                         {"function", json::object{{"arguments", p.tool_calls[i].args}}}};

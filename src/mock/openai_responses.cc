@@ -12,12 +12,12 @@ namespace {
 namespace json = boost::json;
 
 json::object usageObject(const Plan& p) {
-  return json::object{{"input_tokens", p.input_tokens},
-                      {"input_tokens_details", json::object{{"cached_tokens", 0}}},
-                      {"output_tokens", p.output_tokens},
-                      {"output_tokens_details",
-                       json::object{{"reasoning_tokens", p.reasoning_tokens}}},
-                      {"total_tokens", p.input_tokens + p.output_tokens}};
+  return json::object{
+      {"input_tokens", p.input_tokens},
+      {"input_tokens_details", json::object{{"cached_tokens", 0}}},
+      {"output_tokens", p.output_tokens},
+      {"output_tokens_details", json::object{{"reasoning_tokens", p.reasoning_tokens}}},
+      {"total_tokens", p.input_tokens + p.output_tokens}};
 }
 
 json::object responseObject(const Plan& p, std::string_view status, json::array output,
@@ -53,9 +53,15 @@ json::object responseObject(const Plan& p, std::string_view status, json::array 
   return r;
 }
 
-std::string reasoningId(const Plan& p) { return "rs_mock_" + p.seqId(); }
-std::string messageId(const Plan& p) { return "msg_mock_" + p.seqId(); }
-bool hasMessage(const Plan& p) { return !p.text.empty() || !p.toolUse(); }
+std::string reasoningId(const Plan& p) {
+  return "rs_mock_" + p.seqId();
+}
+std::string messageId(const Plan& p) {
+  return "msg_mock_" + p.seqId();
+}
+bool hasMessage(const Plan& p) {
+  return !p.text.empty() || !p.toolUse();
+}
 
 json::object reasoningItem(const Plan& p, bool done) {
   json::array summary;
@@ -99,10 +105,14 @@ json::array allItems(const Plan& p) {
 
 std::string failedCode(int status) {
   switch (status) {
-    case 400: return "invalid_prompt";
-    case 429: return "rate_limit_exceeded";
-    case 503: return "server_is_overloaded";
-    default: return "server_error";
+    case 400:
+      return "invalid_prompt";
+    case 429:
+      return "rate_limit_exceeded";
+    case 503:
+      return "server_is_overloaded";
+    default:
+      return "server_error";
   }
 }
 
@@ -166,8 +176,8 @@ class OpenAIResponsesDialect final : public Dialect {
     StreamReply out;
     out.headers = sseHeaders();
     std::int64_t seq = 0;
-    auto add = [&](std::string_view type, json::object ev, bool content = false,
-                   bool paced = false, bool tail = false) {
+    auto add = [&](std::string_view type, json::object ev, bool content = false, bool paced = false,
+                   bool tail = false) {
       json::object e;
       e["type"] = type;
       e["sequence_number"] = seq++;
@@ -190,13 +200,14 @@ class OpenAIResponsesDialect final : public Dialect {
                        {"part", json::object{{"type", "summary_text"}, {"text", ""}}}});
       for (const auto& r : p.reasoning_chunks) {
         add("response.reasoning_summary_text.delta",
-            json::object{{"item_id", id}, {"output_index", index}, {"summary_index", 0},
-                         {"delta", r}},
+            json::object{
+                {"item_id", id}, {"output_index", index}, {"summary_index", 0}, {"delta", r}},
             false, true);
       }
-      add("response.reasoning_summary_text.done",
-          json::object{{"item_id", id}, {"output_index", index}, {"summary_index", 0},
-                       {"text", p.reasoning}});
+      add("response.reasoning_summary_text.done", json::object{{"item_id", id},
+                                                               {"output_index", index},
+                                                               {"summary_index", 0},
+                                                               {"text", p.reasoning}});
       add("response.reasoning_summary_part.done",
           json::object{{"item_id", id},
                        {"output_index", index},
@@ -210,24 +221,31 @@ class OpenAIResponsesDialect final : public Dialect {
       const std::string id = messageId(p);
       add("response.output_item.added",
           json::object{{"output_index", index}, {"item", messageItem(p, false)}});
-      json::object empty_part{{"type", "output_text"}, {"text", ""}, {"annotations", json::array()}};
-      add("response.content_part.added",
-          json::object{{"item_id", id}, {"output_index", index}, {"content_index", 0},
-                       {"part", empty_part}});
+      json::object empty_part{
+          {"type", "output_text"}, {"text", ""}, {"annotations", json::array()}};
+      add("response.content_part.added", json::object{{"item_id", id},
+                                                      {"output_index", index},
+                                                      {"content_index", 0},
+                                                      {"part", empty_part}});
       for (const auto& t : p.text_chunks) {
         add("response.output_text.delta",
-            json::object{{"item_id", id}, {"output_index", index}, {"content_index", 0},
-                         {"delta", t}, {"logprobs", json::array()}},
+            json::object{{"item_id", id},
+                         {"output_index", index},
+                         {"content_index", 0},
+                         {"delta", t},
+                         {"logprobs", json::array()}},
             true, true);
       }
-      add("response.output_text.done",
-          json::object{{"item_id", id}, {"output_index", index}, {"content_index", 0},
-                       {"text", p.text}, {"logprobs", json::array()}});
-      json::object full_part{{"type", "output_text"}, {"text", p.text},
-                             {"annotations", json::array()}};
+      add("response.output_text.done", json::object{{"item_id", id},
+                                                    {"output_index", index},
+                                                    {"content_index", 0},
+                                                    {"text", p.text},
+                                                    {"logprobs", json::array()}});
+      json::object full_part{
+          {"type", "output_text"}, {"text", p.text}, {"annotations", json::array()}};
       add("response.content_part.done",
-          json::object{{"item_id", id}, {"output_index", index}, {"content_index", 0},
-                       {"part", full_part}});
+          json::object{
+              {"item_id", id}, {"output_index", index}, {"content_index", 0}, {"part", full_part}});
       add("response.output_item.done",
           json::object{{"output_index", index}, {"item", messageItem(p, true)}});
       ++index;
@@ -237,17 +255,16 @@ class OpenAIResponsesDialect final : public Dialect {
       add("response.output_item.added",
           json::object{{"output_index", index}, {"item", callItem(p, i, false)}});
       add("response.function_call_arguments.delta",
-          json::object{{"item_id", id}, {"output_index", index},
-                       {"delta", p.tool_calls[i].args}});
+          json::object{{"item_id", id}, {"output_index", index}, {"delta", p.tool_calls[i].args}});
       add("response.function_call_arguments.done",
-          json::object{{"item_id", id}, {"output_index", index},
-                       {"arguments", p.tool_calls[i].args}});
+          json::object{
+              {"item_id", id}, {"output_index", index}, {"arguments", p.tool_calls[i].args}});
       add("response.output_item.done",
           json::object{{"output_index", index}, {"item", callItem(p, i, true)}});
     }
     add("response.completed",
-        json::object{{"response", responseObject(p, "completed", allItems(p), true)}}, false,
-        false, true);
+        json::object{{"response", responseObject(p, "completed", allItems(p), true)}}, false, false,
+        true);
     return out;
   }
 

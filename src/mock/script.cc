@@ -8,7 +8,9 @@
 namespace basalt::mock {
 namespace {
 
-bool isBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool isBlank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && isBlank(s.front())) s.remove_prefix(1);
@@ -30,9 +32,15 @@ Result<std::string> readQuoted(std::string_view s, std::size_t& i) {
     if (c == '\\' && i < s.size()) {
       char e = s[i++];
       switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        default: out += e; break;  // \" \' \\ and anything else verbatim
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        default:
+          out += e;
+          break;  // \" \' \\ and anything else verbatim
       }
       continue;
     }
@@ -86,8 +94,8 @@ Result<double> parsePositiveDouble(std::string_view key, std::string_view v) {
   double out = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
   if (ec != std::errc() || p != v.data() + v.size() || !(out > 0) || out > 1e9) {
-    return directiveError(std::string(key) + " must be a positive number, got '" +
-                          std::string(v) + "'");
+    return directiveError(std::string(key) + " must be a positive number, got '" + std::string(v) +
+                          "'");
   }
   return out;
 }
@@ -115,8 +123,7 @@ Result<void> apply(Directive& d, std::string_view key, std::string value) {
     if (!n) return n.error();
     if (*n != 0 && *n < 100) return directiveError("status must be 0 or an HTTP status");
     d.status = *n;
-  } else if (key == "error_after" || key == "drop_after" || key == "latency_ms" ||
-             key == "chunk") {
+  } else if (key == "error_after" || key == "drop_after" || key == "latency_ms" || key == "chunk") {
     auto n = parseInt<int>(key, value, 0, kMaxInt);
     if (!n) return n.error();
     if (key == "error_after") d.error_after = *n;
@@ -131,8 +138,8 @@ Result<void> apply(Directive& d, std::string_view key, std::string value) {
     auto comma = value.find(',');
     if (comma == std::string::npos) return directiveError("usage must be IN,OUT");
     constexpr std::int64_t kMaxTokens = std::int64_t{1} << 40;
-    auto in = parseInt<std::int64_t>("usage IN", std::string_view(value).substr(0, comma), 0,
-                                     kMaxTokens);
+    auto in =
+        parseInt<std::int64_t>("usage IN", std::string_view(value).substr(0, comma), 0, kMaxTokens);
     if (!in) return in.error();
     auto out = parseInt<std::int64_t>("usage OUT", std::string_view(value).substr(comma + 1), 0,
                                       kMaxTokens);

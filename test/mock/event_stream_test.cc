@@ -49,8 +49,8 @@ TEST(EventStream, BedrockThrottlingExceptionVector) {
 TEST(EventStream, DecodesRealCapturedFrameAndOtherHeaderTypes) {
   // botocore INT8_HEADER: a byte header (type 2).
   std::size_t consumed = 0;
-  auto m = decodeEventStreamMessage(unhex("000000170000000729860158046279746502ffc2f869dc"),
-                                    consumed);
+  auto m =
+      decodeEventStreamMessage(unhex("000000170000000729860158046279746502ffc2f869dc"), consumed);
   ASSERT_TRUE(m) << m.error().message;
   EXPECT_EQ(consumed, 0x17U);
   ASSERT_EQ(m->headers.size(), 1U);

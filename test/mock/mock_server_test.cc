@@ -6,8 +6,8 @@
 #include "basalt/mock/script.h"
 #include "basalt/server/server.h"
 
-#include <CLI/CLI.hpp>
 #include <gtest/gtest.h>
+#include <CLI/CLI.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,7 +28,7 @@ namespace {
 struct HttpResponse {
   int status = 0;
   std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;                             // de-chunked
+  std::string body;                            // de-chunked
 };
 
 int connectTo(std::uint16_t port) {
@@ -66,8 +66,8 @@ HttpResponse request(std::uint16_t port, const std::string& method, const std::s
   std::string head = raw.substr(0, head_end);
   for (std::size_t pos = head.find("\r\n"); pos != std::string::npos;) {
     std::size_t next = head.find("\r\n", pos + 2);
-    std::string line = head.substr(pos + 2, next == std::string::npos ? std::string::npos
-                                                                      : next - pos - 2);
+    std::string line =
+        head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
     if (auto colon = line.find(':'); colon != std::string::npos) {
       std::string name = line.substr(0, colon);
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -129,15 +129,18 @@ TEST_F(MockServerTest, ChatOverTheWire) {
 }
 
 TEST_F(MockServerTest, StreamsOverTheWire) {
-  auto r = request(port_, "POST", "/v1/messages",
-                   R"({"model":"c","max_tokens":5,"stream":true,)"
-                   R"("messages":[{"role":"user","content":"a b\n#mock error_after=1 status=429"}]})");
+  auto r =
+      request(port_, "POST", "/v1/messages",
+              R"({"model":"c","max_tokens":5,"stream":true,)"
+              R"("messages":[{"role":"user","content":"a b\n#mock error_after=1 status=429"}]})");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.headers["content-type"], "text/event-stream");
   EXPECT_NE(r.body.find("event: message_start\n"), std::string::npos);
   EXPECT_TRUE(r.body.ends_with("\n\n"));
-  EXPECT_NE(r.body.find("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\""),
-            std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(
+                "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\""),
+            std::string::npos)
+      << r.body;
 
   auto b = request(port_, "POST", "/model/us.anthropic.claude%3A0/converse-stream",
                    R"({"messages":[{"role":"user","content":[{"text":"one two"}]}]})");
@@ -154,8 +157,7 @@ TEST_F(MockServerTest, StreamsOverTheWire) {
 }
 
 TEST_F(MockServerTest, InjectedStatus) {
-  auto r = request(port_, "POST", "/v1/responses",
-                   R"({"model":"m","input":"#mock status=429"})");
+  auto r = request(port_, "POST", "/v1/responses", R"({"model":"m","input":"#mock status=429"})");
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(r.headers["retry-after"], "1");
 }

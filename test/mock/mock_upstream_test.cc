@@ -2,10 +2,10 @@
 
 #include "basalt/mock/event_stream.h"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdio>
@@ -95,7 +95,7 @@ RecordingResponder post(MockUpstream& mock, std::string target, const json::valu
 struct Sse {
   std::string event;  ///< empty when there was no event: line
   std::string data;
-  json::value json;   ///< null for non-JSON data ([DONE])
+  json::value json;  ///< null for non-JSON data ([DONE])
 };
 
 std::vector<Sse> parseSse(std::string_view body) {
@@ -156,10 +156,10 @@ json::object responsesBody(std::string user_text, bool stream = false) {
       {"model", "gpt-resp"},
       {"stream", stream},
       {"instructions", "Be brief."},
-      {"input", json::array{json::object{
-                    {"role", "user"},
-                    {"content", json::array{json::object{{"type", "input_text"},
-                                                         {"text", user_text}}}}}}}};
+      {"input",
+       json::array{json::object{
+           {"role", "user"},
+           {"content", json::array{json::object{{"type", "input_text"}, {"text", user_text}}}}}}}};
 }
 
 // ---------------------------------------------------------------- OpenAI Chat
@@ -188,7 +188,8 @@ TEST(MockOpenAIChat, EchoWithDeterministicUsage) {
 
 TEST(MockOpenAIChat, DirectiveReplyUsageAndEchoRemovesDirective) {
   MockUpstream mock(MockOptions{.reply = "fixed default"});
-  auto r = post(mock, "/v1/chat/completions", chatBody("hi\n#mock reply=\"Hello, you!\" usage=11,3"));
+  auto r =
+      post(mock, "/v1/chat/completions", chatBody("hi\n#mock reply=\"Hello, you!\" usage=11,3"));
   auto v = r.json();
   EXPECT_EQ(str(v.at("choices").at(0).at("message").at("content")), "Hello, you!");
   EXPECT_EQ(v.at("usage").at("prompt_tokens").as_int64(), 11);
@@ -304,15 +305,16 @@ TEST(MockOpenAIChat, ToolLoopEndsWithToolResult) {
   json::object body{
       {"model", "m"},
       {"messages",
-       json::array{json::object{{"role", "user"}, {"content", "#mock tool=lookup"}},
-                   json::object{{"role", "assistant"},
-                                {"content", nullptr},
-                                {"tool_calls", json::array{json::object{
-                                                   {"id", "call_1"},
-                                                   {"type", "function"},
-                                                   {"function", json::object{{"name", "lookup"},
-                                                                             {"arguments", "{}"}}}}}}},
-                   json::object{{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "sunny"}}}}};
+       json::array{
+           json::object{{"role", "user"}, {"content", "#mock tool=lookup"}},
+           json::object{{"role", "assistant"},
+                        {"content", nullptr},
+                        {"tool_calls", json::array{json::object{
+                                           {"id", "call_1"},
+                                           {"type", "function"},
+                                           {"function", json::object{{"name", "lookup"},
+                                                                     {"arguments", "{}"}}}}}}},
+           json::object{{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "sunny"}}}}};
   auto v = post(mock, "/v1/chat/completions", body).json();
   const auto& choice = v.at("choices").at(0);
   EXPECT_EQ(str(choice.at("finish_reason")), "stop");
@@ -338,7 +340,8 @@ TEST(MockOpenAIChat, StatusErrorsAndRetryAfter) {
 
 TEST(MockOpenAIChat, ErrorAfterEmitsErrorChunkWithoutDone) {
   MockUpstream mock;
-  auto r = post(mock, "/v1/chat/completions", chatBody("one two three four\n#mock error_after=2", true));
+  auto r =
+      post(mock, "/v1/chat/completions", chatBody("one two three four\n#mock error_after=2", true));
   ASSERT_TRUE(r.ended);
   auto events = parseSse(r.body);
   std::string text;
@@ -437,8 +440,7 @@ TEST(MockResponses, NonStream) {
   EXPECT_EQ(u.at("input_tokens_details").at("cached_tokens").as_int64(), 0);
   EXPECT_EQ(u.at("output_tokens_details").at("reasoning_tokens").as_int64(), 0);
 
-  auto s = post(mock, "/v1/responses",
-                json::object{{"model", "m"}, {"input", "string input"}});
+  auto s = post(mock, "/v1/responses", json::object{{"model", "m"}, {"input", "string input"}});
   EXPECT_EQ(str(s.json().at("output").at(0).at("content").at(0).at("text")),
             "You said: string input");
 }
@@ -469,7 +471,8 @@ TEST(MockResponses, StreamSequenceWithReasoningAndTool) {
   for (const auto& e : events) {
     if (e.event == "response.output_text.delta") text += str(e.json.at("delta"));
     if (e.event == "response.reasoning_summary_text.delta") reasoning += str(e.json.at("delta"));
-    if (e.event == "response.output_item.done") done_types.push_back(str(e.json.at("item").at("type")));
+    if (e.event == "response.output_item.done")
+      done_types.push_back(str(e.json.at("item").at("type")));
   }
   EXPECT_EQ(text, "Sure thing");
   EXPECT_EQ(reasoning, "hmm ok");
@@ -481,8 +484,7 @@ TEST(MockResponses, StreamSequenceWithReasoningAndTool) {
   EXPECT_EQ(str(output[0].at("summary").at(0).at("text")), "hmm ok");
   EXPECT_EQ(str(output[2].at("call_id")), "call_mock_1_0");
   EXPECT_EQ(str(output[2].at("arguments")), R"({"cmd":"ls"})");
-  EXPECT_EQ(completed.at("usage").at("output_tokens_details").at("reasoning_tokens").as_int64(),
-            2);
+  EXPECT_EQ(completed.at("usage").at("output_tokens_details").at("reasoning_tokens").as_int64(), 2);
 }
 
 TEST(MockResponses, ToolResultEndsLoopAndErrorStatus) {
@@ -508,7 +510,8 @@ TEST(MockResponses, ToolResultEndsLoopAndErrorStatus) {
 
 TEST(MockResponses, ErrorAfterEmitsResponseFailed) {
   MockUpstream mock;
-  auto r = post(mock, "/v1/responses", responsesBody("a b c\n#mock error_after=1 status=429", true));
+  auto r =
+      post(mock, "/v1/responses", responsesBody("a b c\n#mock error_after=1 status=429", true));
   auto events = parseSse(r.body);
   ASSERT_FALSE(events.empty());
   const auto& last = events.back();
@@ -543,10 +546,11 @@ TEST(MockAnthropic, NonStreamTextAndUsage) {
 
 TEST(MockAnthropic, StreamEventsThinkingTextAndTools) {
   MockUpstream mock;
-  auto r = post(mock, "/v1/messages",
-                anthropicBody("#mock reasoning=\"let me see\" reply=\"On it\" tool=get args={\"q\":1} "
-                              "tools=2",
-                              true));
+  auto r =
+      post(mock, "/v1/messages",
+           anthropicBody("#mock reasoning=\"let me see\" reply=\"On it\" tool=get args={\"q\":1} "
+                         "tools=2",
+                         true));
   ASSERT_TRUE(r.ended);
   auto events = parseSse(r.body);
   ASSERT_FALSE(events.empty());
@@ -596,8 +600,9 @@ TEST(MockAnthropic, StreamEventsThinkingTextAndTools) {
 
 TEST(MockAnthropic, NonStreamToolUseAndToolResultLoop) {
   MockUpstream mock;
-  auto v = post(mock, "/v1/messages", anthropicBody("#mock tool=get_weather args={\"city\":\"Oslo\"}"))
-               .json();
+  auto v =
+      post(mock, "/v1/messages", anthropicBody("#mock tool=get_weather args={\"city\":\"Oslo\"}"))
+          .json();
   EXPECT_EQ(str(v.at("stop_reason")), "tool_use");
   const auto& content = v.at("content").as_array();
   ASSERT_EQ(content.size(), 1U);
@@ -609,17 +614,16 @@ TEST(MockAnthropic, NonStreamToolUseAndToolResultLoop) {
       {"model", "c"},
       {"max_tokens", 10},
       {"messages",
-       json::array{
-           json::object{{"role", "user"}, {"content", "#mock tool=get_weather"}},
-           json::object{{"role", "assistant"},
-                        {"content", json::array{json::object{{"type", "tool_use"},
-                                                             {"id", "toolu_1"},
-                                                             {"name", "get_weather"},
-                                                             {"input", json::object()}}}}},
-           json::object{{"role", "user"},
-                        {"content", json::array{json::object{{"type", "tool_result"},
-                                                             {"tool_use_id", "toolu_1"},
-                                                             {"content", "cold"}}}}}}}};
+       json::array{json::object{{"role", "user"}, {"content", "#mock tool=get_weather"}},
+                   json::object{{"role", "assistant"},
+                                {"content", json::array{json::object{{"type", "tool_use"},
+                                                                     {"id", "toolu_1"},
+                                                                     {"name", "get_weather"},
+                                                                     {"input", json::object()}}}}},
+                   json::object{{"role", "user"},
+                                {"content", json::array{json::object{{"type", "tool_result"},
+                                                                     {"tool_use_id", "toolu_1"},
+                                                                     {"content", "cold"}}}}}}}};
   auto l = post(mock, "/v1/messages", loop).json();
   EXPECT_EQ(str(l.at("stop_reason")), "end_turn");
   EXPECT_EQ(str(l.at("content").at(0).at("text")), "Tool result: cold");
@@ -689,8 +693,9 @@ TEST(MockBedrock, ConverseNonStream) {
 
 TEST(MockBedrock, ConverseStreamFramesDecodeWithValidCrc) {
   MockUpstream mock;
-  auto r = post(mock, "/model/m1/converse-stream",
-                bedrockBody("#mock reasoning=\"step one\" reply=\"Done now\" tool=calc args={\"x\":2}"));
+  auto r =
+      post(mock, "/model/m1/converse-stream",
+           bedrockBody("#mock reasoning=\"step one\" reply=\"Done now\" tool=calc args={\"x\":2}"));
   ASSERT_EQ(r.status, 200);
   ASSERT_TRUE(r.ended);
   EXPECT_EQ(r.header("content-type"), "application/vnd.amazon.eventstream");
@@ -754,7 +759,8 @@ TEST(MockBedrock, ErrorsUseErrorTypeHeaderAndExceptionFrames) {
   auto v = post(mock, "/model/m/converse", bedrockBody("#mock status=400"));
   EXPECT_EQ(v.header("x-amzn-errortype"), "ValidationException");
 
-  auto s = post(mock, "/model/m/converse-stream", bedrockBody("a b c\n#mock error_after=2 status=429"));
+  auto s =
+      post(mock, "/model/m/converse-stream", bedrockBody("a b c\n#mock error_after=2 status=429"));
   ASSERT_EQ(s.status, 200);
   auto msgs = decodeAll(s.body);
   ASSERT_FALSE(msgs.empty());
@@ -809,7 +815,8 @@ TEST(MockAdmin, ModelsStatsLastRequestAndCountFile) {
   EXPECT_EQ(str(mv.at("data").at(1).at("id")), "m-b");
   EXPECT_EQ(str(mv.at("data").at(0).at("type")), "model");
   EXPECT_FALSE(mv.as_object().contains("models"));
-  EXPECT_TRUE(call(mock, "GET", "/models?client_version=0.1").json().as_object().contains("models"));
+  EXPECT_TRUE(
+      call(mock, "GET", "/models?client_version=0.1").json().as_object().contains("models"));
   EXPECT_EQ(call(mock, "GET", "/v1/models/m-a").status, 200);
   EXPECT_EQ(call(mock, "GET", "/v1/models/nope").status, 404);
 

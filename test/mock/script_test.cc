@@ -65,22 +65,22 @@ TEST(ParseDirective, BareValue) {
 
 TEST(ParseDirective, Errors) {
   const char* bad[] = {
-      "colour=red",              // unknown key
-      "status=abc",              // not a number
-      "status=42",               // not an HTTP status
-      "status=600",              // out of range
-      "tools=0",                 // out of range
-      "usage=5",                 // missing OUT
-      "usage=5,x",               // bad OUT
-      "reply=\"unterminated",    // quote
-      "tool=t args={\"a\":1",    // unbalanced JSON
-      "tool=t args=[1,2]",       // args must be an object
-      "tool=t args={\"a\":}",    // invalid JSON
-      "args={}",                 // args without tool
-      "tokens_per_s=0",          // must be positive
-      "reply=\"x\"y",            // garbage after value
-      "justaword",               // not key=value
-      "latency_ms=-1",           // negative
+      "colour=red",            // unknown key
+      "status=abc",            // not a number
+      "status=42",             // not an HTTP status
+      "status=600",            // out of range
+      "tools=0",               // out of range
+      "usage=5",               // missing OUT
+      "usage=5,x",             // bad OUT
+      "reply=\"unterminated",  // quote
+      "tool=t args={\"a\":1",  // unbalanced JSON
+      "tool=t args=[1,2]",     // args must be an object
+      "tool=t args={\"a\":}",  // invalid JSON
+      "args={}",               // args without tool
+      "tokens_per_s=0",        // must be positive
+      "reply=\"x\"y",          // garbage after value
+      "justaword",             // not key=value
+      "latency_ms=-1",         // negative
   };
   for (const char* line : bad) {
     auto d = parseDirective(line);
@@ -94,9 +94,9 @@ TEST(ParseDirective, Errors) {
 
 TEST(ScriptHelp, DocumentsEveryKey) {
   std::string help = kScriptHelp;
-  for (const char* key : {"reply=", "echo", "tool=", "args=", "tools=", "status=", "error_after=",
-                          "drop_after=", "latency_ms=", "tokens_per_s=", "chunk=", "usage=",
-                          "reasoning="}) {
+  for (const char* key :
+       {"reply=", "echo", "tool=", "args=", "tools=", "status=", "error_after=", "drop_after=",
+        "latency_ms=", "tokens_per_s=", "chunk=", "usage=", "reasoning="}) {
     EXPECT_NE(help.find(key), std::string::npos) << key;
   }
 }

@@ -41,8 +41,7 @@ std::string encodeBedrockException(std::string_view exception_type, std::string_
 
 /// Decodes the first message of `bytes`, checking lengths and both CRCs. Sets `consumed` to
 /// the message's length. Non-string header values are returned as their raw bytes.
-Result<EventStreamMessage> decodeEventStreamMessage(std::string_view bytes,
-                                                    std::size_t& consumed);
+Result<EventStreamMessage> decodeEventStreamMessage(std::string_view bytes, std::size_t& consumed);
 
 /// Decodes a whole body of back-to-back messages (fails on a truncated tail).
 Result<std::vector<EventStreamMessage>> decodeEventStream(std::string_view bytes);

@@ -22,12 +22,12 @@ struct MockState;
 
 /// Defaults for every request; a directive overrides them per request.
 struct MockOptions {
-  std::string reply;         ///< fixed reply text; empty = echo ("You said: " + user text)
-  int latency_ms = 0;        ///< wait before the first byte
-  double tokens_per_s = 0;   ///< pace streamed content chunks; 0 = as fast as possible
-  int chunk = 0;             ///< characters per streamed chunk; 0 = one word per chunk
-  int status = 0;            ///< > 0: every model call fails with this HTTP status
-  std::string count_file;    ///< if set, one line "METHOD PATH" is appended per request
+  std::string reply;        ///< fixed reply text; empty = echo ("You said: " + user text)
+  int latency_ms = 0;       ///< wait before the first byte
+  double tokens_per_s = 0;  ///< pace streamed content chunks; 0 = as fast as possible
+  int chunk = 0;            ///< characters per streamed chunk; 0 = one word per chunk
+  int status = 0;           ///< > 0: every model call fails with this HTTP status
+  std::string count_file;   ///< if set, one line "METHOD PATH" is appended per request
   std::vector<std::string> models{"mock-model"};  ///< ids listed by GET /v1/models
 };
 
