@@ -42,6 +42,7 @@ std::string at(std::size_t index) {
 /// SAX handler that stops at the first object key repeated within one object. json::parse keeps
 /// only the last of duplicate keys; in a policy that would silently drop, say, one of two
 /// "StringEquals" blocks and widen an Allow, so such documents are rejected instead.
+// NOLINTBEGIN(readability-identifier-naming): the member names are Boost.JSON's handler API.
 class DuplicateKeyFinder {
  public:
   static constexpr std::size_t max_object_size = std::size_t(-1);
@@ -94,6 +95,7 @@ class DuplicateKeyFinder {
   std::vector<std::vector<std::string>> keys_;
   std::string key_;
 };
+// NOLINTEND(readability-identifier-naming)
 
 /// The first key that appears twice in one object of `document` (already known to be valid
 /// JSON), or empty.
@@ -232,6 +234,7 @@ class StatementCompiler {
                                 std::to_string(limits_.max_string_bytes) + " bytes");
         }
         std::vector<std::string> texts;
+        const std::string_view key_name = key;  // lambdas may not capture structured bindings
         auto add = [&](const json::value& v) -> Result<void> {
           std::string text;
           if (v.is_string()) {
@@ -241,7 +244,7 @@ class StatementCompiler {
           } else if (v.is_int64() || v.is_uint64() || v.is_double()) {
             text = json::serialize(v);  // AWS accepts unquoted numbers and booleans
           } else {
-            return Error::invalid("condition values for key '" + std::string(key) +
+            return Error::invalid("condition values for key '" + std::string(key_name) +
                                   "' must be strings, numbers or booleans");
           }
           if (text.size() > limits_.max_string_bytes) {

@@ -487,28 +487,5 @@ TEST(Evaluate, VariablesInConditionValues) {
   EXPECT_EQ(effectOf(doc, ctx), Effect::kImplicitDeny);
 }
 
-TEST(RequestContext, KeysAreCaseInsensitive) {
-  RequestContext ctx;
-  ctx.set("AWS:SourceIp", "10.0.0.1");
-  ctx.add("aws:TagKeys", "a");
-  ctx.add("AWS:TAGKEYS", "b");
-  ASSERT_NE(ctx.find("aws:sourceip"), nullptr);
-  EXPECT_EQ(ctx.find("aws:sourceip")->front(), "10.0.0.1");
-  ASSERT_NE(ctx.find("aws:tagkeys"), nullptr);
-  EXPECT_EQ(ctx.find("Aws:TagKeys")->size(), 2U);
-  EXPECT_EQ(ctx.find("aws:username"), nullptr);
-  EXPECT_TRUE(ctx.erase("AWS:sourceIP"));
-  EXPECT_EQ(ctx.find("aws:sourceip"), nullptr);
-  EXPECT_FALSE(ctx.erase("aws:sourceip"));
-}
-
-TEST(RequestContext, SetCurrentTimeFillsTimeKeys) {
-  RequestContext ctx;
-  ctx.setCurrentTime(std::chrono::system_clock::time_point(std::chrono::seconds(1795676400)));
-  ASSERT_NE(ctx.find("aws:CurrentTime"), nullptr);
-  EXPECT_EQ(ctx.find("aws:CurrentTime")->front(), "2026-11-26T07:00:00Z");
-  EXPECT_EQ(ctx.find("aws:EpochTime")->front(), "1795676400");
-}
-
 }  // namespace
 }  // namespace basalt::policy

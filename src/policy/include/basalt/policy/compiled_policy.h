@@ -23,8 +23,8 @@ enum class PolicyVersion : std::uint8_t { k2008_10_17, k2012_10_17 };
 /// AWS IAM accepts (its largest, an inline role policy, is 10,240 characters without
 /// whitespace) while keeping a hostile document from costing more than a few milliseconds.
 struct CompileLimits {
-  std::size_t max_document_bytes = 64 * 1024;  ///< raw bytes, whitespace included
-  std::size_t max_policy_chars = 10240;        ///< characters other than JSON whitespace
+  std::size_t max_document_bytes = std::size_t{64} * 1024;  ///< raw bytes, whitespace included
+  std::size_t max_policy_chars = 10240;  ///< characters other than JSON whitespace
   std::size_t max_statements = 128;
   std::size_t max_string_bytes = 2048;  ///< any one action, resource, key or value
 };
