@@ -171,6 +171,24 @@ TEST_F(BedrockPolicy, PerUserTagScopedModels) {
   EXPECT_EQ(decide(ctx).effect, Effect::kImplicitDeny);
 }
 
+TEST_F(BedrockPolicy, AccountScopedVariablesAsInManagedPolicies) {
+  // Shapes used by AWS managed policies: a variable inside an S3-style ARN and a condition that
+  // compares one context key with another through a variable.
+  add("studio", R"({"Version" : "2012-10-17", "Statement" : [
+      {"Sid" : "Buckets", "Effect" : "Allow", "Action" : ["s3:GetObject", "s3:PutObject"],
+       "Resource" : "arn:aws:s3:::studio-${aws:PrincipalAccount}-*",
+       "Condition" : {"StringEquals" : {"aws:ResourceAccount" : "${aws:PrincipalAccount}"}}}]})");
+  RequestContext ctx("s3:GetObject", "arn:aws:s3:::studio-111122223333-data/file.txt");
+  ctx.set("aws:PrincipalAccount", "111122223333");
+  ctx.set("aws:ResourceAccount", "111122223333");
+  EXPECT_EQ(decide(ctx).effect, Effect::kAllow);
+  ctx.set("aws:ResourceAccount", "444455556666");
+  EXPECT_EQ(decide(ctx).effect, Effect::kImplicitDeny);
+  ctx.set("aws:ResourceAccount", "111122223333");
+  ctx.setResource("arn:aws:s3:::studio-444455556666-data/file.txt");
+  EXPECT_EQ(decide(ctx).effect, Effect::kImplicitDeny);
+}
+
 TEST_F(BedrockPolicy, AdminActionsAreSeparate) {
   add("ops", R"({"Version":"2012-10-17","Statement":[
       {"Effect":"Allow","Action":["basalt:Get*","basalt:List*"],"Resource":"*"},
