@@ -26,19 +26,25 @@ constexpr std::size_t kFirstRead = 4096;
 // close it.
 class PendingConnection final : public TrackedConnection {
  public:
-  PendingConnection(Worker& worker, beast::tcp_stream& stream) : worker_(worker), stream_(stream) {
+  PendingConnection(Worker& worker, tcp::socket& socket) : worker_(worker), socket_(socket) {
     worker_.add(*this);
   }
   ~PendingConnection() override { worker_.remove(*this); }
   PendingConnection(const PendingConnection&) = delete;
   PendingConnection& operator=(const PendingConnection&) = delete;
 
-  void beginShutdown() override { stream_.close(); }  // no request yet: nothing to finish
-  void forceClose() override { stream_.close(); }
+  void beginShutdown() override { close(); }  // no request yet: nothing to finish
+  void forceClose() override { close(); }
+  void onDeadline() override { close(); }
 
  private:
+  void close() {
+    boost::system::error_code ec;
+    socket_.close(ec);
+  }
+
   Worker& worker_;
-  beast::tcp_stream& stream_;
+  tcp::socket& socket_;
 };
 
 struct ConnectionGauge {
@@ -69,14 +75,12 @@ Task<void> serveConnection(Worker& worker, tcp::socket socket) {
     remote_ip = peer.address().to_string();
   }
   beast::flat_buffer buffer;
-
   if (asio::ssl::context* tls_context = worker.context().tls) {
-    TlsStream stream(beast::tcp_stream(std::move(socket)), *tls_context);
+    TlsStream stream(std::move(socket), *tls_context);
     {
-      std::optional<PendingConnection> pending(std::in_place, worker,
-                                               beast::get_lowest_layer(stream));
+      PendingConnection pending(worker, stream.next_layer());
       if (worker.stopping()) co_return;
-      beast::get_lowest_layer(stream).expires_after(header_timeout);
+      pending.setDeadline(header_timeout);
       auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
                                                    asio::as_tuple(asio::use_awaitable));
       if (hec) {
@@ -92,13 +96,12 @@ Task<void> serveConnection(Worker& worker, tcp::socket socket) {
     co_return;
   }
 
-  beast::tcp_stream stream(std::move(socket));
   {
-    PendingConnection pending(worker, stream);
+    PendingConnection pending(worker, socket);
+    pending.setDeadline(header_timeout);
     for (;;) {
       if (worker.stopping()) co_return;
-      stream.expires_after(header_timeout);
-      auto [rec, n] = co_await stream.async_read_some(buffer.prepare(kFirstRead),
+      auto [rec, n] = co_await socket.async_read_some(buffer.prepare(kFirstRead),
                                                       asio::as_tuple(asio::use_awaitable));
       if (rec) co_return;  // closed, reset or silent past the header timeout
       buffer.commit(n);
@@ -114,7 +117,7 @@ Task<void> serveConnection(Worker& worker, tcp::socket socket) {
       break;
     }
   }
-  co_await runHttp1Session(worker, std::move(stream), std::move(buffer), std::move(remote_ip));
+  co_await runHttp1Session(worker, std::move(socket), std::move(buffer), std::move(remote_ip));
 }
 
 }  // namespace basalt::server

@@ -35,6 +35,10 @@ using boost::system::error_code;
 using std::chrono::milliseconds;
 
 constexpr std::size_t kReadSize = 4096;
+constexpr std::size_t kBodyReadSize = 64 * 1024;
+// TLS writes of up to this many bytes are gathered into one record (asio's ssl::stream writes
+// one buffer per record and per syscall).
+constexpr std::size_t kTlsCoalesceLimit = 64 * 1024;
 // An idle connection's buffer is shrunk back when a large request grew it past this.
 constexpr std::size_t kIdleBufferLimit = 16 * 1024;
 // How long a rejected connection keeps draining the client's unread body so that closing does
@@ -105,6 +109,11 @@ class Http1Session final : public Responder,
   void beginShutdown() override;
   void forceClose() override;
 
+  void onDeadline() override {
+    error_code ec;
+    lowest().close(ec);  // pending reads and writes fail; the session loop ends
+  }
+
   // DeferredWatch
   void startWatchNow() override {
     if (handler_running_ && !gone_) startWatch();
@@ -114,7 +123,13 @@ class Http1Session final : public Responder,
   enum class State : unsigned char { kBusy, kIdle };
   enum class Reply : unsigned char { kNone, kSent, kStreaming, kEnded };
 
-  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  asio::ip::tcp::socket& lowest() {
+    if constexpr (kTls) {
+      return stream_.next_layer();
+    } else {
+      return stream_;
+    }
+  }
   Task<bool> readRequest();
   Task<void> rejectRequest(int status, std::string_view code, std::string_view message);
   Task<void> serveRequest();
@@ -138,6 +153,7 @@ class Http1Session final : public Responder,
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpRequest request_;
   std::string head_;  // response head, reused across requests
+  std::string tls_scratch_;  // TLS: small multi-buffer writes gathered into one record
   asio::cancellation_signal cancel_;
 
   State state_ = State::kBusy;
@@ -168,8 +184,7 @@ Task<void> Http1Session<Stream>::run() {
     if (buffer_.size() == 0) {
       if (stopping_) break;
       if (buffer_.capacity() > kIdleBufferLimit) buffer_.shrink_to_fit();
-      lowest().expires_after(
-          milliseconds(first ? settings_.header_timeout_ms : settings_.idle_timeout_ms));
+      setDeadline(milliseconds(first ? settings_.header_timeout_ms : settings_.idle_timeout_ms));
       // beginShutdown() cancels this read; nothing may suspend between setting kIdle and
       // starting it.
       state_ = State::kIdle;
@@ -192,22 +207,46 @@ Task<bool> Http1Session<Stream>::readRequest() {
   parser_->header_limit(static_cast<std::uint32_t>(
       std::min<std::size_t>(settings_.max_header_bytes, UINT32_MAX)));
   parser_->body_limit(settings_.max_body_bytes);
+  parser_->eager(true);
 
-  lowest().expires_after(milliseconds(settings_.header_timeout_ms));
-  auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser_,
-                                                  asio::as_tuple(asio::use_awaitable));
-  if (!ec && !parser_->is_done()) {
-    const auto& fields = parser_->get();
-    if (const auto expect = fields.find(http::field::expect);
-        expect != fields.end() && iequalsAscii(expect->value(), "100-continue")) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      if (!co_await writeAll(asio::buffer(kContinue.data(), kContinue.size()))) co_return false;
+  // The parser is fed from buffer_ directly (no Beast composed read ops: they allocate per
+  // operation); reads go straight to the socket or TLS stream.
+  setDeadline(milliseconds(settings_.header_timeout_ms));
+  bool header_seen = false;
+  error_code ec;
+  for (;;) {
+    if (buffer_.size() > 0) {
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) ec = {};
+      if (ec) break;
+      if (!header_seen && parser_->is_header_done()) {
+        header_seen = true;
+        if (!parser_->is_done()) {
+          const auto& fields = parser_->get();
+          if (const auto expect = fields.find(http::field::expect);
+              expect != fields.end() && iequalsAscii(expect->value(), "100-continue")) {
+            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            if (!co_await writeAll(asio::buffer(kContinue.data(), kContinue.size()))) {
+              co_return false;
+            }
+          }
+          setDeadline(milliseconds(settings_.body_timeout_ms));
+        }
+      }
+      if (parser_->is_done()) break;
+      if (used > 0 && buffer_.size() > 0) continue;  // more complete pieces (chunks) to parse
     }
-    lowest().expires_after(milliseconds(settings_.body_timeout_ms));
-    std::tie(ec, n) =
-        co_await http::async_read(stream_, buffer_, *parser_, asio::as_tuple(asio::use_awaitable));
+    const std::size_t want = header_seen ? kBodyReadSize : kReadSize;
+    auto [rec, n] = co_await stream_.async_read_some(buffer_.prepare(want),
+                                                     asio::as_tuple(asio::use_awaitable));
+    if (rec) {
+      ec = rec;  // EOF, reset, or closed by the deadline tick or shutdown
+      break;
+    }
+    buffer_.commit(n);
   }
-  lowest().expires_never();
+  clearDeadline();
   if (ec) {
     if (ec == http::error::body_limit) {
       co_await rejectRequest(413, "request_too_large",
@@ -217,8 +256,7 @@ Task<bool> Http1Session<Stream>::readRequest() {
       co_await rejectRequest(431, "request_header_fields_too_large",
                              "Request header block exceeds the limit of " +
                                  std::to_string(settings_.max_header_bytes) + " bytes.");
-    } else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
-               ec != http::error::end_of_stream && ec != http::error::partial_message) {
+    } else if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
       co_await rejectRequest(400, "bad_request", "Malformed HTTP request: " + ec.message());
     }
     // Otherwise EOF, reset or timeout: there is nobody to answer, just close.
@@ -318,10 +356,30 @@ template <class Buffers>
 Task<bool> Http1Session<Stream>::writeAll(const Buffers& buffers) {
   if (gone_) co_return false;
   // A client that reads nothing for an idle period is treated as gone.
-  lowest().expires_after(milliseconds(settings_.idle_timeout_ms));
+  setDeadline(milliseconds(settings_.idle_timeout_ms));
   writing_ = true;
-  auto [ec, n] = co_await asio::async_write(stream_, buffers, asio::as_tuple(asio::use_awaitable));
+  error_code ec;
+  if constexpr (kTls) {
+    const auto first = asio::buffer_sequence_begin(buffers);
+    const auto last = asio::buffer_sequence_end(buffers);
+    if (std::next(first) != last && asio::buffer_size(buffers) <= kTlsCoalesceLimit) {
+      tls_scratch_.clear();
+      for (auto it = first; it != last; ++it) {
+        const asio::const_buffer b(*it);
+        tls_scratch_.append(static_cast<const char*>(b.data()), b.size());
+      }
+      std::tie(ec, std::ignore) = co_await asio::async_write(
+          stream_, asio::buffer(tls_scratch_), asio::as_tuple(asio::use_awaitable));
+    } else {
+      std::tie(ec, std::ignore) =
+          co_await asio::async_write(stream_, buffers, asio::as_tuple(asio::use_awaitable));
+    }
+  } else {
+    std::tie(ec, std::ignore) =
+        co_await asio::async_write(stream_, buffers, asio::as_tuple(asio::use_awaitable));
+  }
   writing_ = false;
+  clearDeadline();
   if (ec) {
     markGone();
     co_return false;
@@ -393,17 +451,17 @@ Task<bool> Http1Session<Stream>::endStream() {
 template <class Stream>
 Task<void> Http1Session<Stream>::closeConnection() {
   error_code ec;
-  if (!forced_ && !gone_ && lowest().socket().is_open()) {
+  if (!forced_ && !gone_ && lowest().is_open()) {
     if constexpr (kTls) {
       // close_notify so the client can tell a complete response from a truncated one.
-      lowest().expires_after(kTlsShutdownTime);
+      setDeadline(kTlsShutdownTime);
       co_await stream_.async_shutdown(asio::as_tuple(asio::use_awaitable));
     } else if (linger_) {
       // Half-close, then drain what the client is still sending (e.g. the body of a request
       // answered 413), so the kernel does not reset the connection under the response.
-      lowest().socket().shutdown(asio::socket_base::shutdown_send, ec);
+      lowest().shutdown(asio::socket_base::shutdown_send, ec);
       std::size_t drained = 0;
-      lowest().expires_after(kLingerTime);
+      setDeadline(kLingerTime);
       while (drained < kLingerBytes) {
         buffer_.clear();
         auto [rec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadSize),
@@ -413,9 +471,9 @@ Task<void> Http1Session<Stream>::closeConnection() {
       }
     }
   }
-  lowest().expires_never();
-  lowest().socket().shutdown(asio::socket_base::shutdown_both, ec);
-  lowest().socket().close(ec);
+  clearDeadline();
+  lowest().shutdown(asio::socket_base::shutdown_both, ec);
+  lowest().close(ec);
 }
 
 template <class Stream>
@@ -424,7 +482,7 @@ void Http1Session<Stream>::startWatch() {
   const unsigned generation = ++watch_generation_;
   // A 1-byte MSG_PEEK receive rather than async_wait(wait_read): Asio queues a receive on an
   // exhausted socket without any syscall, while every async_wait costs an epoll_ctl.
-  lowest().socket().async_receive(
+  lowest().async_receive(
       asio::buffer(&peek_byte_, 1), asio::socket_base::message_peek,
       [self = this->shared_from_this(), generation](error_code ec, std::size_t) {
         self->onReadable(generation, ec);
@@ -437,13 +495,13 @@ Task<void> Http1Session<Stream>::stopWatch() {
     watching_ = false;
     ++watch_generation_;
     error_code ec;
-    lowest().socket().cancel(ec);
+    lowest().cancel(ec);
   }
   if constexpr (kTls) {
     if (background_read_) {
       // It writes into buffer_: the next request may only be parsed once it has finished.
       error_code ec;
-      lowest().socket().cancel(ec);
+      lowest().cancel(ec);
       background_read_done_->expires_at(asio::steady_timer::time_point::max());
       co_await background_read_done_->async_wait(asio::as_tuple(asio::use_awaitable));
     }
@@ -472,9 +530,6 @@ void Http1Session<Stream>::onReadable(unsigned generation, error_code ec) {
 template <class Stream>
 void Http1Session<Stream>::startBackgroundTlsRead() {
   if (!background_read_done_) background_read_done_.emplace(stream_.get_executor());
-  // A stale deadline from the last write would fail this read at once; an in-flight write's
-  // deadline is left alone (the read then shares it).
-  if (!writing_) lowest().expires_never();
   background_read_ = true;
   stream_.async_read_some(
       buffer_.prepare(kReadSize),
@@ -497,14 +552,18 @@ void Http1Session<Stream>::markGone() {
 template <class Stream>
 void Http1Session<Stream>::beginShutdown() {
   stopping_ = true;
-  if (state_ == State::kIdle) lowest().cancel();  // aborts the read waiting for a request
+  if (state_ == State::kIdle) {
+    error_code ec;
+    lowest().cancel(ec);  // aborts the read waiting for a request
+  }
 }
 
 template <class Stream>
 void Http1Session<Stream>::forceClose() {
   forced_ = true;
   markGone();
-  lowest().close();
+  error_code ec;
+  lowest().close(ec);
 }
 
 template <class Stream>

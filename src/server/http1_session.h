@@ -6,16 +6,19 @@
 #include "basalt/core/async.h"
 #include "worker.h"
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <string>
 
 namespace basalt::server {
 
-using TcpStream = boost::beast::tcp_stream;
-using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+// Plain Asio streams: timeouts are per-connection deadlines enforced by the worker's tick, not
+// per-operation timers (beast::tcp_stream), which cost an allocation and timer-queue work on
+// every read and write.
+using TcpStream = boost::asio::ip::tcp::socket;
+using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 
 /// Serves requests until the connection closes. `buffer` holds bytes already read from the
 /// stream (protocol sniffing); `remote_ip` goes into every HttpRequest.

@@ -40,7 +40,7 @@ void logEscaped(const std::exception_ptr& ep, const char* what) {
 Worker::Worker(ConnectionContext context)
     : context_(context), ioc_(std::make_unique<asio::io_context>(1)) {
   grace_timer_.emplace(*ioc_);
-  watch_timer_.emplace(*ioc_);
+  tick_timer_.emplace(*ioc_);
 }
 
 Worker::~Worker() {
@@ -51,7 +51,7 @@ Worker::~Worker() {
   }
   acceptor_.reset();
   grace_timer_.reset();
-  watch_timer_.reset();
+  tick_timer_.reset();
   // Destroys any coroutine frame still pending while connections_ is alive to unlink from.
   ioc_.reset();
 }
@@ -111,6 +111,7 @@ void Worker::join() {
 void Worker::add(TrackedConnection& c) {
   connections_.push_back(c);
   ++live_;
+  if (!tick_armed_) armTick();
 }
 
 void Worker::remove(TrackedConnection& c) {
@@ -154,7 +155,7 @@ void Worker::beginShutdown(std::chrono::milliseconds grace) {
 void Worker::finishIfDrained() {
   if (!stopping_ || live_ > 0 || destroying_) return;
   grace_timer_->cancel();
-  watch_timer_->cancel();
+  tick_timer_->cancel();
   ioc_->stop();
 }
 
@@ -162,26 +163,34 @@ void Worker::deferWatch(DeferredWatch& w) {
   w.unlink();
   w.watch_due_ = std::chrono::steady_clock::now() + kWatchDelay;
   deferred_watches_.push_back(w);
-  if (!watch_timer_armed_) armWatchTimer();
+  if (!tick_armed_) armTick();
 }
 
-void Worker::armWatchTimer() {
-  watch_timer_armed_ = true;
-  watch_timer_->expires_at(deferred_watches_.front().watch_due_);
-  watch_timer_->async_wait([this](boost::system::error_code ec) {
-    watch_timer_armed_ = false;
-    if (!ec) onWatchTimer();
+void Worker::armTick() {
+  tick_armed_ = true;
+  tick_timer_->expires_after(kTick);
+  tick_timer_->async_wait([this](boost::system::error_code ec) {
+    tick_armed_ = false;
+    if (!ec) onTick();
   });
 }
 
-void Worker::onWatchTimer() {
+void Worker::onTick() {
   const auto now = std::chrono::steady_clock::now();
   while (!deferred_watches_.empty() && deferred_watches_.front().watch_due_ <= now) {
     DeferredWatch& w = deferred_watches_.front();
     w.unlink();
     w.startWatchNow();
   }
-  if (!deferred_watches_.empty()) armWatchTimer();
+  // onDeadline() only closes sockets; connections unlink later, from their own coroutines.
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    TrackedConnection& c = *it++;
+    if (c.deadline() <= now) {
+      c.clearDeadline();
+      c.onDeadline();
+    }
+  }
+  if (!connections_.empty() || !deferred_watches_.empty()) armTick();
 }
 
 }  // namespace basalt::server

@@ -31,6 +31,19 @@ class TrackedConnection
   virtual void beginShutdown() = 0;
   /// The grace period is over: close the socket and cancel the handler.
   virtual void forceClose() = 0;
+  /// The deadline set with setDeadline() has passed (checked on the worker's tick): close.
+  virtual void onDeadline() = 0;
+
+  /// Coarse per-connection timeouts (precision Worker::kTick): one time point per connection
+  /// instead of a timer per I/O operation keeps the hot path free of timer-queue work.
+  void setDeadline(std::chrono::milliseconds d) {
+    deadline_ = std::chrono::steady_clock::now() + d;
+  }
+  void clearDeadline() { deadline_ = std::chrono::steady_clock::time_point::max(); }
+  std::chrono::steady_clock::time_point deadline() const { return deadline_; }
+
+ private:
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 };
 
 struct DeferredWatchTag;
@@ -89,6 +102,9 @@ class Worker {
 
   /// How long a handler runs before its socket is watched for a disconnect.
   static constexpr std::chrono::milliseconds kWatchDelay{100};
+  /// Period of the tick that enforces deadlines and starts deferred watches (while the worker
+  /// has connections).
+  static constexpr std::chrono::milliseconds kTick{100};
   /// Schedules w.startWatchNow() in kWatchDelay unless cancelWatch(w) comes first.
   void deferWatch(DeferredWatch& w);
   void cancelWatch(DeferredWatch& w) { w.unlink(); }
@@ -100,8 +116,8 @@ class Worker {
   Task<void> acceptLoop();
   void beginShutdown(std::chrono::milliseconds grace);
   void finishIfDrained();
-  void armWatchTimer();
-  void onWatchTimer();
+  void armTick();
+  void onTick();
 
   ConnectionContext context_;
   std::unique_ptr<boost::asio::io_context> ioc_;
@@ -115,8 +131,8 @@ class Worker {
           boost::intrusive::link_mode<boost::intrusive::auto_unlink>>>,
       boost::intrusive::constant_time_size<false>>;
   WatchList deferred_watches_;  // in due order: every entry waits the same kWatchDelay
-  std::optional<boost::asio::steady_timer> watch_timer_;
-  bool watch_timer_armed_ = false;
+  std::optional<boost::asio::steady_timer> tick_timer_;
+  bool tick_armed_ = false;
   std::size_t live_ = 0;
   bool stopping_ = false;
   bool accepting_ = false;
