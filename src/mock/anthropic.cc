@@ -168,7 +168,7 @@ class AnthropicDialect final : public Dialect {
     add("message_start", json::object{{"type", "message_start"}, {"message", message}});
     add("ping", json::object{{"type", "ping"}});
     std::int64_t index = 0;
-    auto blockStop = [&] {
+    auto block_stop = [&] {
       add("content_block_stop", json::object{{"type", "content_block_stop"}, {"index", index}});
       ++index;
     };
@@ -187,7 +187,7 @@ class AnthropicDialect final : public Dialect {
         delta(json::object{{"type", "thinking_delta"}, {"thinking", r}}, false, true);
       }
       delta(json::object{{"type", "signature_delta"}, {"signature", signature(p)}}, false, false);
-      blockStop();
+      block_stop();
     }
     if (!p.text.empty() || !p.toolUse()) {
       add("content_block_start",
@@ -197,7 +197,7 @@ class AnthropicDialect final : public Dialect {
       for (const auto& t : p.text_chunks) {
         delta(json::object{{"type", "text_delta"}, {"text", t}}, true, true);
       }
-      blockStop();
+      block_stop();
     }
     for (std::size_t i = 0; i < p.tool_calls.size(); ++i) {
       add("content_block_start",
@@ -209,7 +209,7 @@ class AnthropicDialect final : public Dialect {
                                                       {"input", json::object()}}}});
       delta(json::object{{"type", "input_json_delta"}, {"partial_json", p.tool_calls[i].args}},
             false, false);
-      blockStop();
+      block_stop();
     }
     add("message_delta",
         json::object{

@@ -170,7 +170,7 @@ class BedrockDialect final : public Dialect {
       add("contentBlockDelta", json::object{{"contentBlockIndex", index}, {"delta", std::move(d)}},
           content, paced);
     };
-    auto blockStop = [&] {
+    auto block_stop = [&] {
       add("contentBlockStop", json::object{{"contentBlockIndex", index}});
       ++index;
     };
@@ -180,11 +180,11 @@ class BedrockDialect final : public Dialect {
       }
       delta(json::object{{"reasoningContent", json::object{{"signature", signature(p)}}}}, false,
             false);
-      blockStop();
+      block_stop();
     }
     if (!p.text.empty() || !p.toolUse()) {
       for (const auto& t : p.text_chunks) delta(json::object{{"text", t}}, true, true);
-      blockStop();
+      block_stop();
     }
     for (std::size_t i = 0; i < p.tool_calls.size(); ++i) {
       add("contentBlockStart",
@@ -194,7 +194,7 @@ class BedrockDialect final : public Dialect {
                json::object{{"toolUse", json::object{{"toolUseId", p.toolId("tooluse_mock_", i)},
                                                      {"name", p.tool_calls[i].name}}}}}});
       delta(json::object{{"toolUse", json::object{{"input", p.tool_calls[i].args}}}}, false, false);
-      blockStop();
+      block_stop();
     }
     add("messageStop", json::object{{"stopReason", stopReason(p)}}, false, false, true);
     add("metadata",

@@ -33,8 +33,8 @@ Error frameError(std::string message) {
 }
 
 // Maximums enforced by botocore's decoder.
-constexpr std::size_t kMaxHeadersBytes = 128U * 1024U;
-constexpr std::size_t kMaxPayloadBytes = 24U * 1024U * 1024U;
+constexpr std::size_t kMaxHeadersBytes = std::size_t{128} * 1024;
+constexpr std::size_t kMaxPayloadBytes = std::size_t{24} * 1024 * 1024;
 
 }  // namespace
 
