@@ -63,7 +63,8 @@ bool alpnIsH2(const TlsStream& stream) {
 
 }  // namespace
 
-Task<void> serveConnection(Worker& worker, tcp::socket socket) {
+Task<void> serveConnection(Worker& worker, tcp::socket socket,
+                           asio::cancellation_signal& cancel) {
   const ConnectionGauge gauge;
   const config::ServerSettings& settings = *worker.context().settings;
   const auto header_timeout = std::chrono::milliseconds(settings.header_timeout_ms);
@@ -92,7 +93,8 @@ Task<void> serveConnection(Worker& worker, tcp::socket socket) {
       // Not offered yet (tls_context.cc); the HTTP/2 session will take over here.
       co_return;
     }
-    co_await runHttp1Session(worker, std::move(stream), std::move(buffer), std::move(remote_ip));
+    co_await runHttp1Session(worker, std::move(stream), std::move(buffer), std::move(remote_ip),
+                              cancel);
     co_return;
   }
 
@@ -117,7 +119,8 @@ Task<void> serveConnection(Worker& worker, tcp::socket socket) {
       break;
     }
   }
-  co_await runHttp1Session(worker, std::move(socket), std::move(buffer), std::move(remote_ip));
+  co_await runHttp1Session(worker, std::move(socket), std::move(buffer), std::move(remote_ip),
+                              cancel);
 }
 
 }  // namespace basalt::server

@@ -6,11 +6,14 @@
 #include "basalt/core/async.h"
 #include "worker.h"
 
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 namespace basalt::server {
 
 /// Serves one accepted connection until it closes. Counts it in basalt_open_connections.
-Task<void> serveConnection(Worker& worker, boost::asio::ip::tcp::socket socket);
+/// The caller co_spawns it with `cancel`'s slot bound (see runHttp1Session).
+Task<void> serveConnection(Worker& worker, boost::asio::ip::tcp::socket socket,
+                           boost::asio::cancellation_signal& cancel);
 
 }  // namespace basalt::server

@@ -8,9 +8,8 @@
 #include "wire_util.h"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
@@ -79,13 +78,15 @@ class Http1Session final : public Responder,
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, TcpStream>;
 
-  Http1Session(Worker& worker, Stream stream, beast::flat_buffer buffer, std::string remote_ip)
+  Http1Session(Worker& worker, Stream stream, beast::flat_buffer buffer, std::string remote_ip,
+               asio::cancellation_signal& cancel)
       : worker_(worker),
         settings_(*worker.context().settings),
         handler_(*worker.context().handler),
         stream_(std::move(stream)),
         buffer_(std::move(buffer)),
-        remote_ip_(std::move(remote_ip)) {
+        remote_ip_(std::move(remote_ip)),
+        cancel_(cancel) {
     worker_.add(*this);
   }
   ~Http1Session() override {
@@ -154,7 +155,8 @@ class Http1Session final : public Responder,
   HttpRequest request_;
   std::string head_;  // response head, reused across requests
   std::string tls_scratch_;  // TLS: small multi-buffer writes gathered into one record
-  asio::cancellation_signal cancel_;
+  asio::cancellation_signal& cancel_;  // bound to the connection coroutine's slot
+  bool cancel_emitted_ = false;
 
   State state_ = State::kBusy;
   Reply reply_ = Reply::kNone;
@@ -303,11 +305,21 @@ Task<void> Http1Session<Stream>::serveRequest() {
   chunked_ = false;
   handler_running_ = true;
   worker_.deferWatch(*this);
-  auto [ep] = co_await asio::co_spawn(
-      stream_.get_executor(), handler_.handle(request_, *this),
-      asio::bind_cancellation_slot(cancel_.slot(), asio::as_tuple(asio::use_awaitable)));
+  // Awaited in this coroutine rather than co_spawned (which allocates per request): the
+  // connection coroutine was spawned with cancel_'s slot bound, so emitting it cancels
+  // whatever the handler is waiting on.
+  std::exception_ptr ep;
+  try {
+    co_await handler_.handle(request_, *this);
+  } catch (...) {
+    ep = std::current_exception();
+  }
   handler_running_ = false;
   worker_.cancelWatch(*this);
+  if (cancel_emitted_) {
+    // Our own remaining I/O on this connection must not inherit the handler's cancellation.
+    co_await asio::this_coro::reset_cancellation_state();
+  }
   co_await stopWatch();
 
   if (ep) {
@@ -546,7 +558,10 @@ void Http1Session<Stream>::markGone() {
   if (gone_) return;
   gone_ = true;
   closing_ = true;
-  if (handler_running_) cancel_.emit(asio::cancellation_type::terminal);
+  if (handler_running_) {
+    cancel_emitted_ = true;
+    cancel_.emit(asio::cancellation_type::terminal);
+  }
 }
 
 template <class Stream>
@@ -568,22 +583,22 @@ void Http1Session<Stream>::forceClose() {
 
 template <class Stream>
 Task<void> runSession(Worker& worker, Stream stream, beast::flat_buffer buffer,
-                      std::string remote_ip) {
+                      std::string remote_ip, asio::cancellation_signal& cancel) {
   const auto session = std::make_shared<Http1Session<Stream>>(
-      worker, std::move(stream), std::move(buffer), std::move(remote_ip));
+      worker, std::move(stream), std::move(buffer), std::move(remote_ip), cancel);
   co_await session->run();
 }
 
 }  // namespace
 
 Task<void> runHttp1Session(Worker& worker, TcpStream stream, beast::flat_buffer buffer,
-                           std::string remote_ip) {
-  return runSession(worker, std::move(stream), std::move(buffer), std::move(remote_ip));
+                           std::string remote_ip, asio::cancellation_signal& cancel) {
+  return runSession(worker, std::move(stream), std::move(buffer), std::move(remote_ip), cancel);
 }
 
 Task<void> runHttp1Session(Worker& worker, TlsStream stream, beast::flat_buffer buffer,
-                           std::string remote_ip) {
-  return runSession(worker, std::move(stream), std::move(buffer), std::move(remote_ip));
+                           std::string remote_ip, asio::cancellation_signal& cancel) {
+  return runSession(worker, std::move(stream), std::move(buffer), std::move(remote_ip), cancel);
 }
 
 }  // namespace basalt::server

@@ -5,11 +5,14 @@
 #include "connection.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <exception>
+#include <memory>
 
 namespace basalt::server {
 namespace {
@@ -78,8 +81,15 @@ Task<void> Worker::acceptLoop() {
       co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
-    asio::co_spawn(*ioc_, serveConnection(*this, std::move(socket)),
-                   [](const std::exception_ptr& ep) { logEscaped(ep, "connection"); });
+    // The signal lets the session cancel its running handler (see runHttp1Session); the
+    // completion handler owns it so it outlives the coroutine.
+    auto cancel = std::make_shared<asio::cancellation_signal>();
+    asio::cancellation_signal& signal = *cancel;
+    asio::co_spawn(*ioc_, serveConnection(*this, std::move(socket), signal),
+                   asio::bind_cancellation_slot(
+                       signal.slot(), [cancel = std::move(cancel)](const std::exception_ptr& ep) {
+                         logEscaped(ep, "connection");
+                       }));
   }
 }
 
