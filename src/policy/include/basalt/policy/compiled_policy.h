@@ -39,11 +39,12 @@ class CompiledPolicy {
   ///
   /// Rejects with `ErrorKind::kInvalidRequest`, code "MalformedPolicyDocument" and a message
   /// naming the place, e.g. "Statement[2]: unknown condition operator 'StringEqualz'":
-  /// malformed JSON, unknown or duplicated elements, Effect other than Allow/Deny, missing or
-  /// both Action/NotAction or Resource/NotResource, Principal/NotPrincipal (identity policies
-  /// have none), actions without a service prefix, resources that are neither `*` nor ARNs,
-  /// unknown condition operators, values that do not parse for their operator, unterminated
-  /// policy variables, duplicate Sids, and documents over `limits`.
+  /// malformed JSON, unknown elements, a key repeated within one JSON object, Effect other than
+  /// Allow/Deny, missing or both Action/NotAction or Resource/NotResource, Principal/
+  /// NotPrincipal (identity policies have none), actions without a service prefix, resources
+  /// that are neither `*` nor ARNs, unknown condition operators, values that do not parse for
+  /// their operator, malformed policy variables and duplicate Sids. Documents over `limits` are
+  /// rejected the same way with code "LimitExceeded".
   static Result<CompiledPolicy> compile(std::string name, std::string_view document,
                                         const CompileLimits& limits = {});
 
