@@ -33,8 +33,11 @@ bool hasQueryKey(std::string_view query, std::string_view key) {
   return false;
 }
 
+/// Built outside the coroutines: GCC 12 rejects braced string-literal lists in co_await operands.
+Headers contentType(std::string value) { return Headers{{"content-type", std::move(value)}}; }
+
 Task<void> sendJson(Responder& responder, int status, std::string body) {
-  co_await responder.send(status, {{"content-type", "application/json"}}, std::move(body));
+  co_await responder.send(status, contentType("application/json"), std::move(body));
 }
 
 }  // namespace
@@ -65,13 +68,13 @@ Result<std::unique_ptr<Application>> Application::build(config::SettingsPtr sett
 void Application::registerRoutes(Parts& p) {
   pipeline::Router& r = p.router;
   r.add("GET", "/healthz", [](HttpRequest&, Responder& res) -> Task<void> {
-    co_await res.send(200, {{"content-type", "text/plain"}}, "ok\n");
+    co_await res.send(200, contentType("text/plain"), "ok\n");
   });
   r.add("GET", "/readyz", [](HttpRequest&, Responder& res) -> Task<void> {
-    co_await res.send(200, {{"content-type", "text/plain"}}, "ready\n");
+    co_await res.send(200, contentType("text/plain"), "ready\n");
   });
   r.add("GET", "/metrics", [](HttpRequest&, Responder& res) -> Task<void> {
-    co_await res.send(200, {{"content-type", "text/plain; version=0.0.4"}},
+    co_await res.send(200, contentType("text/plain; version=0.0.4"),
                       metrics::renderPrometheus());
   });
   pipeline::Gateway& gateway = *p.gateway;
