@@ -275,6 +275,22 @@ Task<void> streamPlan(Responder& responder, const Dialect& dialect, const Plan& 
   co_await responder.endStream();
 }
 
+/// Counts one open stream for its lifetime (also when the coroutine is cancelled or throws).
+class OpenGauge {
+ public:
+  OpenGauge(std::atomic<std::int64_t>& n, bool active) : n_(active ? &n : nullptr) {
+    if (n_ != nullptr) n_->fetch_add(1);
+  }
+  ~OpenGauge() {
+    if (n_ != nullptr) n_->fetch_sub(1);
+  }
+  OpenGauge(const OpenGauge&) = delete;
+  OpenGauge& operator=(const OpenGauge&) = delete;
+
+ private:
+  std::atomic<std::int64_t>* n_;
+};
+
 /// What a model call resolved to before any waiting: an immediate reply, or a plan.
 struct Prepared {
   std::optional<Reply> reply;
@@ -329,6 +345,8 @@ struct MockState {
   mutable std::mutex mu;
   std::map<std::string, std::uint64_t, std::less<>> by_path;  // guarded by mu
   std::string last_request;                                   // guarded by mu (JSON text)
+  std::string last_authorization;                             // guarded by mu
+  std::atomic<std::int64_t> open_streams{0};
   int count_fd = -1;
 
   void record(std::string_view method, std::string_view path) {
@@ -356,6 +374,7 @@ struct MockState {
     std::lock_guard lock(mu);
     by_path.clear();
     last_request.clear();
+    last_authorization.clear();
     requests = 0;
   }
 
@@ -392,6 +411,11 @@ std::string MockUpstream::statsJson() const {
   json::object o;
   o["requests"] = state_->requests.load();
   o["by_path"] = std::move(by_path);
+  o["open_streams"] = state_->open_streams.load();
+  {
+    std::lock_guard lock(state_->mu);
+    o["last_authorization"] = state_->last_authorization;
+  }
   return json::serialize(o);
 }
 
@@ -442,9 +466,11 @@ Task<void> MockUpstream::handle(HttpRequest& request, Responder& responder) {
   const std::uint64_t seq = st.seq.fetch_add(1, std::memory_order_relaxed) + 1;
   std::string last_request;
   Prepared prepared = prepare(request, r, options_, seq, last_request);
-  if (!last_request.empty()) {
+  {
+    const std::string* authorization = request.header("authorization");
     std::lock_guard lock(st.mu);
-    st.last_request = std::move(last_request);
+    if (!last_request.empty()) st.last_request = std::move(last_request);
+    st.last_authorization = authorization != nullptr ? *authorization : std::string();
   }
   if (prepared.reply) {
     co_await sendReply(responder, std::move(*prepared.reply));
@@ -452,6 +478,8 @@ Task<void> MockUpstream::handle(HttpRequest& request, Responder& responder) {
   }
   const Plan& plan = prepared.plan;
   const Dialect& dialect = *r.dialect;
+  // Streams in progress, from the first wait to the last byte (or the client going away).
+  OpenGauge open(st.open_streams, plan.stream);
   co_await sleepFor(std::chrono::milliseconds(plan.latency_ms));
   if (responder.clientGone()) co_return;
   if (plan.status > 0) {

@@ -236,7 +236,10 @@ const char* const kScriptHelp = R"(ENDPOINTS
   POST /model/{modelId}/converse-stream Bedrock ConverseStream (application/vnd.amazon.eventstream)
   GET  /v1/models (also /models, /v1/models/{id})   the --models ids, OpenAI+Anthropic superset
   GET  /healthz                         {"status":"ok"}
-  GET  /mock/stats                      {"requests": N, "by_path": {"/v1/messages": N, ...}}
+  GET  /mock/stats                      {"requests": N, "by_path": {"/v1/messages": N, ...},
+                                        "open_streams": N (streams in progress),
+                                        "last_authorization": "<authorization header of the
+                                        last model call>"}
   DELETE /mock/stats                    reset the counters
   GET  /mock/last-request               {"method","target","headers","body"} of the last model call
   Requests to /healthz and /mock/* are not counted. The request's "stream" flag (Bedrock: the

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ class RecordingResponder final : public Responder {
   bool sent = false;
   bool streamed = false;
   bool ended = false;
+  int writes_before_gone = -1;     ///< >= 0: the client leaves after this many writes
+  std::function<void()> on_write;  ///< runs inside every write() call
 
   Task<bool> send(int s, Headers h, std::string b) override {
     EXPECT_FALSE(sent || streamed) << "answered twice";
@@ -46,6 +49,11 @@ class RecordingResponder final : public Responder {
   }
   Task<bool> write(std::string_view chunk) override {
     EXPECT_TRUE(streamed && !ended);
+    if (on_write) on_write();
+    if (writes_before_gone >= 0 && static_cast<int>(writes.size()) >= writes_before_gone) {
+      gone_ = true;
+      co_return false;
+    }
     body += chunk;
     writes.emplace_back(chunk);
     co_return true;
@@ -55,7 +63,7 @@ class RecordingResponder final : public Responder {
     ended = true;
     co_return true;
   }
-  bool clientGone() const override { return false; }
+  bool clientGone() const override { return gone_; }
 
   std::string header(std::string_view name) const {
     for (const auto& h : headers) {
@@ -69,22 +77,31 @@ class RecordingResponder final : public Responder {
     EXPECT_FALSE(ec) << body;
     return v;
   }
+
+ private:
+  bool gone_ = false;
 };
 
-RecordingResponder call(MockUpstream& mock, std::string method, std::string target,
-                        std::string body = {}) {
+void run(MockUpstream& mock, RecordingResponder& r, std::string method, std::string target,
+         std::string body = {}) {
   HttpRequest req;
   req.method = std::move(method);
   req.target = std::move(target);
   req.body = std::move(body);
   req.headers.push_back({"content-type", "application/json"});
   req.headers.push_back({"x-api-key", "k-test"});
-  RecordingResponder r;
+  req.headers.push_back({"authorization", "Bearer up-key"});
   boost::asio::io_context ctx;
   boost::asio::co_spawn(ctx, mock.handle(req, r), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   });
   ctx.run();
+}
+
+RecordingResponder call(MockUpstream& mock, std::string method, std::string target,
+                        std::string body = {}) {
+  RecordingResponder r;
+  run(mock, r, std::move(method), std::move(target), std::move(body));
   return r;
 }
 
@@ -841,6 +858,9 @@ TEST(MockAdmin, ModelsStatsLastRequestAndCountFile) {
   EXPECT_EQ(str(lv.at("method")), "GET");
   EXPECT_EQ(str(lv.at("headers").at("x-api-key")), "k-test");
 
+  EXPECT_EQ(str(stats.at("last_authorization")), "Bearer up-key");
+  EXPECT_EQ(stats.at("open_streams").to_number<std::int64_t>(), 0);
+
   auto reset = call(mock, "DELETE", "/mock/stats").json();
   EXPECT_EQ(reset.at("requests").to_number<std::uint64_t>(), 0U);
   EXPECT_TRUE(reset.at("by_path").as_object().empty());
@@ -860,6 +880,27 @@ TEST(MockAdmin, LastRequestKeepsJsonBody) {
   post(mock, "/v1/messages", anthropicBody("remember me"));
   auto lv = call(mock, "GET", "/mock/last-request").json();
   EXPECT_EQ(str(lv.at("body").at("messages").at(0).at("content")), "remember me");
+}
+
+TEST(MockAdmin, OpenStreamsGaugeAndClientGoingAway) {
+  MockUpstream mock;
+  RecordingResponder r;
+  r.writes_before_gone = 1;  // the client leaves after the first write
+  std::vector<std::int64_t> open_during_writes;
+  r.on_write = [&] {
+    auto stats = json::parse(mock.statsJson());
+    open_during_writes.push_back(stats.at("open_streams").to_number<std::int64_t>());
+  };
+  auto t0 = std::chrono::steady_clock::now();
+  run(mock, r, "POST", "/v1/chat/completions",
+      json::serialize(chatBody("#mock reply=\"a b c d e f g h\" tokens_per_s=50", true)));
+  // Paced at 50/s the whole stream would take 140 ms; it stops at the first failed write.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(100));
+  EXPECT_EQ(open_during_writes, (std::vector<std::int64_t>{1, 1}));
+  EXPECT_EQ(r.writes.size(), 1U);
+  EXPECT_FALSE(r.ended);
+  auto stats = json::parse(mock.statsJson());
+  EXPECT_EQ(stats.at("open_streams").to_number<std::int64_t>(), 0);
 }
 
 }  // namespace

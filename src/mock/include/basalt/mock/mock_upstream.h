@@ -44,7 +44,8 @@ class MockUpstream : public Handler {
 
   /// Requests seen so far (all paths except /mock/*).
   std::uint64_t requestCount() const;
-  /// The `GET /mock/stats` body: {"requests": N, "by_path": {"/v1/messages": N, ...}}.
+  /// The `GET /mock/stats` body: {"requests": N, "by_path": {"/v1/messages": N, ...},
+  /// "open_streams": N, "last_authorization": "..."}.
   std::string statsJson() const;
 
  private:
