@@ -35,7 +35,8 @@ struct Decision {
 /// request, following AWS's single-account logic for identity policies: the first matching
 /// Deny (policies in order, statements in order) decides; otherwise the first matching Allow;
 /// otherwise implicit deny. Null entries are skipped. Thread-safe; does not allocate for
-/// ordinary patterns (those with at most 16 pieces after variable substitution).
+/// ordinary inputs (patterns of at most 16 pieces after variable substitution, ARNs of at most
+/// 16 `:`-separated segments; larger ones spill to the heap and are still matched).
 Decision evaluate(std::span<const CompiledPolicy* const> policies, const RequestContext& ctx);
 
 }  // namespace basalt::policy
