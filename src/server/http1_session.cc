@@ -46,12 +46,11 @@ constexpr milliseconds kLingerTime{1000};
 constexpr std::size_t kLingerBytes = 1U << 20U;
 constexpr milliseconds kTlsShutdownTime{500};
 
-std::string lowerCase(std::string_view s) {
-  std::string out(s);
+void assignLowerCase(std::string& out, std::string_view s) {
+  out.assign(s);
   for (char& c : out) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
-  return out;
 }
 
 bool iequalsAscii(std::string_view a, std::string_view lower) {
@@ -173,7 +172,6 @@ class Http1Session final : public Responder,
   bool watching_ = false;
   unsigned watch_generation_ = 0;
   char peek_byte_ = 0;
-  bool writing_ = false;                // a write is in flight (its deadline must stand)
   bool background_read_ = false;        // TLS: a read into buffer_ runs beside the handler
   std::optional<asio::steady_timer> background_read_done_;  // wakes stopWatch()
 };
@@ -268,10 +266,15 @@ Task<bool> Http1Session<Stream>::readRequest() {
   auto& message = parser_->get();
   request_.method.assign(message.method_string());
   request_.target.assign(message.target());
-  request_.headers.clear();
+  // Assign into the previous request's strings: their capacity is reused when it suffices.
+  std::size_t count = 0;
   for (const auto& field : message) {
-    request_.headers.push_back(Header{lowerCase(field.name_string()), std::string(field.value())});
+    if (count == request_.headers.size()) request_.headers.emplace_back();
+    Header& h = request_.headers[count++];
+    assignLowerCase(h.name, field.name_string());
+    h.value.assign(field.value());
   }
+  request_.headers.resize(count);
   request_.body = std::move(message.body());
   request_.remote_ip = remote_ip_;
   request_.secure = kTls;
@@ -369,7 +372,6 @@ Task<bool> Http1Session<Stream>::writeAll(const Buffers& buffers) {
   if (gone_) co_return false;
   // A client that reads nothing for an idle period is treated as gone.
   setDeadline(milliseconds(settings_.idle_timeout_ms));
-  writing_ = true;
   error_code ec;
   if constexpr (kTls) {
     const auto first = asio::buffer_sequence_begin(buffers);
@@ -390,7 +392,6 @@ Task<bool> Http1Session<Stream>::writeAll(const Buffers& buffers) {
     std::tie(ec, std::ignore) =
         co_await asio::async_write(stream_, buffers, asio::as_tuple(asio::use_awaitable));
   }
-  writing_ = false;
   clearDeadline();
   if (ec) {
     markGone();

@@ -310,6 +310,38 @@ TEST_F(ServerTest, MalformedRequestGets400AndClose) {
   EXPECT_EQ(garbage_response->status, 400);
 }
 
+// Request smuggling defences: ambiguous framing is refused, not guessed.
+TEST_F(ServerTest, AmbiguousFramingGets400) {
+  startServer();
+  for (const char* message :
+       {"POST /echo HTTP/1.1\r\nhost: t\r\ncontent-length: 5\r\n"
+        "transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nhost: t\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n"
+        "hello!",
+        "POST /echo HTTP/1.1\r\nhost: t\r\ncontent-length: -5\r\n\r\nhello"}) {
+    TestClient client(port_);
+    ASSERT_TRUE(client.send(message));
+    auto response = client.readResponse();
+    ASSERT_TRUE(response) << message;
+    EXPECT_EQ(response->status, 400) << message;
+    EXPECT_TRUE(client.waitClosed(3s));
+  }
+}
+
+TEST_F(ServerTest, HeadersReachTheHandlerLowerCased) {
+  startServer();
+  TestClient client(port_);
+  // Two requests on one connection: the second must not see the first one's headers.
+  ASSERT_TRUE(client.send(request("GET", "/echo", "X-Request-ID: first-id\r\nX-Extra: 1\r\n")));
+  auto first = client.readResponse();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->headers["x-request-id"], "first-id");
+  ASSERT_TRUE(client.send(request("GET", "/echo")));
+  auto second = client.readResponse();
+  ASSERT_TRUE(second);
+  EXPECT_NE(second->headers["x-request-id"], "first-id");
+}
+
 TEST_F(ServerTest, SlowlorisHeadersAreCutOffAtTheHeaderTimeout) {
   auto settings = testSettings();
   settings.header_timeout_ms = 300;
