@@ -1,7 +1,10 @@
 #include "basalt/policy/compiled_policy.h"
 
+#include "basalt/policy/evaluator.h"
+
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 namespace basalt::policy {
@@ -188,6 +191,56 @@ TEST(CompiledPolicy, EnforcesSizeLimits) {
       R"({"Statement":{"Effect":"Allow","Action":"a:b","Resource":"arn:)" + std::string(2100, 'y') +
       R"("}})";
   EXPECT_EQ(errorOf(long_value), "Statement[0]: Resource entry longer than 2048 bytes");
+}
+
+TEST(CompiledPolicy, MutatedDocumentsCompileOrFailCleanly) {
+  // Hostile or corrupted input never crashes the compiler or the evaluator: each mutation of a
+  // rich document either compiles (and then evaluates) or yields an error value.
+  const std::string base = R"({"Version":"2012-10-17","Statement":[
+    {"Sid":"A","Effect":"Allow","Action":["bedrock:Invoke*","s3:Get?bject"],
+     "Resource":["arn:aws:bedrock:*::foundation-model/${aws:PrincipalTag/f, 'x'}.*","*"],
+     "Condition":{"ForAllValues:StringLike":{"aws:TagKeys":["t-*"]},
+                  "IpAddressIfExists":{"aws:SourceIp":["10.0.0.0/8","2001:db8::/32"]},
+                  "DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"},
+                  "NumericLessThan":{"bedrock:MaxTokens":4096},"Null":{"aws:username":false},
+                  "ArnLike":{"bedrock:InferenceProfileArn":"arn:aws:bedrock:us-?:*:*"}}},
+    {"Effect":"Deny","NotAction":"bedrock:*","NotResource":"arn:${*}:${?}:${$}"}]})";
+  const std::string alphabet = R"({}[]":,*?$\/ aA0:-'T)";
+  std::mt19937 rng(7);
+  RequestContext ctx("bedrock:InvokeModel", "arn:aws:bedrock:us-east-1::foundation-model/x.y");
+  ctx.set("aws:SourceIp", "10.1.1.1");
+  ctx.set("aws:CurrentTime", "2026-11-26T07:00:00Z");
+  ctx.set("aws:PrincipalTag/f", "x");
+  ctx.set("aws:username", "u");
+  ctx.set("bedrock:MaxTokens", "12");
+  int compiled = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string doc = base;
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t at = rng() % doc.size();
+      switch (rng() % 3) {
+        case 0:
+          doc[at] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          doc.erase(at, 1 + rng() % 4);
+          break;
+        default:
+          doc.insert(at, 1, alphabet[rng() % alphabet.size()]);
+          break;
+      }
+    }
+    auto r = CompiledPolicy::compile("fuzz", doc);
+    if (!r) {
+      EXPECT_FALSE(r.error().message.empty());
+      continue;
+    }
+    ++compiled;
+    const CompiledPolicy* one[] = {&*r};
+    (void)evaluate(one, ctx);
+  }
+  EXPECT_GT(compiled, 0);  // some mutations (inside string values) stay valid
 }
 
 TEST(CompiledPolicy, CopiesShareTheCompiledBody) {
