@@ -162,6 +162,33 @@ TEST_F(MockServerTest, InjectedStatus) {
   EXPECT_EQ(r.headers["retry-after"], "1");
 }
 
+TEST_F(MockServerTest, ClientLeavingMidStreamClosesItsStream) {
+  int fd = connectTo(port_);
+  ASSERT_GE(fd, 0);
+  const std::string body =
+      R"({"model":"m","stream":true,"messages":[{"role":"user","content":)"
+      R"("#mock tokens_per_s=20 reply=\"w w w w w w w w w w w w w w w w w w w w w w w w\""}]})";
+  const std::string req =
+      "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n"
+      "content-length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  char buf[4096];
+  ASSERT_GT(::recv(fd, buf, sizeof buf, 0), 0);  // the stream has started
+  auto open = [&] {
+    auto s = request(port_, "GET", "/mock/stats");
+    return s.body.find(R"("open_streams":0)") == std::string::npos;
+  };
+  EXPECT_TRUE(open());
+  ::close(fd);
+  // The full stream would last more than a second; the mock must notice well before.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(900);
+  while (open() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(open());
+}
+
 // ---------------------------------------------------------------- the command
 
 TEST(MockUpstreamCommand, HelpDocumentsTheScriptLanguage) {
