@@ -1,6 +1,7 @@
 // The `basalt mock-upstream` subcommand: flags -> MockOptions, then serve until a signal.
 
 #include "basalt/mock/mock_upstream.h"
+#include "basalt/core/log.h"
 #include "basalt/mock/script.h"
 #include "basalt/server/server.h"
 
@@ -62,6 +63,7 @@ void registerMockUpstreamCommand(CLI::App& app) {
       throw CLI::ValidationError("--count-file",
                                  "cannot open " + args->options.count_file + " for appending");
     }
+    log::init("warn");  // a mock logs problems, not traffic
     config::ServerSettings settings;
     settings.listen = args->listen;
     settings.threads = args->threads;
