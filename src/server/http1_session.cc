@@ -4,7 +4,6 @@
 #include "basalt/core/exchange.h"
 #include "basalt/core/ids.h"
 #include "basalt/core/log.h"
-#include "basalt/core/metrics.h"
 #include "wire_util.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -90,7 +89,6 @@ class Http1Session final : public Responder,
   }
   ~Http1Session() override {
     worker_.cancelWatch(*this);
-    if (reply_ == Reply::kStreaming) metrics::streamClosed();
     worker_.remove(*this);
   }
   Http1Session(const Http1Session&) = delete;
@@ -350,10 +348,7 @@ Task<void> Http1Session<Stream>::serveRequest() {
   } else if (reply_ == Reply::kStreaming && !gone_) {
     co_await endStream();
   }
-  if (reply_ == Reply::kStreaming) {
-    reply_ = Reply::kEnded;
-    metrics::streamClosed();
-  }
+  if (reply_ == Reply::kStreaming) reply_ = Reply::kEnded;
   if (gone_) closing_ = true;
 }
 
@@ -423,7 +418,6 @@ Task<bool> Http1Session<Stream>::startStream(int status, Headers headers) {
     co_return false;
   }
   reply_ = Reply::kStreaming;
-  metrics::streamOpened();
   if (gone_) co_return false;
   chunked_ = !http10_;
   if (!chunked_) closing_ = true;  // HTTP/1.0: the end of the body is the end of the connection
@@ -455,7 +449,6 @@ Task<bool> Http1Session<Stream>::endStream() {
     co_return false;
   }
   reply_ = Reply::kEnded;
-  metrics::streamClosed();
   if (gone_) co_return false;
   if (!chunked_ || head_only_) co_return true;
   co_return co_await writeAll(asio::buffer("0\r\n\r\n", 5));
