@@ -271,6 +271,17 @@ TEST_F(ServerTest, OversizedContentLengthBodyGets413) {
   EXPECT_TRUE(client.waitClosed(3s));
 }
 
+TEST_F(ServerTest, OversizedExpectContinueGets413BeforeTheBody) {
+  startServer();
+  TestClient client(port_);
+  ASSERT_TRUE(client.send(
+      "POST /echo HTTP/1.1\r\nhost: t\r\ncontent-length: 100000\r\n"
+      "expect: 100-continue\r\n\r\n"));
+  auto response = client.readResponse();  // no body was sent: the answer cannot wait for it
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 413);
+}
+
 TEST_F(ServerTest, OversizedChunkedBodyGets413) {
   startServer();
   TestClient client(port_);
