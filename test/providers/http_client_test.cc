@@ -416,6 +416,22 @@ TEST(HttpClientTls, HostNameMustMatchTheCertificate) {
   EXPECT_EQ(res.error().kind, ErrorKind::kUpstreamError);
 }
 
+TEST(HttpClientTls, HostNameWithSniAndDnsSan) {
+  const auto cert = basalt::testing::makeSelfSignedCert("DNS:localhost");
+  FakeUpstream fake([](const FakeRequest&) { return ok("by name"); }, &cert);
+  ClientOptions options;
+  options.extra_ca_pem = cert.cert_pem;
+  // Goes through the resolver ("localhost" may give ::1 first: the fake only listens on
+  // 127.0.0.1, so connecting must try every address).
+  auto client = clientFor("https://localhost:" + std::to_string(fake.port()) + "/v1", options);
+  asio::io_context ioc;
+  Result<Response> res = runTask(ioc, client->send(post("/v1/x"), in(5s)));
+  ASSERT_TRUE(res) << res.error().message;
+  EXPECT_EQ(res->body, "by name");
+  ASSERT_EQ(fake.requests().size(), 1U);
+  EXPECT_EQ(*fake.requests()[0].header("host"), "localhost:" + std::to_string(fake.port()));
+}
+
 TEST(HttpClientTls, InvalidExtraCaPemIsRejectedAtCreation) {
   ClientOptions options;
   options.extra_ca_pem = "not pem";
