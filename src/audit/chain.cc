@@ -106,9 +106,9 @@ bool ChainVerifier::add(const StoredRecord& r) {
   }
   if (r.prev_hash != prev_hash_) {
     // This record is intact and correctly numbered but does not follow its predecessor, so
-    // the predecessor was replaced by a record that was never part of the chain.
-    return fail(Defect::kInserted, r.seq - 1,
-                "seq " + std::to_string(r.seq - 1) + " was replaced: seq " +
+    // the predecessor is not the record that was written there.
+    return fail(Defect::kAltered, r.seq - 1,
+                "seq " + std::to_string(r.seq - 1) + " was altered or replaced (and re-hashed): seq " +
                     std::to_string(r.seq) + " does not link to it");
   }
 

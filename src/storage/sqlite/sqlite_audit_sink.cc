@@ -82,6 +82,12 @@ Result<std::unique_ptr<SqliteAuditSink>> SqliteAuditSink::open(AuditSinkOptions 
   sink->head_seq_ = head->seq;
   sink->sealed_seq_ = head->sealed_seq;
   sink->stats_.head_seq = head->seq;
+  if (sqlite3_db_readonly(sink->db_->get(), "main") == 1) {
+    // Opened anyway so the gateway can start and answer 503 (and /readyz false) rather than
+    // not start at all; every append fails until the file is writable again.
+    log::error("audit: {} is read-only; audited calls will fail closed", sink->options_.db_path);
+    sink->healthy_ = false;
+  }
   sink->writer_ = std::thread([s = sink.get()] { s->run(); });
   return sink;
 }

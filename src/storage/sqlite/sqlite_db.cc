@@ -175,17 +175,26 @@ Result<int> schemaVersion(Db& db) {
   return static_cast<int>(st->i64(0));
 }
 
+Error tooNew(const std::string& path, int version, int latest) {
+  return Error::internal(path + ": database schema version " + std::to_string(version) +
+                         " is newer than this binary supports (" + std::to_string(latest) +
+                         "); upgrade Basalt");
+}
+
 Result<void> migrate(Db& db, const std::string& path, std::span<const Migration> migrations) {
+  const int latest = migrations.empty() ? 0 : migrations.back().version;
+  // A current schema needs no write lock, so a database that has become read-only still
+  // opens (and its writers then fail closed on each write rather than at start-up).
+  auto seen = schemaVersion(db);
+  if (!seen) return seen.error();
+  if (*seen > latest) return tooNew(path, *seen, latest);
+  if (*seen == latest) return {};
+
   Transaction txn(db);
   if (auto r = txn.begin(); !r) return r.error();
-  auto current = schemaVersion(db);
+  auto current = schemaVersion(db);  // again, under the lock: another process may have won
   if (!current) return current.error();
-  const int latest = migrations.empty() ? 0 : migrations.back().version;
-  if (*current > latest) {
-    return Error::internal(path + ": database schema version " + std::to_string(*current) +
-                           " is newer than this binary supports (" + std::to_string(latest) +
-                           "); upgrade Basalt");
-  }
+  if (*current > latest) return tooNew(path, *current, latest);
   if (*current == latest) return {};
   if (*current == 0) {
     if (auto r = db.exec("CREATE TABLE schema_version (version INTEGER NOT NULL)",
@@ -259,11 +268,7 @@ Result<Db> Db::open(const std::string& path, const OpenOptions& options,
     if (!v) return v.error();
     const int latest = migrations.empty() ? 0 : migrations.back().version;
     if (*v == 0) return Error::notFound(path + ": not a Basalt database (no schema)");
-    if (*v > latest) {
-      return Error::internal(path + ": database schema version " + std::to_string(*v) +
-                             " is newer than this binary supports (" + std::to_string(latest) +
-                             "); upgrade Basalt");
-    }
+    if (*v > latest) return tooNew(path, *v, latest);
   }
   return db;
 }
