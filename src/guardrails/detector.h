@@ -45,6 +45,11 @@ class Detector {
   /// kCustom only: the earliest position >= from where a match could still be in progress.
   virtual std::size_t openStart(std::string_view text, std::size_t from) const { return from; }
 
+  /// The RE2 pattern (with "(?i)" when case-insensitive) such that find() can only report
+  /// something when this pattern matches somewhere in the text; empty when there is none.
+  /// Guardrail runs all of them as one RE2::Set pass and skips detectors that cannot match.
+  virtual std::string setPattern() const { return {}; }
+
   Shape shape() const { return shape_; }
   /// kWindow: the longest match; other shapes: the longest match worth holding back for.
   std::size_t maxLen() const { return max_len_; }

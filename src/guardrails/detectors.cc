@@ -34,16 +34,6 @@ bool hasDigit(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return isDigit(c); });
 }
 
-bool containsNoCase(std::string_view hay, std::string_view needle) {
-  if (needle.size() > hay.size()) return false;
-  for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-    std::size_t k = 0;
-    while (k < needle.size() && (hay[i + k] | 0x20) == needle[k]) ++k;
-    if (k == needle.size()) return true;
-  }
-  return false;
-}
-
 // A number stands alone: not glued to letters/digits, and not one piece of a longer dotted or
 // dashed number (so 1.2.3.4.5 is no IP address and 12-123-45-6789 no SSN).
 bool numberBoundaries(std::string_view t, std::size_t b, std::size_t e) {
@@ -85,6 +75,10 @@ class ReDetector final : public Detector {
         prefilter_(std::move(prefilter)),
         group_(group),
         lookback_(lookback) {}
+
+  std::string setPattern() const override {
+    return (re_->options().case_sensitive() ? "" : "(?i)") + re_->pattern();
+  }
 
   void find(std::string_view text, std::size_t from, std::vector<Candidate>& out) const override {
     std::size_t pos = from > lookback_ ? from - lookback_ : 0;
@@ -227,7 +221,13 @@ class IpDetector final : public Detector {
         continue;
       }
       const std::size_t b = i;
-      while (i < t.size() && isIpRunChar(t[i])) ++i;
+      bool digit = false;
+      bool sep = false;
+      for (; i < t.size() && isIpRunChar(t[i]); ++i) {
+        digit = digit || isDigit(t[i]);
+        sep = sep || t[i] == ':' || t[i] == '.';
+      }
+      if (!digit || !sep) continue;  // ordinary words
       std::size_t e = i;
       while (e > b && (t[e - 1] == '.' || t[e - 1] == ':')) --e;  // sentence punctuation
       // "::1" style addresses begin with ':' and keep it.
@@ -262,6 +262,8 @@ class WordDetector final : public Detector {
         each_(std::move(each)),
         words_(std::move(words)),
         rules_(std::move(rules)) {}
+
+  std::string setPattern() const override { return "(?i)" + any_->pattern(); }
 
   void find(std::string_view t, std::size_t from, std::vector<Candidate>& out) const override {
     const StringPiece sp(t.data(), t.size());
@@ -369,9 +371,7 @@ std::unique_ptr<Detector> makePiiDetector(std::string_view entity, std::uint32_t
           const auto host = s.find("://") != std::string_view::npos ? s.find("://") + 3 : 4;
           return s.size() > host && isAlnum(s[host]);
         },
-        [](std::string_view t) {
-          return t.find("://") != std::string_view::npos || containsNoCase(t, "www.");
-        });
+        Prefilter{});
   }
   if (entity == "AWS_ACCESS_KEY") {
     return std::make_unique<ReDetector>(
@@ -392,7 +392,7 @@ std::unique_ptr<Detector> makePiiDetector(std::string_view entity, std::uint32_t
           return !(e < t.size() && (isAlnum(t[e]) || t[e] == '/' || t[e] == '+' || t[e] == '=')) &&
                  !(b > 0 && (isAlnum(t[b - 1]) || t[b - 1] == '/' || t[b - 1] == '+'));
         },
-        [](std::string_view t) { return containsNoCase(t, "secret"); }, 1, 96);
+        Prefilter{}, 1, 96);
   }
   if (entity == "MAC_ADDRESS") {
     auto re = compileRe(

@@ -3,6 +3,8 @@
 #include "basalt/guardrails/stream_filter.h"
 #include "detector.h"
 
+#include <re2/set.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -52,6 +54,14 @@ std::string_view policyTypeName(PolicyType type) {
   }
   return "pii";
 }
+
+// One RE2::Set pass over a text tells which regex-based detectors can match at all; on prose
+// without PII it replaces one DFA pass per detector.
+struct detail::Prefilter {
+  explicit Prefilter(const re2::RE2::Options& options) : set(options, re2::RE2::UNANCHORED) {}
+  re2::RE2::Set set;
+  std::vector<int> set_index;  // per detector: its index in `set`, or -1 (always run)
+};
 
 Guardrail::Guardrail() = default;
 Guardrail::~Guardrail() = default;
@@ -109,6 +119,7 @@ Result<std::unique_ptr<const Guardrail>> Guardrail::compile(
     }
     g->detectors_.push_back(std::move(*det));
   }
+  g->buildPrefilter();
   for (const auto& d : g->detectors_) {
     switch (d->shape()) {
       case Shape::kToken:
@@ -133,9 +144,40 @@ bool Guardrail::appliesTo(Direction direction) const {
   return direction == Direction::kInput ? apply_input_ : apply_output_;
 }
 
+void Guardrail::buildPrefilter() {
+  re2::RE2::Options options;
+  options.set_log_errors(false);
+  options.set_max_mem(4 * detail::kRegexMaxMem);
+  auto p = std::make_unique<detail::Prefilter>(options);
+  int in_set = 0;
+  for (const auto& d : detectors_) {
+    const std::string pattern = d->setPattern();
+    int index = -1;
+    if (!pattern.empty()) index = p->set.Add(pattern, nullptr);
+    p->set_index.push_back(index);
+    in_set += index >= 0 ? 1 : 0;
+  }
+  // Without at least two regexes to share a pass the set only adds work; a set too large to
+  // compile simply means every detector runs.
+  if (in_set >= 2 && p->set.Compile()) prefilter_ = std::move(p);
+}
+
 void Guardrail::findCandidates(std::string_view text, std::size_t from,
                                std::vector<Candidate>& out) const {
-  for (const auto& d : detectors_) d->find(text, from, out);
+  std::vector<int> hits;
+  bool filtered = false;
+  if (prefilter_) {
+    re2::RE2::Set::ErrorInfo info{};
+    prefilter_->set.Match(re2::StringPiece(text.data(), text.size()), &hits, &info);
+    filtered = info.kind == re2::RE2::Set::kNoError;  // on a DFA memory error run everything
+  }
+  for (std::size_t i = 0; i < detectors_.size(); ++i) {
+    if (filtered && prefilter_->set_index[i] >= 0 &&
+        std::find(hits.begin(), hits.end(), prefilter_->set_index[i]) == hits.end()) {
+      continue;
+    }
+    detectors_[i]->find(text, from, out);
+  }
 }
 
 std::size_t Guardrail::openStart(std::string_view text, std::size_t from) const {

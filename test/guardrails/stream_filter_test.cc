@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,54 @@ TEST(StreamFilter, EverySplitGivesTheNonStreamResult) {
       for (std::size_t j = i; j <= text.size(); j += 2) {
         Streamed t = run(*g, {text.substr(0, i), text.substr(i, j - i), text.substr(j)});
         ASSERT_EQ(t.text, whole.text) << "splits " << i << "," << j << " of: " << text;
+      }
+    }
+  }
+}
+
+// Random texts built from entities, near misses and separators, split at random points: the
+// stream must always agree with apply() (text, interventions, and whether it blocks).
+TEST(StreamFilter, RandomTextsAndSplitsAgreeWithApply) {
+  const char* const fragments[] = {
+      "john.doe@example.com", "a@b", "@", "(415) 555-2671", "415-555-2671", "+1 415 555 2671",
+      "+44 20 7946 0958", "123-45-6789", "078 05 1120", "4111 1111 1111 1111", "4111-1111-1111",
+      "1111", "378282246310005", "10.0.0.1", "1.2.3.4.5", "2001:db8::1", "::1", "12:30",
+      "00:1A:2B:3C:4D:5E", "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key =",
+      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "https://ex.com/p?q=1", "www.example.org",
+      "TKT-7", "TKT-", "Operation", "sunrise", "top", "secret", "project-falcon", "the", "café",
+      "☕", "42", "3.14", "2024", "-", ".", ",", "(", ")", "+", ":", "x", "word"};
+  const char* const separators[] = {" ", " ", " ", "", "\n", ", ", ". ", "-", ":", "  "};
+  auto all = everything();
+  auto pii = piiOnly();
+  std::mt19937 rng(20261126);
+  auto pick = [&rng](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+  for (int round = 0; round < 400; ++round) {
+    std::string text;
+    const std::size_t parts = 3 + pick(20);
+    for (std::size_t i = 0; i < parts; ++i) {
+      text += fragments[pick(std::size(fragments))];
+      text += separators[pick(std::size(separators))];
+    }
+    for (const Guardrail* g : {all.get(), pii.get()}) {
+      const Outcome whole = g->apply(text, Direction::kOutput);
+      for (int trial = 0; trial < 8; ++trial) {
+        std::vector<std::size_t> cuts;
+        const std::size_t ncuts = trial == 0 ? text.size() : 1 + pick(6);
+        for (std::size_t i = 0; i < ncuts; ++i) cuts.push_back(trial == 0 ? i : pick(text.size() + 1));
+        std::sort(cuts.begin(), cuts.end());
+        std::vector<std::string_view> deltas;
+        std::size_t prev = 0;
+        for (std::size_t c : cuts) {
+          deltas.push_back(std::string_view(text).substr(prev, c - prev));
+          prev = c;
+        }
+        deltas.push_back(std::string_view(text).substr(prev));
+        Streamed st = run(*g, deltas);
+        ASSERT_EQ(st.blocked, whole.action == Action::kBlocked) << text;
+        if (!st.blocked) {
+          ASSERT_EQ(st.text, whole.text) << "trial " << trial << " of: " << text;
+          ASSERT_EQ(st.interventions, whole.interventions) << text;
+        }
       }
     }
   }

@@ -20,6 +20,7 @@ namespace basalt::guardrails {
 namespace detail {
 class Detector;
 struct Candidate;
+struct Prefilter;
 }  // namespace detail
 
 class StreamFilter;
@@ -106,6 +107,7 @@ class Guardrail {
 
  private:
   Guardrail();
+  void buildPrefilter();
 
   struct Rule {
     PolicyType type;
@@ -122,6 +124,7 @@ class Guardrail {
   std::vector<std::unique_ptr<detail::Detector>> detectors_;
   std::vector<const detail::Detector*> custom_;  ///< the kCustom-shaped subset of detectors_
   std::vector<std::string> undetected_;
+  std::unique_ptr<detail::Prefilter> prefilter_;
   std::size_t max_window_ = 0;
   bool has_token_ = false;
   bool has_numeric_ = false;
