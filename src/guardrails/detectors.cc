@@ -214,7 +214,7 @@ class IpDetector final : public Detector {
 
   void find(std::string_view t, std::size_t from, std::vector<Candidate>& out) const override {
     std::size_t i = from;
-    while (i > 0 && isIpRunChar(t[i - 1]) && from - i < 64) --i;
+    while (i > 0 && isIpRunChar(t[i - 1])) --i;  // the whole run, context included
     while (i < t.size()) {
       if (!isIpRunChar(t[i])) {
         ++i;
@@ -332,10 +332,12 @@ bool mayMatchWhitespace(std::string_view p) {
     if (c == '\\') {
       if (i + 1 >= p.size()) return true;
       const char n = p[++i];
-      if (std::strchr("sWDpPxtnrfvQCX01234567", n) != nullptr) return true;
+      // Classes and escapes that can denote whitespace, alone or as a range end ([\a-z]).
+      if (std::strchr("sWDpPxtnrfvaQCX01234567", n) != nullptr) return true;
       continue;
     }
-    if (c == '.' || isSpace(c)) return true;
+    // '.', and any literal space or control byte (also as the end of a range).
+    if (c == '.' || static_cast<unsigned char>(c) <= 0x20) return true;
     if (c == '[' && i + 1 < p.size() && (p[i + 1] == '^' || p[i + 1] == ':')) return true;
   }
   return false;
