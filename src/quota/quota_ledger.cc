@@ -1,5 +1,6 @@
 #include "basalt/quota/quota_ledger.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -37,6 +38,34 @@ Error toError(const Rejection& rejection) {
       break;
   }
   return e;
+}
+
+namespace {
+
+std::string duration(std::int64_t ms) {
+  if (ms < 1000) return std::to_string(ms < 0 ? 0 : ms) + "ms";
+  const std::int64_t s = (ms + 999) / 1000;
+  if (s < 60) return std::to_string(s) + "s";
+  return std::to_string(s / 60) + "m" + std::to_string(s % 60) + "s";
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> rateLimitHeaders(const RateInfo& rate) {
+  std::vector<std::pair<std::string, std::string>> h;
+  if (rate.limit_requests >= 0) {
+    h.emplace_back("x-ratelimit-limit-requests", std::to_string(rate.limit_requests));
+    h.emplace_back("x-ratelimit-remaining-requests",
+                   std::to_string(std::max<std::int64_t>(rate.remaining_requests, 0)));
+    h.emplace_back("x-ratelimit-reset-requests", duration(rate.reset_requests_ms));
+  }
+  if (rate.limit_tokens >= 0) {
+    h.emplace_back("x-ratelimit-limit-tokens", std::to_string(rate.limit_tokens));
+    h.emplace_back("x-ratelimit-remaining-tokens",
+                   std::to_string(std::max<std::int64_t>(rate.remaining_tokens, 0)));
+    h.emplace_back("x-ratelimit-reset-tokens", duration(rate.reset_tokens_ms));
+  }
+  return h;
 }
 
 Ticket& Ticket::operator=(Ticket&& other) noexcept {

@@ -156,6 +156,36 @@ TEST(InMemoryQuotaLedger, AllApplicableQuotasAreCheckedAndRejectionRollsBack) {
   EXPECT_EQ(ledger.usage("team", "gpt", kT0)->tokens_available, 450);
 }
 
+TEST(RateLimitHeaders, FollowOpenAiNamesAndDurations) {
+  EXPECT_TRUE(rateLimitHeaders(RateInfo{}).empty());
+  RateInfo r;
+  r.limit_requests = 60;
+  r.remaining_requests = 59;
+  r.reset_requests_ms = 1000;
+  r.limit_tokens = 150000;
+  r.remaining_tokens = 149000;
+  r.reset_tokens_ms = 360000;
+  using H = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(rateLimitHeaders(r), (H{{"x-ratelimit-limit-requests", "60"},
+                                    {"x-ratelimit-remaining-requests", "59"},
+                                    {"x-ratelimit-reset-requests", "1s"},
+                                    {"x-ratelimit-limit-tokens", "150000"},
+                                    {"x-ratelimit-remaining-tokens", "149000"},
+                                    {"x-ratelimit-reset-tokens", "6m0s"}}));
+  r.limit_tokens = -1;
+  r.reset_requests_ms = 20;
+  EXPECT_EQ(rateLimitHeaders(r).size(), 3U);
+  EXPECT_EQ(rateLimitHeaders(r)[2].second, "20ms");
+
+  // From a real admission: 1 of 60/min taken, 1 s until full again.
+  InMemoryQuotaLedger ledger;
+  ASSERT_TRUE(ledger.configure({{"alice", "", {.requests_per_minute = 60}}}));
+  auto adm = ledger.admit(keysFor("alice"), 0, kT0);
+  ASSERT_TRUE(adm.admitted);
+  EXPECT_EQ(adm.ticket.rate().reset_requests_ms, 1000);
+  EXPECT_EQ(rateLimitHeaders(adm.ticket.rate())[1].second, "59");
+}
+
 TEST(InMemoryQuotaLedger, ValidationRejectsBadRules) {
   InMemoryQuotaLedger ledger;
   auto neg = ledger.configure({{"alice", "", {.requests_per_minute = -1}}});

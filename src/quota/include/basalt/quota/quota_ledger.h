@@ -19,6 +19,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace basalt::quota {
 
@@ -81,6 +83,11 @@ struct RateInfo {
   std::int64_t remaining_tokens = -1;
   std::int64_t reset_tokens_ms = 0;
 };
+
+/// The OpenAI doors' rate-limit headers for `rate` (x-ratelimit-limit-requests,
+/// x-ratelimit-remaining-requests, x-ratelimit-reset-requests and the -tokens trio; resets as
+/// OpenAI writes durations: "20ms", "1s", "6m0s"). Only kinds with a limit are included.
+std::vector<std::pair<std::string, std::string>> rateLimitHeaders(const RateInfo& rate);
 
 /// Adapter-side state of an admitted request. Implementations must make settle() and release()
 /// safe to call from any thread; Ticket guarantees each is called at most once.
