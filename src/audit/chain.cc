@@ -24,11 +24,14 @@ std::string chainHash(std::string_view prev_hash, std::string_view record) {
   return hexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
-std::string sealMessage(std::uint64_t seq, std::string_view head_hash) {
+std::string sealMessage(std::uint64_t seq, std::string_view head_hash,
+                        std::uint64_t prev_seal_seq) {
   std::string msg = "basalt-audit-seal-v1\n";
   msg += std::to_string(seq);
   msg += '\n';
   msg += head_hash;
+  msg += '\n';
+  msg += std::to_string(prev_seal_seq);
   return msg;
 }
 
@@ -115,6 +118,7 @@ bool ChainVerifier::add(const StoredRecord& r) {
   while (next_seal_ < seals_.size() && seals_[next_seal_].seq <= r.seq) {
     const StoredSeal& seal = seals_[next_seal_];
     if (seal.seq == r.seq && !checkSeal(seal, r)) return false;
+    last_seal_seq_ = seal.seq;
     ++next_seal_;
     ++result_.seals;
     result_.last_sealed_seq = seal.seq;
@@ -133,8 +137,18 @@ bool ChainVerifier::checkSeal(const StoredSeal& seal, const StoredRecord& r) {
     return fail(Defect::kBadSeal, seal.seq,
                 at + " was signed by another key (fingerprint " + seal.key_fingerprint + ")");
   }
-  if (!key_.verify(sealMessage(seal.seq, seal.head_hash), seal.signature)) {
+  if (!key_.verify(sealMessage(seal.seq, seal.head_hash, seal.prev_seal_seq), seal.signature)) {
     return fail(Defect::kBadSeal, seal.seq, at + ": the signature is invalid");
+  }
+  // prev_seal_seq is signed, so it tells which seal really came before.
+  if (seal.prev_seal_seq > last_seal_seq_) {
+    return fail(Defect::kBadSeal, seal.prev_seal_seq,
+                "the seal at seq " + std::to_string(seal.prev_seal_seq) + " was removed (" + at +
+                    " follows it)");
+  }
+  if (seal.prev_seal_seq < last_seal_seq_) {
+    return fail(Defect::kBadSeal, seal.seq,
+                at + " does not follow the seal at seq " + std::to_string(last_seal_seq_));
   }
   if (seal.head_hash != r.hash) {
     return fail(Defect::kAltered, seal.seq,

@@ -27,12 +27,13 @@ class ChainTest : public ::testing::Test {
       rows_.push_back({seq, rec, prev, hash});
       prev = hash;
     }
-    for (std::uint64_t at : {4ULL, 8ULL}) seals_.push_back(seal(at, rows_[at - 1].hash));
+    seals_.push_back(seal(4, rows_[3].hash, 0));
+    seals_.push_back(seal(8, rows_[7].hash, 4));
   }
 
-  StoredSeal seal(std::uint64_t seq, const std::string& hash) {
+  StoredSeal seal(std::uint64_t seq, const std::string& hash, std::uint64_t prev) {
     return StoredSeal{seq, hash, key_->publicKey().fingerprint(),
-                      *key_->sign(sealMessage(seq, hash)), 0};
+                      *key_->sign(sealMessage(seq, hash, prev)), 0, prev};
   }
 
   VerifyResult verify() const { return verifyWith(key_->publicKey()); }
@@ -55,7 +56,7 @@ TEST(ChainHash, IsSha256OfPrevThenRecord) {
   EXPECT_EQ(chainHash("", "abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(chainHash("a", "bc"), chainHash("", "abc"));
-  EXPECT_EQ(sealMessage(12, "ff"), "basalt-audit-seal-v1\n12\nff");
+  EXPECT_EQ(sealMessage(12, "ff", 3), "basalt-audit-seal-v1\n12\nff\n3");
 }
 
 TEST(RecordSeq, ReadsTheSeqMember) {
@@ -166,12 +167,28 @@ TEST_F(ChainTest, SealFromAnotherKeyOrVerifiedWithAnotherKey) {
   EXPECT_EQ(wrong_key.bad_seq, 4U);
 
   // A forged seal made with another key but claiming this key's fingerprint.
-  const std::string msg = sealMessage(4, rows_[3].hash);
+  const std::string msg = sealMessage(4, rows_[3].hash, 0);
   seals_[0].signature = *other->sign(msg);
   const VerifyResult forged = verify();
   EXPECT_FALSE(forged.ok);
   EXPECT_EQ(forged.defect, Defect::kBadSeal);
   EXPECT_EQ(forged.bad_seq, 4U);
+}
+
+TEST_F(ChainTest, RemovedSeal) {
+  seals_.erase(seals_.begin());
+  const VerifyResult r = verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.defect, Defect::kBadSeal);
+  EXPECT_EQ(r.bad_seq, 4U) << r.reason;
+}
+
+TEST_F(ChainTest, SealWithAForgedPrevSeqFailsItsSignature) {
+  seals_[1].prev_seal_seq = 0;  // pretend it is the first seal, to hide a deleted one
+  seals_.erase(seals_.begin());
+  const VerifyResult r = verify();
+  EXPECT_EQ(r.defect, Defect::kBadSeal);
+  EXPECT_EQ(r.bad_seq, 8U);
 }
 
 TEST_F(ChainTest, FirstDefectWins) {

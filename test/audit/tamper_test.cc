@@ -131,6 +131,11 @@ TEST_F(TamperTest, TamperedSealSignature) {
   expectFailure(audit::Defect::kBadSeal, 16);
 }
 
+TEST_F(TamperTest, DeletedSeal) {
+  rawExec(db(), "DELETE FROM audit_seals WHERE seq = 8");
+  expectFailure(audit::Defect::kBadSeal, 8);
+}
+
 TEST_F(TamperTest, ForgedSealOverARewrittenChain) {
   // Rewrite seq 10 and re-hash everything after it; the seals at 16 and 20 still pin the old
   // hashes, so the first one after the rewrite fails.

@@ -28,12 +28,14 @@ struct ReadTxn {
 Result<std::vector<audit::StoredSeal>> readSeals(Db& db) {
   std::vector<audit::StoredSeal> out;
   auto st = db.prepare(
-      "SELECT seq, head_hash, key_fingerprint, signature, sealed_at FROM audit_seals ORDER BY seq");
+      "SELECT seq, head_hash, key_fingerprint, signature, sealed_at, prev_seq FROM audit_seals "
+      "ORDER BY seq");
   if (!st) return st.error();
   for (int rc = st->step(); rc != SQLITE_DONE; rc = st->step()) {
     if (rc != SQLITE_ROW) return sqliteError(db.get(), rc, "read audit seals");
     out.push_back(audit::StoredSeal{static_cast<std::uint64_t>(st->i64(0)), st->text(1),
-                                    st->text(2), std::string(st->blobView(3)), st->i64(4)});
+                                    st->text(2), std::string(st->blobView(3)), st->i64(4),
+                                    static_cast<std::uint64_t>(st->i64(5))});
   }
   return out;
 }

@@ -99,7 +99,8 @@ CREATE TABLE audit_seals (
   head_hash TEXT NOT NULL,
   key_fingerprint TEXT NOT NULL,
   signature BLOB NOT NULL,
-  sealed_at INTEGER NOT NULL
+  sealed_at INTEGER NOT NULL,
+  prev_seq INTEGER NOT NULL
 );
 )sql";
 

@@ -171,15 +171,17 @@ void SqliteAuditSink::run() {
   if (head_seq_ > sealed_seq_) (void)sealHead();
 }
 
-Result<void> SqliteAuditSink::insertSeal(std::uint64_t seq, const std::string& hash) {
-  auto sig = key_.sign(audit::sealMessage(seq, hash));
+Result<void> SqliteAuditSink::insertSeal(std::uint64_t seq, const std::string& hash,
+                                         std::uint64_t prev_seal_seq) {
+  auto sig = key_.sign(audit::sealMessage(seq, hash, prev_seal_seq));
   if (!sig) return sig.error();
   auto st = db_->prepare(
-      "INSERT INTO audit_seals (seq, head_hash, key_fingerprint, signature, sealed_at) "
-      "VALUES (?, ?, ?, ?, ?)");
+      "INSERT INTO audit_seals (seq, head_hash, key_fingerprint, signature, sealed_at, prev_seq) "
+      "VALUES (?, ?, ?, ?, ?, ?)");
   if (!st) return st.error();
   st->bind(1, static_cast<std::int64_t>(seq)).bind(2, hash).bind(3, key_.publicKey().fingerprint());
   st->bindBlob(4, sig->data(), sig->size()).bind(5, nowMs());
+  st->bind(6, static_cast<std::int64_t>(prev_seal_seq));
   return st->run("insert audit seal");
 }
 
@@ -191,7 +193,7 @@ Result<void> SqliteAuditSink::sealHead() {
     auto head = readHead(*db_);
     if (!head) return head.error();
     if (head->seq > head->sealed_seq) {
-      if (auto s = insertSeal(head->seq, head->hash); !s) return s;
+      if (auto s = insertSeal(head->seq, head->hash, head->sealed_seq); !s) return s;
     }
     if (auto c = txn.commit(); !c) return c;
     head_seq_ = head->seq;
@@ -236,7 +238,7 @@ void SqliteAuditSink::writeBatch(std::deque<Pending>& batch) {
       seqs.push_back(seq);
     }
     if (head.seq - head.sealed_seq >= options_.seal_every_records) {
-      if (auto s = insertSeal(head.seq, head.hash); !s) return s;
+      if (auto s = insertSeal(head.seq, head.hash, head.sealed_seq); !s) return s;
       sealed = true;
     }
     return txn.commit();

@@ -4,9 +4,9 @@
 /// Record n (seq n, gap-free from 1) stores `prev_hash` (the hash of record n-1, or
 /// kGenesisHash for n = 1) and `hash = hex(SHA-256(prev_hash || record))`, where both hashes
 /// are 64 lower-case hex characters and `record` is the canonical text (which contains `"seq":n`).
-/// A seal is an Ed25519 signature over `sealMessage(seq, hash of record seq)`; it pins the
-/// chain up to that record so that rewriting history requires the private key, not just
-/// SHA-256. See docs/adr/0007-audit-chain.md.
+/// A seal is an Ed25519 signature over `sealMessage(seq, hash of record seq, previous seal's
+/// seq)`; it pins the chain up to that record so that rewriting history requires the private
+/// key, not just SHA-256, and links to the seal before it so a deleted seal is noticed. See docs/adr/0007-audit-chain.md.
 
 #include "basalt/audit/signing_key.h"
 
@@ -25,8 +25,10 @@ inline constexpr std::string_view kGenesisHash =
 /// hex(SHA-256(prev_hash || record)).
 std::string chainHash(std::string_view prev_hash, std::string_view record);
 
-/// The bytes a seal signs: "basalt-audit-seal-v1\n<seq>\n<head hash>".
-std::string sealMessage(std::uint64_t seq, std::string_view head_hash);
+/// The bytes a seal signs: "basalt-audit-seal-v1\n<seq>\n<head hash>\n<prev seal seq>"
+/// (prev seal seq 0 for the first seal).
+std::string sealMessage(std::uint64_t seq, std::string_view head_hash,
+                        std::uint64_t prev_seal_seq);
 
 /// A record as stored (views valid for the duration of ChainVerifier::add).
 struct StoredRecord {
@@ -43,6 +45,7 @@ struct StoredSeal {
   std::string key_fingerprint; ///< PublicKey::fingerprint of the signer
   std::string signature;       ///< 64 raw bytes
   std::int64_t sealed_at_ms = 0;
+  std::uint64_t prev_seal_seq = 0;  ///< seq of the seal before this one, 0 for the first
 };
 
 /// Why verification stopped.
@@ -89,6 +92,7 @@ class ChainVerifier {
   const PublicKey& key_;
   std::vector<StoredSeal> seals_;  // sorted by seq
   std::size_t next_seal_ = 0;
+  std::uint64_t last_seal_seq_ = 0;  // the last seal verified
   std::uint64_t expected_seq_ = 1;
   std::string prev_hash_;
   VerifyResult result_;
