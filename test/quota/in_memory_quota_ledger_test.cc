@@ -260,6 +260,30 @@ TEST(InMemoryQuotaLedger, HammeringFromManyThreadsKeepsCountsExact) {
   EXPECT_GT(admitted.load(), 0);
 }
 
+TEST(InMemoryQuotaLedger, ReconfigureWhileAdmitting) {
+  InMemoryQuotaLedger ledger;
+  ASSERT_TRUE(ledger.configure({{"svc", "", {.concurrent_requests = 2}}}));
+  std::atomic<bool> stop{false};
+  std::atomic<std::int64_t> admitted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      while (!stop.load()) {
+        auto adm = ledger.admit(keysFor("svc"), 10, kT0);
+        if (adm.admitted) admitted.fetch_add(1);
+      }
+    });
+  }
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(ledger.configure({{"svc", "", {.concurrent_requests = 1 + i % 3}},
+                                  {"other", "", {.requests_per_minute = 1 + i}}}));
+  }
+  stop = true;
+  for (auto& th : threads) th.join();
+  EXPECT_GT(admitted.load(), 0);
+  EXPECT_EQ(ledger.usage("svc", "", kT0)->in_flight, 0);
+}
+
 TEST(InMemoryQuotaLedger, ExactRequestCountUnderContention) {
   InMemoryQuotaLedger ledger;
   constexpr std::int64_t kLimit = 10007;
