@@ -9,19 +9,24 @@
 namespace basalt::quota {
 namespace {
 
-constexpr std::int64_t kNsPerMinute = 60'000'000'000;
+constexpr std::int64_t kUsPerMinute = 60'000'000;
 // A bucket starts full: any TAT at or before "now" means full.
 constexpr std::int64_t kFullTat = std::numeric_limits<std::int64_t>::min() / 4;
 
-// Time in units of 1/limit minute: one unit refills exactly one token (or request).
+// Time in units of 1/limit minute (at microsecond resolution): one unit refills exactly one
+// token (or request). Split into whole minutes and a remainder so every step fits in 64 bits for
+// limits up to kMaxLimit and divides by constants only (no 128-bit division on the hot path).
 std::int64_t toUnits(TimePoint now, std::int64_t limit) {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
-  if (ns < 0) ns = 0;
-  return static_cast<std::int64_t>(static_cast<__int128>(ns) * limit / kNsPerMinute);
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  if (us < 0) us = 0;
+  const std::int64_t minutes = us / kUsPerMinute;
+  const std::int64_t rest = us % kUsPerMinute;
+  return minutes * limit + rest * limit / kUsPerMinute;
 }
 
+// Only called with 0 <= units <= limit, so the product fits in 64 bits.
 std::int64_t unitsToMs(std::int64_t units, std::int64_t limit) {
-  return static_cast<std::int64_t>((static_cast<__int128>(units) * 60'000 + limit - 1) / limit);
+  return (units * 60'000 + limit - 1) / limit;
 }
 
 int unitsToRetrySeconds(std::int64_t units, std::int64_t limit) {
@@ -265,6 +270,7 @@ Admission InMemoryQuotaLedger::admit(const QuotaKeys& keys, std::int64_t reserve
   if (table.buckets.empty()) return out;
 
   std::vector<Taken> taken;
+  taken.reserve(2 * (1 + keys.groups.size()));
   RateInfo rate;
 
   // Returns false (and fills out.rejection) when this bucket does not fit.

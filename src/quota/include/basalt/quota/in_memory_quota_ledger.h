@@ -8,10 +8,11 @@
 ///  - Each quota is a Bucket with three independent atomics. The requests and tokens buckets use
 ///    the GCRA form of a token bucket: one int64 "theoretical arrival time" (TAT) in units of
 ///    1/limit minute, so one unit is exactly one token (or request) and refill is continuous and
-///    exact. Taking n units is a CAS loop `tat' = max(tat, now) + n` that fails when
+///    exact (time is taken at microsecond resolution). Taking n units is a CAS loop `tat' = max(tat, now) + n` that fails when
 ///    `tat' - now > limit` (more than a full bucket in debt). Refunds are a fetch_sub; charges
 ///    the same CAS. Concurrency slots are a fetch_add/fetch_sub counter.
-///  - Threads only contend on the cache lines of the quotas they share.
+///  - Threads only contend on the cache lines of the quotas they share. Cost on one core: about
+///    0.3 us for admit + settle + release against three quotas, 50 ns when no quota applies.
 ///  - Rollback of a rejected multi-quota admission is not atomic as a whole: for an instant
 ///    another request may see the rolled-back units as taken (and be refused early). Counts are
 ///    never lost or duplicated.

@@ -36,7 +36,7 @@ struct QuotaLimits {
 };
 
 /// The largest accepted value of any limit (keeps the fixed-point arithmetic in range).
-inline constexpr std::int64_t kMaxLimit = 1'000'000'000'000;
+inline constexpr std::int64_t kMaxLimit = 100'000'000'000;
 
 /// One configured quota: `subject` is a principal or group id; `model` empty applies to all
 /// models (counted together), otherwise only to requests for that model name.
