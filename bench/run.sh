@@ -336,6 +336,7 @@ wrk_once() {  # wrk_once PREFIX TARGET CONNS: appends one BENCH_RESULT line to P
 
 h2load_once() {  # h2load_once TARGET PER_CONN_RPS: appends one pct line to fixed.TARGET.runs
   local t=$1 rate=$2 line
+  rm -f "$WORK/h2load-$t.log"  # h2load appends to an existing log file
   loadgen h2load --h1 -c"$FIXED_CONNS" --rps "$rate" -D "$DURATION" --warm-up-time "$WARMUP" \
     -d "$REQ_BODY" -H 'content-type: application/json' -H "authorization: Bearer $API_KEY" \
     --log-file "$WORK/h2load-$t.log" "${URL[$t]}" >"$WORK/h2load-$t.out" 2>&1 ||
