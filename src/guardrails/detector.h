@@ -68,8 +68,7 @@ inline constexpr std::size_t kRegexWindow = 256;
 std::unique_ptr<Detector> makePiiDetector(std::string_view entity, std::uint32_t rule);
 
 /// A user regex. Errors carry RE2's reason; the caller adds guardrail and regex names.
-Result<std::unique_ptr<Detector>> makeRegexDetector(const std::string& pattern,
-                                                    std::uint32_t rule);
+Result<std::unique_ptr<Detector>> makeRegexDetector(const std::string& pattern, std::uint32_t rule);
 
 /// Case-insensitive whole-word matching of `words`; word i reports rule first_rule + i.
 Result<std::unique_ptr<Detector>> makeWordDetector(const std::vector<std::string>& words,
@@ -82,8 +81,12 @@ bool mayMatchWhitespace(std::string_view pattern);
 inline bool isSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
-inline bool isDigit(char c) { return c >= '0' && c <= '9'; }
-inline bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+inline bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+inline bool isAlpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 /// Word characters for whole-word checks: ASCII letters, digits, '_' and any non-ASCII byte (so
 /// a UTF-8 letter next to a word keeps it from being whole).
 inline bool isWordByte(char c) {

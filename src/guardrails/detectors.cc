@@ -20,8 +20,12 @@ namespace {
 using re2::RE2;
 using re2::StringPiece;
 
-bool isAlnum(char c) { return isAlpha(c) || isDigit(c); }
-bool isHex(char c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool isAlnum(char c) {
+  return isAlpha(c) || isDigit(c);
+}
+bool isHex(char c) {
+  return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 
 // Next UTF-8 character boundary after i.
 std::size_t nextChar(std::string_view text, std::size_t i) {
@@ -139,9 +143,8 @@ class CardDetector final : public Detector {
   void find(std::string_view t, std::size_t from, std::vector<Candidate>& out) const override {
     // Start at the beginning of the run that `from` is in, so context digits count.
     std::size_t i = from;
-    while (i > 0 && (isDigit(t[i - 1]) ||
-                     ((t[i - 1] == ' ' || t[i - 1] == '-') && i > 1 && isDigit(t[i - 2]) &&
-                      i < t.size() && isDigit(t[i])))) {
+    while (i > 0 && (isDigit(t[i - 1]) || ((t[i - 1] == ' ' || t[i - 1] == '-') && i > 1 &&
+                                           isDigit(t[i - 2]) && i < t.size() && isDigit(t[i])))) {
       --i;
     }
     while (i < t.size()) {
@@ -181,7 +184,9 @@ class CardDetector final : public Detector {
 
 // ---- IP_ADDRESS: runs of [0-9A-Za-z:.]; IPv6 checked by inet_pton, else IPv4 pieces ----
 
-bool isIpRunChar(char c) { return isAlnum(c) || c == ':' || c == '.'; }
+bool isIpRunChar(char c) {
+  return isAlnum(c) || c == ':' || c == '.';
+}
 
 bool ipv4(std::string_view s) {
   int parts = 0;
@@ -320,8 +325,8 @@ class WordDetector final : public Detector {
 
   std::unique_ptr<RE2> any_;
   std::vector<std::unique_ptr<RE2>> each_;  // one per word, longest first
-  std::vector<std::string> words_;           // in the same order as each_
-  std::vector<std::uint32_t> rules_;         // in the same order as each_
+  std::vector<std::string> words_;          // in the same order as each_
+  std::vector<std::uint32_t> rules_;        // in the same order as each_
 };
 
 }  // namespace
@@ -346,9 +351,8 @@ bool mayMatchWhitespace(std::string_view p) {
 std::unique_ptr<Detector> makePiiDetector(std::string_view entity, std::uint32_t rule) {
   const auto digits = [](std::string_view s) { return hasDigit(s); };
   if (entity == "EMAIL") {
-    auto re = compileRe(
-        R"([A-Za-z0-9._%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)"
-        R"((?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63})");
+    auto re = compileRe(R"([A-Za-z0-9._%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)"
+                        R"((?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63})");
     return std::make_unique<ReDetector>(
         Shape::kToken, 254, std::move(re), rule,
         [](std::string_view t, std::size_t b, std::size_t& e) {
@@ -386,7 +390,8 @@ std::unique_ptr<Detector> makePiiDetector(std::string_view entity, std::uint32_t
     // 40 base64-ish characters shortly after a "secret" keyword (aws_secret_access_key = ...,
     // "SecretAccessKey": "..."); without the context 40 such characters are too common.
     auto re = compileRe(
-        R"(secret[A-Za-z0-9_\-]{0,30}["']?[ \t]{0,4}(?:[:=]|=>)?[ \t]{0,4}["']?([A-Za-z0-9/+]{40}))",
+        R"(secret[A-Za-z0-9_\-]{0,30}["']?[ \t]{0,4}(?:[:=]|=>)?[ \t]{0,4}["']?)"
+        R"(([A-Za-z0-9/+]{40}))",
         true);
     return std::make_unique<ReDetector>(
         Shape::kToken, 40, std::move(re), rule,
@@ -397,8 +402,8 @@ std::unique_ptr<Detector> makePiiDetector(std::string_view entity, std::uint32_t
         Prefilter{}, 1, 96);
   }
   if (entity == "MAC_ADDRESS") {
-    auto re = compileRe(
-        "(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}|(?:[0-9A-Fa-f]{2}-){5}[0-9A-Fa-f]{2}");
+    auto re =
+        compileRe("(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}|(?:[0-9A-Fa-f]{2}-){5}[0-9A-Fa-f]{2}");
     return std::make_unique<ReDetector>(
         Shape::kToken, 17, std::move(re), rule,
         [](std::string_view t, std::size_t b, std::size_t& e) {
@@ -431,7 +436,8 @@ std::unique_ptr<Detector> makePiiDetector(std::string_view entity, std::uint32_t
     // +1 415 555 2671); NANP area codes and exchanges start with 2-9.
     auto re = compileRe(
         R"(\+[1-9](?:[ .\-]?[0-9]){7,14})"
-        R"(|(?:\+?1[ .\-]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .\-]?)[2-9][0-9]{2}[ .\-]?[0-9]{4})");
+        R"(|(?:\+?1[ .\-]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .\-]?))"
+        R"([2-9][0-9]{2}[ .\-]?[0-9]{4})");
     return std::make_unique<ReDetector>(
         Shape::kNumeric, 24, std::move(re), rule,
         [](std::string_view t, std::size_t b, std::size_t& e) {

@@ -257,10 +257,11 @@ Outcome Guardrail::apply(std::string_view text, Direction direction) const {
   return o;
 }
 
-StreamFilter Guardrail::stream(Direction direction) const { return StreamFilter(*this, direction); }
+StreamFilter Guardrail::stream(Direction direction) const {
+  return StreamFilter(*this, direction);
+}
 
-Result<GuardrailSet> GuardrailSet::compile(
-    const std::vector<config::GuardrailSettings>& settings) {
+Result<GuardrailSet> GuardrailSet::compile(const std::vector<config::GuardrailSettings>& settings) {
   GuardrailSet set;
   for (const auto& s : settings) {
     if (set.find(s.name) != nullptr) {

@@ -11,7 +11,9 @@ namespace {
 // secret key). Larger than any detector's look-behind.
 constexpr std::size_t kContext = 128;
 
-bool continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0U) == 0x80U; }
+bool continuation(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0U) == 0x80U;
+}
 
 std::size_t charStartAtOrBefore(std::string_view s, std::size_t i) {
   while (i > 0 && i < s.size() && continuation(s[i])) --i;

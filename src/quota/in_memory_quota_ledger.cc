@@ -102,8 +102,8 @@ struct KeyHash {
   using is_transparent = void;
   std::size_t operator()(const KeyView& k) const {
     const std::size_t h = std::hash<std::string_view>{}(k.subject);
-    return h ^ (std::hash<std::string_view>{}(k.model) + 0x9e3779b97f4a7c15ULL + (h << 6U) +
-                (h >> 2U));
+    return h ^
+           (std::hash<std::string_view>{}(k.model) + 0x9e3779b97f4a7c15ULL + (h << 6U) + (h >> 2U));
   }
   std::size_t operator()(const Key& k) const { return (*this)(KeyView{k.subject, k.model}); }
 };
@@ -216,9 +216,9 @@ Result<void> InMemoryQuotaLedger::validate(const std::vector<QuotaRule>& rules) 
     }
     auto [it, inserted] = seen.emplace(Key{r.subject, r.model}, i);
     if (!inserted) {
-      return Error::invalid(where + " duplicates quotas[" + std::to_string(it->second) +
-                                "] (same subject and model)",
-                            where);
+      return Error::invalid(
+          where + " duplicates quotas[" + std::to_string(it->second) + "] (same subject and model)",
+          where);
     }
   }
   return {};
@@ -286,7 +286,8 @@ Admission InMemoryQuotaLedger::admit(const QuotaKeys& keys, std::int64_t reserve
     if (l.concurrent_requests > 0) {
       const auto n = b->in_flight.fetch_add(1, std::memory_order_acq_rel) + 1;
       t.slot = true;
-      if (n > l.concurrent_requests) return reject(LimitKind::kConcurrency, l.concurrent_requests, 1, false);
+      if (n > l.concurrent_requests)
+        return reject(LimitKind::kConcurrency, l.concurrent_requests, 1, false);
     }
     if (l.requests_per_minute > 0) {
       std::int64_t left = 0, wait = 0, reset = 0;
@@ -342,7 +343,8 @@ Admission InMemoryQuotaLedger::admit(const QuotaKeys& keys, std::int64_t reserve
     return out;
   }
   if (!taken.empty()) {
-    out.ticket = Ticket(std::make_unique<MemoryTicketState>(std::move(taken), reserve_tokens), rate);
+    out.ticket =
+        Ticket(std::make_unique<MemoryTicketState>(std::move(taken), reserve_tokens), rate);
   }
   return out;
 }

@@ -30,7 +30,8 @@ Error toError(const Rejection& rejection) {
     case LimitKind::kTokens:
       e.message = rejection.exceeds_limit
                       ? "The request needs more tokens than the tokens-per-minute quota allows "
-                        "(" + std::to_string(rejection.limit_value) + "); lower max_tokens."
+                        "(" +
+                            std::to_string(rejection.limit_value) + "); lower max_tokens."
                       : std::string("Too many tokens, please wait before trying again.");
       break;
     case LimitKind::kConcurrency:

@@ -117,8 +117,7 @@ INSTANTIATE_TEST_SUITE_P(
         EntityCase{"MAC_ADDRESS",
                    {{"mac 00:1A:2B:3C:4D:5E.", "mac {MAC_ADDRESS}."},
                     {"00-1a-2b-3c-4d-5e", "{MAC_ADDRESS}"}},
-                   {"00:1A:2B:3C:4D", "00:1A:2B:3C:4D:5E:6F", "00:1A-2B:3C:4D:5E",
-                    "12:30:45"}}),
+                   {"00:1A:2B:3C:4D", "00:1A:2B:3C:4D:5E:6F", "00:1A-2B:3C:4D:5E", "12:30:45"}}),
     [](const auto& info) { return std::string(info.param.entity); });
 
 TEST(Guardrail, BlockActionBlocksAndReportsIt) {

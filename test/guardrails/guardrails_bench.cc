@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
   t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < stream_iterations; ++i) {
     auto f = (*g)->stream();
-    for (std::size_t p = 0; p < text.size(); p += 20) sink += f.push(text.substr(p, 20)).text.size();
+    for (std::size_t p = 0; p < text.size(); p += 20)
+      sink += f.push(text.substr(p, 20)).text.size();
     sink += f.finish().text.size();
   }
   t1 = std::chrono::steady_clock::now();

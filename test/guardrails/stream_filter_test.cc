@@ -77,7 +77,8 @@ const char* const kTexts[] = {
     "Ticket TKT-42 about Operation Sunrise, version 1.2.3.4.5 and 4111 1111 1111 1112 stay.",
     "Call +44 20 7946 0958 or +1 415 555 2671 then 415.555.2671 and 1234 5678 9012",
     "Plain prose with nothing to hide, just words and numbers like 42 and 3.14.\n\nDone.",
-    "Unicode: café ☕ naïve — mail ü@example.de or x@exämple.com; 電話 415-555-2671 終わり",
+    "Unicode: café ☕ naïve — mail ü@example.de or x@exämple.com; "
+    "電話 415-555-2671 終わり",
     "Phones +1 415 555 2671 +1 415 555 2672 +1 415 555 2673 +1 415 555 2674 +1 415 555 2675",
 };
 
@@ -111,19 +112,59 @@ TEST(StreamFilter, EverySplitGivesTheNonStreamResult) {
 // Random texts built from entities, near misses and separators, split at random points: the
 // stream must always agree with apply() (text, interventions, and whether it blocks).
 TEST(StreamFilter, RandomTextsAndSplitsAgreeWithApply) {
-  const char* const fragments[] = {
-      "john.doe@example.com", "a@b", "@", "(415) 555-2671", "415-555-2671", "+1 415 555 2671",
-      "+44 20 7946 0958", "123-45-6789", "078 05 1120", "4111 1111 1111 1111", "4111-1111-1111",
-      "1111", "378282246310005", "10.0.0.1", "1.2.3.4.5", "2001:db8::1", "::1", "12:30",
-      "00:1A:2B:3C:4D:5E", "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key =",
-      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "https://ex.com/p?q=1", "www.example.org",
-      "TKT-7", "TKT-", "Operation", "sunrise", "top", "secret", "project-falcon", "the", "café",
-      "☕", "42", "3.14", "2024", "-", ".", ",", "(", ")", "+", ":", "x", "word"};
+  const char* const fragments[] = {"john.doe@example.com",
+                                   "a@b",
+                                   "@",
+                                   "(415) 555-2671",
+                                   "415-555-2671",
+                                   "+1 415 555 2671",
+                                   "+44 20 7946 0958",
+                                   "123-45-6789",
+                                   "078 05 1120",
+                                   "4111 1111 1111 1111",
+                                   "4111-1111-1111",
+                                   "1111",
+                                   "378282246310005",
+                                   "10.0.0.1",
+                                   "1.2.3.4.5",
+                                   "2001:db8::1",
+                                   "::1",
+                                   "12:30",
+                                   "00:1A:2B:3C:4D:5E",
+                                   "AKIAIOSFODNN7EXAMPLE",
+                                   "aws_secret_access_key =",
+                                   "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                                   "https://ex.com/p?q=1",
+                                   "www.example.org",
+                                   "TKT-7",
+                                   "TKT-",
+                                   "Operation",
+                                   "sunrise",
+                                   "top",
+                                   "secret",
+                                   "project-falcon",
+                                   "the",
+                                   "café",
+                                   "☕",
+                                   "42",
+                                   "3.14",
+                                   "2024",
+                                   "-",
+                                   ".",
+                                   ",",
+                                   "(",
+                                   ")",
+                                   "+",
+                                   ":",
+                                   "x",
+                                   "word"};
   const char* const separators[] = {" ", " ", " ", "", "\n", ", ", ". ", "-", ":", "  "};
   auto all = everything();
   auto pii = piiOnly();
   std::mt19937 rng(20261126);
-  auto pick = [&rng](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+  auto pick = [&rng](std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+  };
   for (int round = 0; round < 400; ++round) {
     std::string text;
     const std::size_t parts = 3 + pick(20);
@@ -136,7 +177,8 @@ TEST(StreamFilter, RandomTextsAndSplitsAgreeWithApply) {
       for (int trial = 0; trial < 8; ++trial) {
         std::vector<std::size_t> cuts;
         const std::size_t ncuts = trial == 0 ? text.size() : 1 + pick(6);
-        for (std::size_t i = 0; i < ncuts; ++i) cuts.push_back(trial == 0 ? i : pick(text.size() + 1));
+        for (std::size_t i = 0; i < ncuts; ++i)
+          cuts.push_back(trial == 0 ? i : pick(text.size() + 1));
         std::sort(cuts.begin(), cuts.end());
         std::vector<std::string_view> deltas;
         std::size_t prev = 0;

@@ -122,8 +122,9 @@ TEST(InMemoryQuotaLedger, ConcurrencySlotsAreReleasedByRaii) {
 TEST(InMemoryQuotaLedger, AllApplicableQuotasAreCheckedAndRejectionRollsBack) {
   InMemoryQuotaLedger ledger;
   ASSERT_TRUE(ledger.configure({
-      {"alice", "", {.requests_per_minute = 100, .tokens_per_minute = 10000,
-                     .concurrent_requests = 10}},
+      {"alice",
+       "",
+       {.requests_per_minute = 100, .tokens_per_minute = 10000, .concurrent_requests = 10}},
       {"team", "", {.requests_per_minute = 100}},
       {"team", "gpt", {.tokens_per_minute = 500}},
   }));
@@ -193,8 +194,8 @@ TEST(InMemoryQuotaLedger, ValidationRejectsBadRules) {
   EXPECT_NE(neg.error().message.find("quotas[0].requests_per_minute"), std::string::npos);
   EXPECT_FALSE(ledger.configure({{"alice", "", {.tokens_per_minute = kMaxLimit + 1}}}));
   EXPECT_FALSE(ledger.configure({{"", "", {.requests_per_minute = 1}}}));
-  auto dup = ledger.configure({{"a", "m", {.requests_per_minute = 1}},
-                               {"a", "m", {.requests_per_minute = 2}}});
+  auto dup = ledger.configure(
+      {{"a", "m", {.requests_per_minute = 1}}, {"a", "m", {.requests_per_minute = 2}}});
   ASSERT_FALSE(dup);
   EXPECT_NE(dup.error().message.find("quotas[1]"), std::string::npos);
   // A failed configure changes nothing.
@@ -206,8 +207,8 @@ TEST(InMemoryQuotaLedger, ReconfigureKeepsStateOfUnchangedRules) {
   ASSERT_TRUE(ledger.configure({{"alice", "", {.requests_per_minute = 2}}}));
   EXPECT_TRUE(ledger.admit(keysFor("alice"), 0, kT0).admitted);
   EXPECT_TRUE(ledger.admit(keysFor("alice"), 0, kT0).admitted);
-  ASSERT_TRUE(ledger.configure({{"alice", "", {.requests_per_minute = 2}},
-                                {"bob", "", {.requests_per_minute = 1}}}));
+  ASSERT_TRUE(ledger.configure(
+      {{"alice", "", {.requests_per_minute = 2}}, {"bob", "", {.requests_per_minute = 1}}}));
   EXPECT_FALSE(ledger.admit(keysFor("alice"), 0, kT0).admitted);
   ASSERT_TRUE(ledger.configure({{"alice", "", {.requests_per_minute = 3}}}));
   EXPECT_TRUE(ledger.admit(keysFor("alice"), 0, kT0).admitted);  // new limit: fresh bucket
@@ -221,10 +222,11 @@ TEST(InMemoryQuotaLedger, HammeringFromManyThreadsKeepsCountsExact) {
   constexpr int kAttempts = 20000;
   constexpr std::int64_t kRequests = 5000;
   constexpr std::int64_t kTokens = 1'000'000;
-  ASSERT_TRUE(ledger.configure({{"svc", "", {.requests_per_minute = kRequests,
-                                             .tokens_per_minute = kTokens,
-                                             .concurrent_requests = 3}},
-                                {"grp", "", {.requests_per_minute = kRequests * 10}}}));
+  ASSERT_TRUE(ledger.configure(
+      {{"svc",
+        "",
+        {.requests_per_minute = kRequests, .tokens_per_minute = kTokens, .concurrent_requests = 3}},
+       {"grp", "", {.requests_per_minute = kRequests * 10}}}));
   const std::vector<std::string> groups = {"grp"};
   std::atomic<std::int64_t> admitted{0};
   std::atomic<std::int64_t> used{0};

@@ -68,7 +68,8 @@ class Guardrail {
   /// capped). A regex that does not compile is an Error naming the guardrail, the regex and the
   /// pattern. PII entities without a detector (see README.md) are accepted and reported by
   /// undetectedEntities().
-  static Result<std::unique_ptr<const Guardrail>> compile(const config::GuardrailSettings& settings);
+  static Result<std::unique_ptr<const Guardrail>> compile(
+      const config::GuardrailSettings& settings);
 
   ~Guardrail();
   Guardrail(const Guardrail&) = delete;

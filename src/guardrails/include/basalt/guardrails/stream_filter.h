@@ -52,7 +52,7 @@ class StreamFilter {
   bool active_;
   bool blocked_ = false;
   bool finished_ = false;
-  std::string buffer_;     ///< raw text: [0, context_) already released, the rest held back
+  std::string buffer_;  ///< raw text: [0, context_) already released, the rest held back
   std::size_t context_ = 0;
   std::vector<Intervention> interventions_;
 };

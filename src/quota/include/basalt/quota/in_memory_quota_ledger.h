@@ -8,9 +8,10 @@
 ///  - Each quota is a Bucket with three independent atomics. The requests and tokens buckets use
 ///    the GCRA form of a token bucket: one int64 "theoretical arrival time" (TAT) in units of
 ///    1/limit minute, so one unit is exactly one token (or request) and refill is continuous and
-///    exact (time is taken at microsecond resolution). Taking n units is a CAS loop `tat' = max(tat, now) + n` that fails when
-///    `tat' - now > limit` (more than a full bucket in debt). Refunds are a fetch_sub; charges
-///    the same CAS. Concurrency slots are a fetch_add/fetch_sub counter.
+///    exact (time is read at microsecond resolution). Taking n units is a CAS loop
+///    `tat' = max(tat, now) + n` that fails when `tat' - now > limit` (more than a full bucket).
+///    Refunds are a fetch_sub; charges the same CAS. Concurrency slots are a fetch_add/fetch_sub
+///    counter.
 ///  - Threads only contend on the cache lines of the quotas they share. Cost on one core: about
 ///    0.3 us for admit + settle + release against three quotas, 50 ns when no quota applies.
 ///  - Rollback of a rejected multi-quota admission is not atomic as a whole: for an instant
@@ -57,8 +58,7 @@ class InMemoryQuotaLedger final : public QuotaLedger {
     std::int64_t requests_available = -1;
     std::int64_t tokens_available = -1;
   };
-  std::optional<Usage> usage(std::string_view subject, std::string_view model,
-                             TimePoint now) const;
+  std::optional<Usage> usage(std::string_view subject, std::string_view model, TimePoint now) const;
 
   struct Table;  // the immutable rule snapshot (defined in the .cc)
 

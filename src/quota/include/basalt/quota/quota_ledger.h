@@ -63,10 +63,10 @@ std::string_view limitName(LimitKind kind);
 struct Rejection {
   LimitKind limit = LimitKind::kRequests;
   std::string subject;
-  std::string model;               ///< empty for a model-independent quota
-  std::int64_t limit_value = 0;    ///< the configured limit that was hit
-  int retry_after_s = 1;           ///< >= 1: when the request would fit (if nothing else runs)
-  bool exceeds_limit = false;      ///< the reservation alone is larger than the limit: never fits
+  std::string model;             ///< empty for a model-independent quota
+  std::int64_t limit_value = 0;  ///< the configured limit that was hit
+  int retry_after_s = 1;         ///< >= 1: when the request would fit (if nothing else runs)
+  bool exceeds_limit = false;    ///< the reservation alone is larger than the limit: never fits
 };
 
 /// The 429 error for a rejection (ErrorKind::kRateLimited, retry_after_s set, code
