@@ -22,8 +22,7 @@ std::string newEventId() {
 }
 
 std::int64_t eventTimeMs(const AuditEvent& event) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             event.event_time.time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(event.event_time.time_since_epoch())
       .count();
 }
 
@@ -77,10 +76,10 @@ PreparedRecord prepareRecord(const AuditEvent& e) {
     resp["status"] = re.status;
     if (!re.stop_reason.empty()) resp["stopReason"] = re.stop_reason;
     if (re.usage) {
-      resp["usage"] = json::object{{"inputTokens", re.usage->input_tokens},
-                                   {"outputTokens", re.usage->output_tokens},
-                                   {"totalTokens",
-                                    re.usage->input_tokens + re.usage->output_tokens}};
+      resp["usage"] =
+          json::object{{"inputTokens", re.usage->input_tokens},
+                       {"outputTokens", re.usage->output_tokens},
+                       {"totalTokens", re.usage->input_tokens + re.usage->output_tokens}};
     }
     if (re.output_bytes) resp["outputBytes"] = *re.output_bytes;
     rec["responseElements"] = std::move(resp);

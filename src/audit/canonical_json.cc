@@ -58,13 +58,27 @@ void appendCanonicalString(std::string_view s, std::string& out) {
       continue;
     }
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         if (c < 0x20) {
           out.append("\\u00");
@@ -81,14 +95,26 @@ void appendCanonicalString(std::string_view s, std::string& out) {
 
 void appendCanonicalJson(const boost::json::value& v, std::string& out) {
   switch (v.kind()) {
-    case boost::json::kind::null: out.append("null"); break;
-    case boost::json::kind::bool_: out.append(v.get_bool() ? "true" : "false"); break;
-    case boost::json::kind::int64: out.append(std::to_string(v.get_int64())); break;
-    case boost::json::kind::uint64: out.append(std::to_string(v.get_uint64())); break;
+    case boost::json::kind::null:
+      out.append("null");
+      break;
+    case boost::json::kind::bool_:
+      out.append(v.get_bool() ? "true" : "false");
+      break;
+    case boost::json::kind::int64:
+      out.append(std::to_string(v.get_int64()));
+      break;
+    case boost::json::kind::uint64:
+      out.append(std::to_string(v.get_uint64()));
+      break;
     // Records carry no floating point; should one appear, Boost's shortest round-trip form is
     // still deterministic.
-    case boost::json::kind::double_: out.append(boost::json::serialize(v)); break;
-    case boost::json::kind::string: appendCanonicalString(v.get_string(), out); break;
+    case boost::json::kind::double_:
+      out.append(boost::json::serialize(v));
+      break;
+    case boost::json::kind::string:
+      appendCanonicalString(v.get_string(), out);
+      break;
     case boost::json::kind::array: {
       out.push_back('[');
       bool first = true;

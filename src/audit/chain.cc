@@ -2,8 +2,8 @@
 
 #include "basalt/core/ids.h"
 
-#include <boost/json/parse.hpp>
 #include <openssl/sha.h>
+#include <boost/json/parse.hpp>
 
 #include <algorithm>
 
@@ -37,12 +37,18 @@ std::string sealMessage(std::uint64_t seq, std::string_view head_hash,
 
 std::string_view defectName(Defect d) {
   switch (d) {
-    case Defect::kNone: return "none";
-    case Defect::kAltered: return "altered";
-    case Defect::kRemoved: return "removed";
-    case Defect::kReordered: return "reordered";
-    case Defect::kInserted: return "inserted";
-    case Defect::kBadSeal: return "bad seal";
+    case Defect::kNone:
+      return "none";
+    case Defect::kAltered:
+      return "altered";
+    case Defect::kRemoved:
+      return "removed";
+    case Defect::kReordered:
+      return "reordered";
+    case Defect::kInserted:
+      return "inserted";
+    case Defect::kBadSeal:
+      return "bad seal";
   }
   return "unknown";
 }
@@ -111,8 +117,9 @@ bool ChainVerifier::add(const StoredRecord& r) {
     // This record is intact and correctly numbered but does not follow its predecessor, so
     // the predecessor is not the record that was written there.
     return fail(Defect::kAltered, r.seq - 1,
-                "seq " + std::to_string(r.seq - 1) + " was altered or replaced (and re-hashed): seq " +
-                    std::to_string(r.seq) + " does not link to it");
+                "seq " + std::to_string(r.seq - 1) +
+                    " was altered or replaced (and re-hashed): seq " + std::to_string(r.seq) +
+                    " does not link to it");
   }
 
   while (next_seal_ < seals_.size() && seals_[next_seal_].seq <= r.seq) {

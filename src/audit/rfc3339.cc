@@ -29,7 +29,9 @@ void civilFromDays(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
   y += m <= 2 ? 1 : 0;
 }
 
-bool isLeap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool isLeap(std::int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 unsigned daysInMonth(std::int64_t y, unsigned m) {
   static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -72,9 +74,8 @@ std::string formatRfc3339Ms(std::chrono::system_clock::time_point t) {
   civilFromDays(days, y, m, d);
   const auto secs = static_cast<unsigned>(rem / 1000);
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ",
-                static_cast<long long>(y), m, d, secs / 3600, secs / 60 % 60, secs % 60,
-                static_cast<unsigned>(rem % 1000));
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", static_cast<long long>(y),
+                m, d, secs / 3600, secs / 60 % 60, secs % 60, static_cast<unsigned>(rem % 1000));
   return buf;
 }
 
@@ -105,7 +106,7 @@ Result<std::chrono::system_clock::time_point> parseRfc3339(std::string_view s) {
     return bad();
   }
   if (hh > 23 || mm > 59 || ss > 60) return bad();  // 60: a leap second, counted as :59 + 1
-  ms += (static_cast<std::int64_t>(hh) * 3600 + mm * 60 + ss) * 1000;
+  ms += (static_cast<std::int64_t>(hh) * 3600 + static_cast<std::int64_t>(mm) * 60 + ss) * 1000;
   if (pos < s.size() && s[pos] == '.') {
     ++pos;
     std::size_t n = 0;
@@ -131,7 +132,7 @@ Result<std::chrono::system_clock::time_point> parseRfc3339(std::string_view s) {
         om > 59) {
       return bad();
     }
-    ms -= sign * (static_cast<std::int64_t>(oh) * 3600 + om * 60) * 1000;
+    ms -= sign * (static_cast<std::int64_t>(oh) * 3600 + static_cast<std::int64_t>(om) * 60) * 1000;
   } else {
     return bad();
   }

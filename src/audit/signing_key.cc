@@ -17,12 +17,16 @@
 namespace basalt::audit {
 
 namespace detail {
-void PkeyDeleter::operator()(void* pkey) const { EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey)); }
+void PkeyDeleter::operator()(void* pkey) const {
+  EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey));
+}
 }  // namespace detail
 
 namespace {
 
-EVP_PKEY* raw(const detail::PkeyPtr& p) { return static_cast<EVP_PKEY*>(p.get()); }
+EVP_PKEY* raw(const detail::PkeyPtr& p) {
+  return static_cast<EVP_PKEY*>(p.get());
+}
 
 struct BioDeleter {
   void operator()(BIO* b) const { BIO_free(b); }
@@ -127,12 +131,13 @@ bool PublicKey::verify(std::string_view message, std::string_view signature) con
     return false;
   }
   return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                          signature.size(),
-                          reinterpret_cast<const unsigned char*>(message.data()),
+                          signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
                           message.size()) == 1;
 }
 
-std::string PublicKey::pem() const { return publicPemOf(raw(pkey_)); }
+std::string PublicKey::pem() const {
+  return publicPemOf(raw(pkey_));
+}
 
 SigningKey::SigningKey(detail::PkeyPtr pkey, PublicKey pub)
     : pkey_(std::move(pkey)), public_key_(std::move(pub)) {}
@@ -172,17 +177,17 @@ Result<SigningKey> SigningKey::loadOrCreate(const std::string& path) {
     auto fresh = generate();
     if (!fresh) return fresh.error();
     BioPtr bio(BIO_new(BIO_s_mem()));
-    if (!bio || PEM_write_bio_PrivateKey(bio.get(), raw(fresh->pkey_), nullptr, nullptr, 0,
-                                         nullptr, nullptr) != 1) {
+    if (!bio || PEM_write_bio_PrivateKey(bio.get(), raw(fresh->pkey_), nullptr, nullptr, 0, nullptr,
+                                         nullptr) != 1) {
       return Error::internal("cannot encode the audit key");
     }
     std::string text = bioContents(bio.get());
     const std::string tmp = path + ".tmp-" + randomId("", 12);
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return Error::internal("cannot create " + tmp + ": " + std::strerror(errno));
-    const bool written = ::write(fd, text.data(), text.size()) ==
-                             static_cast<ssize_t>(text.size()) &&
-                         ::fsync(fd) == 0;
+    const bool written =
+        ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+        ::fsync(fd) == 0;
     ::close(fd);
     std::fill(text.begin(), text.end(), '\0');
     if (!written) {
@@ -208,8 +213,7 @@ Result<std::string> SigningKey::sign(std::string_view message) const {
   std::string sig(64, '\0');
   std::size_t len = sig.size();
   if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
-                     reinterpret_cast<const unsigned char*>(message.data()),
-                     message.size()) != 1 ||
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1 ||
       len != 64) {
     return Error::internal("Ed25519 sign failed");
   }

@@ -49,8 +49,9 @@ int main(int argc, char** argv) {
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       for (int i = 0; !stop.load(std::memory_order_relaxed); ++i) {
-        auto r = audit::appendAndWait(**sink, basalt::testing::sampleEvent("u" + std::to_string(t), i))
-                     .get();
+        auto r =
+            audit::appendAndWait(**sink, basalt::testing::sampleEvent("u" + std::to_string(t), i))
+                .get();
         if (!r) failures.fetch_add(1);
       }
     });
@@ -64,12 +65,13 @@ int main(int argc, char** argv) {
   (*sink)->close();
   const std::uint64_t events = stats.events - start_stats.events;
   const std::uint64_t txns = stats.transactions - start_stats.transactions;
-  std::printf("threads=%d seconds=%.2f events=%llu events/s=%.0f transactions=%llu "
-              "mean_group=%.1f seals=%llu failures=%llu dir=%s\n",
-              threads, elapsed, static_cast<unsigned long long>(events), events / elapsed,
-              static_cast<unsigned long long>(txns), txns ? double(events) / double(txns) : 0.0,
-              static_cast<unsigned long long>(stats.seals),
-              static_cast<unsigned long long>(failures.load()), dir.c_str());
+  std::printf(
+      "threads=%d seconds=%.2f events=%llu events/s=%.0f transactions=%llu "
+      "mean_group=%.1f seals=%llu failures=%llu dir=%s\n",
+      threads, elapsed, static_cast<unsigned long long>(events), events / elapsed,
+      static_cast<unsigned long long>(txns), txns ? double(events) / double(txns) : 0.0,
+      static_cast<unsigned long long>(stats.seals),
+      static_cast<unsigned long long>(failures.load()), dir.c_str());
 
   // Verification speed, for the README.
   auto pub = audit::PublicKey::fromPem((*sink)->publicKey().pem());

@@ -46,8 +46,7 @@ TEST(CanonicalRecord, FailuresGuardrailsAndAdminParameters) {
   e.error_message = "denied";
   e.guardrail_interventions = {{"pii", "input", "ANONYMIZED", "EMAIL", 2}};
   const std::string text = canonicalRecord(e, 1);
-  EXPECT_NE(text.find(R"("requestParameters":{"keyId":"k1","principal":"bob"})"),
-            std::string::npos)
+  EXPECT_NE(text.find(R"("requestParameters":{"keyId":"k1","principal":"bob"})"), std::string::npos)
       << text;
   EXPECT_NE(text.find(R"("errorCode":"AccessDeniedException","errorMessage":"denied")"),
             std::string::npos)
@@ -107,10 +106,10 @@ TEST(Rfc3339, ParsesWhatItFormatsAndOffsets) {
 }
 
 TEST(Rfc3339, RejectsMalformed) {
-  for (const char* bad : {"", "yesterday", "2026-13-01", "2026-02-30", "2025-02-29T00:00:00Z",
-                          "2026-11-26T24:00:00Z", "2026-11-26T07:10:20", "2026-11-26T07:10Z",
-                          "2026-11-26T07:10:20.Z", "2026-11-26T07:10:20Zjunk",
-                          "2026-11-26T07:10:20+0200"}) {
+  for (const char* bad :
+       {"", "yesterday", "2026-13-01", "2026-02-30", "2025-02-29T00:00:00Z", "2026-11-26T24:00:00Z",
+        "2026-11-26T07:10:20", "2026-11-26T07:10Z", "2026-11-26T07:10:20.Z",
+        "2026-11-26T07:10:20Zjunk", "2026-11-26T07:10:20+0200"}) {
     auto r = parseRfc3339(bad);
     EXPECT_FALSE(r.has_value()) << bad;
     if (!r) {

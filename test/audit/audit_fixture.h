@@ -15,8 +15,8 @@ namespace basalt::testing {
 inline audit::AuditEvent sampleEvent(const std::string& user, int i) {
   audit::AuditEvent e;
   e.user_identity = {"user", "prn_" + user, user, "bsk-key-" + user};
-  e.event_time = std::chrono::system_clock::time_point(std::chrono::milliseconds(
-      1'795'000'000'000LL + static_cast<std::int64_t>(i) * 1000));
+  e.event_time = std::chrono::system_clock::time_point(
+      std::chrono::milliseconds(1'795'000'000'000LL + static_cast<std::int64_t>(i) * 1000));
   e.event_name = "ChatCompletions";
   e.aws_region = "us-east-1";
   e.source_ip_address = "127.0.0.1";

@@ -22,7 +22,8 @@ class ChainTest : public ::testing::Test {
     key_.emplace(std::move(*k));
     std::string prev(kGenesisHash);
     for (std::uint64_t seq = 1; seq <= 10; ++seq) {
-      std::string rec = canonicalRecord(basalt::testing::sampleEvent("alice", static_cast<int>(seq)), seq);
+      std::string rec =
+          canonicalRecord(basalt::testing::sampleEvent("alice", static_cast<int>(seq)), seq);
       std::string hash = chainHash(prev, rec);
       rows_.push_back({seq, rec, prev, hash});
       prev = hash;
@@ -32,8 +33,9 @@ class ChainTest : public ::testing::Test {
   }
 
   StoredSeal seal(std::uint64_t seq, const std::string& hash, std::uint64_t prev) {
-    return StoredSeal{seq, hash, key_->publicKey().fingerprint(),
-                      *key_->sign(sealMessage(seq, hash, prev)), 0, prev};
+    return StoredSeal{
+        seq, hash, key_->publicKey().fingerprint(), *key_->sign(sealMessage(seq, hash, prev)),
+        0,   prev};
   }
 
   VerifyResult verify() const { return verifyWith(key_->publicKey()); }

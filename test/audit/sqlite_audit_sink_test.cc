@@ -170,8 +170,7 @@ TEST_F(SinkTest, FullDatabaseFailsAppendsWithAnErrorAndKeepsTheChainIntact) {
   ASSERT_TRUE(sink);
   ASSERT_TRUE(audit::appendAndWait(*sink, sampleEvent("a", 0)).get());
   sink->close();
-  const std::int64_t pages =
-      std::stoll(basalt::testing::rawText(db(), "PRAGMA page_count"));
+  const std::int64_t pages = std::stoll(basalt::testing::rawText(db(), "PRAGMA page_count"));
   options.max_page_count = pages + 2;
   sink = openSink(options);
   ASSERT_TRUE(sink);

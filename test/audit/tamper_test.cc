@@ -30,8 +30,9 @@ class TamperTest : public ::testing::Test {
     ASSERT_TRUE(sink.has_value()) << sink.error().message;
     for (std::uint64_t i = 1; i <= kRecords; ++i) {
       // One at a time, so the seal-every-8 boundaries are exact.
-      auto r = audit::appendAndWait(**sink, sampleEvent(i % 3 ? "alice" : "bob", static_cast<int>(i)))
-                   .get();
+      auto r =
+          audit::appendAndWait(**sink, sampleEvent(i % 3 ? "alice" : "bob", static_cast<int>(i)))
+              .get();
       ASSERT_TRUE(r.has_value());
     }
     (*sink)->close();
@@ -64,7 +65,8 @@ class TamperTest : public ::testing::Test {
 };
 
 TEST_F(TamperTest, AlteredRecord) {
-  rawExec(db(), "UPDATE audit SET record = replace(record, '\"alice\"', '\"carol\"') WHERE seq = 5");
+  rawExec(db(),
+          "UPDATE audit SET record = replace(record, '\"alice\"', '\"carol\"') WHERE seq = 5");
   expectFailure(audit::Defect::kAltered, 5);
 }
 

@@ -24,7 +24,8 @@ TEST(KeyIndex, AuthenticatesStoredKeysAndSeesRevocationInTheNextSnapshot) {
   key.principal_id = alice->id;
   ASSERT_TRUE((*store)->addApiKey(key).has_value());
   const identity::GeneratedAccessKey ak = identity::generateAccessKey();
-  ASSERT_TRUE((*store)->addAccessKey({ak.access_key_id, ak.secret_access_key, alice->id, {}, {}, {}}));
+  ASSERT_TRUE(
+      (*store)->addAccessKey({ak.access_key_id, ak.secret_access_key, alice->id, {}, {}, {}}));
 
   const auto now = std::chrono::system_clock::now();
   auto index = std::make_shared<KeyIndex>(*(*store)->loadSnapshot());

@@ -76,8 +76,8 @@ TEST(Migrations, AFailingMigrationLeavesTheOldVersion) {
   TempDir dir;
   const std::string path = dir.file("m.db");
   const std::array<Migration, 1> v1 = {{{1, "CREATE TABLE t (a INTEGER);"}}};
-  const std::array<Migration, 2> bad = {{{1, "CREATE TABLE t (a INTEGER);"},
-                                         {2, "INSERT INTO t (a) VALUES (1); SELECT nonsense;"}}};
+  const std::array<Migration, 2> bad = {
+      {{1, "CREATE TABLE t (a INTEGER);"}, {2, "INSERT INTO t (a) VALUES (1); SELECT nonsense;"}}};
   ASSERT_TRUE(Db::open(path, OpenOptions{}, v1).has_value());
   auto db = Db::open(path, OpenOptions{}, bad);
   ASSERT_FALSE(db.has_value());

@@ -35,7 +35,8 @@ TEST(SqlitePathFromUrl, SchemesAndDefaults) {
 }
 
 TEST_F(StoreTest, PrincipalsRoundTripWithTagsAndKinds) {
-  auto alice = store_->createPrincipal("alice", PrincipalKind::kUser, {{"team", "ml"}, {"cc", "42"}});
+  auto alice =
+      store_->createPrincipal("alice", PrincipalKind::kUser, {{"team", "ml"}, {"cc", "42"}});
   ASSERT_TRUE(alice.has_value()) << alice.error().message;
   EXPECT_EQ(alice->id.rfind("prn_", 0), 0U);
   auto bot = store_->createPrincipal("ci-bot", PrincipalKind::kService);

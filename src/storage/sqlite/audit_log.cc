@@ -53,7 +53,9 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& db_path) {
   return std::unique_ptr<AuditLog>(new AuditLog(std::make_unique<Db>(std::move(*db))));
 }
 
-Result<std::vector<audit::StoredSeal>> AuditLog::seals() { return readSeals(*db_); }
+Result<std::vector<audit::StoredSeal>> AuditLog::seals() {
+  return readSeals(*db_);
+}
 
 Result<audit::VerifyResult> AuditLog::verify(const audit::PublicKey& key) {
   ReadTxn txn(*db_);
@@ -89,8 +91,7 @@ Result<audit::VerifyResult> AuditLog::verify(const audit::PublicKey& key) {
 
 Result<std::vector<std::string>> AuditLog::query(const AuditQuery& q) {
   const std::int64_t since =
-      q.since ? std::chrono::duration_cast<std::chrono::milliseconds>(
-                    q.since->time_since_epoch())
+      q.since ? std::chrono::duration_cast<std::chrono::milliseconds>(q.since->time_since_epoch())
                     .count()
               : std::numeric_limits<std::int64_t>::min();
   auto st = db_->prepare(

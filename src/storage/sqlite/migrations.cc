@@ -110,8 +110,12 @@ constexpr std::array<Migration, 1> kMigrations = {{
 
 }  // namespace
 
-std::span<const Migration> builtinMigrations() { return kMigrations; }
+std::span<const Migration> builtinMigrations() {
+  return kMigrations;
+}
 
-int latestSchemaVersion() { return kMigrations.back().version; }
+int latestSchemaVersion() {
+  return kMigrations.back().version;
+}
 
 }  // namespace basalt::storage

@@ -99,7 +99,9 @@ SqliteAuditSink::SqliteAuditSink(AuditSinkOptions options, audit::SigningKey key
       db_(std::move(db)),
       last_seal_(std::chrono::steady_clock::now()) {}
 
-SqliteAuditSink::~SqliteAuditSink() { close(); }
+SqliteAuditSink::~SqliteAuditSink() {
+  close();
+}
 
 void SqliteAuditSink::append(audit::AuditEvent event, audit::AppendCallback done) {
   Pending p{audit::prepareRecord(event), std::move(done)};

@@ -64,7 +64,9 @@ Stmt& Stmt::operator=(Stmt&& o) noexcept {
   return *this;
 }
 
-Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+Stmt::~Stmt() {
+  sqlite3_finalize(stmt_);
+}
 
 Stmt& Stmt::bind(int i, std::string_view text) {
   sqlite3_bind_text64(stmt_, i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
@@ -95,7 +97,9 @@ Stmt& Stmt::bindNull(int i) {
   return *this;
 }
 
-int Stmt::step() { return sqlite3_step(stmt_); }
+int Stmt::step() {
+  return sqlite3_step(stmt_);
+}
 
 Result<void> Stmt::run(std::string_view what) {
   const int rc = sqlite3_step(stmt_);
@@ -113,9 +117,13 @@ void Stmt::reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
-bool Stmt::isNull(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
+bool Stmt::isNull(int c) const {
+  return sqlite3_column_type(stmt_, c) == SQLITE_NULL;
+}
 
-std::int64_t Stmt::i64(int c) const { return sqlite3_column_int64(stmt_, c); }
+std::int64_t Stmt::i64(int c) const {
+  return sqlite3_column_int64(stmt_, c);
+}
 
 std::optional<std::int64_t> Stmt::optI64(int c) const {
   if (isNull(c)) return std::nullopt;
@@ -143,7 +151,9 @@ Db& Db::operator=(Db&& o) noexcept {
   return *this;
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+Db::~Db() {
+  sqlite3_close_v2(db_);
+}
 
 Result<void> Db::exec(const char* sql, std::string_view what) {
   const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
@@ -230,10 +240,10 @@ Result<void> migrate(Db& db, const std::string& path, std::span<const Migration>
 Result<Db> Db::open(const std::string& path, const OpenOptions& options,
                     std::span<const Migration> migrations) {
   sqlite3* raw = nullptr;
-  const int flags = (options.mode == OpenMode::kReadOnly
-                         ? SQLITE_OPEN_READONLY
-                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                    SQLITE_OPEN_NOMUTEX;
+  const int flags =
+      (options.mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY
+                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+      SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   Db db(raw);  // owns the handle even when opening failed
   if (rc != SQLITE_OK) return sqliteError(raw, rc, "open " + path);
@@ -256,8 +266,7 @@ Result<Db> Db::open(const std::string& path, const OpenOptions& options,
     return r.error();
   }
   if (options.max_page_count > 0) {
-    const std::string pragma =
-        "PRAGMA max_page_count = " + std::to_string(options.max_page_count);
+    const std::string pragma = "PRAGMA max_page_count = " + std::to_string(options.max_page_count);
     if (auto r = db.exec(pragma.c_str(), "set max_page_count"); !r) return r.error();
   }
 
@@ -273,7 +282,9 @@ Result<Db> Db::open(const std::string& path, const OpenOptions& options,
   return db;
 }
 
-Transaction::~Transaction() { rollback(); }
+Transaction::~Transaction() {
+  rollback();
+}
 
 Result<void> Transaction::begin() {
   if (auto r = db_.exec("BEGIN IMMEDIATE", "begin transaction"); !r) return r.error();

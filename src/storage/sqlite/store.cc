@@ -18,7 +18,9 @@ std::int64_t toMs(Timestamp t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-Timestamp fromMs(std::int64_t ms) { return Timestamp(std::chrono::milliseconds(ms)); }
+Timestamp fromMs(std::int64_t ms) {
+  return Timestamp(std::chrono::milliseconds(ms));
+}
 
 std::optional<std::int64_t> toMs(const std::optional<Timestamp>& t) {
   if (!t) return std::nullopt;
@@ -43,14 +45,14 @@ constexpr std::size_t kMaxModelLength = 256;
 
 Result<void> checkName(std::string_view what, std::string_view name) {
   const auto ok_char = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '=' || c == ',' || c == '.' || c == '@' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '=' || c == ',' || c == '.' || c == '@' || c == '_' || c == '-';
   };
   if (name.empty() || name.size() > kMaxNameLength ||
       !std::all_of(name.begin(), name.end(), ok_char)) {
-    return Error::invalid(std::string(what) + " name must be 1-128 characters of " +
-                              "[A-Za-z0-9+=,.@_-]",
-                          std::string(what), "invalid_name");
+    return Error::invalid(
+        std::string(what) + " name must be 1-128 characters of " + "[A-Za-z0-9+=,.@_-]",
+        std::string(what), "invalid_name");
   }
   return {};
 }
@@ -64,7 +66,8 @@ Result<void> checkTags(const Tags& tags) {
                             "invalid_tags");
     }
     for (std::size_t j = 0; j < i; ++j) {
-      if (tags[j].first == k) return Error::invalid("duplicate tag key " + k, "tags", "invalid_tags");
+      if (tags[j].first == k)
+        return Error::invalid("duplicate tag key " + k, "tags", "invalid_tags");
     }
   }
   return {};
@@ -100,8 +103,7 @@ SubjectKind parseSubjectKind(std::string_view s) {
 
 Result<void> checkLimit(std::string_view name, const std::optional<std::int64_t>& v) {
   if (v && *v < 0) {
-    return Error::invalid(std::string(name) + " must be >= 0", std::string(name),
-                          "invalid_quota");
+    return Error::invalid(std::string(name) + " must be >= 0", std::string(name), "invalid_quota");
   }
   return {};
 }
@@ -187,11 +189,10 @@ Result<std::vector<Principal>> readPrincipals(Db& db) {
 Result<std::vector<Group>> readGroups(Db& db) {
   std::vector<Group> out;
   std::map<std::string, std::size_t, std::less<>> by_name;
-  auto r = forEachRow(db, "SELECT name, created_at FROM groups ORDER BY name",
-                      [&](const Stmt& st) {
-                        out.push_back(Group{st.text(0), fromMs(st.i64(1)), {}});
-                        by_name.emplace(out.back().name, out.size() - 1);
-                      });
+  auto r = forEachRow(db, "SELECT name, created_at FROM groups ORDER BY name", [&](const Stmt& st) {
+    out.push_back(Group{st.text(0), fromMs(st.i64(1)), {}});
+    by_name.emplace(out.back().name, out.size() - 1);
+  });
   if (!r) return r.error();
   r = forEachRow(db, "SELECT group_name, principal_id FROM group_members ORDER BY principal_id",
                  [&](const Stmt& st) {
@@ -252,8 +253,7 @@ Result<std::vector<Quota>> readQuotas(Db& db) {
                       "ORDER BY subject_kind, subject, model",
                       [&](const Stmt& st) {
                         out.push_back(Quota{Subject{parseSubjectKind(st.textView(0)), st.text(1)},
-                                            st.text(2), st.optI64(3), st.optI64(4),
-                                            st.optI64(5)});
+                                            st.text(2), st.optI64(3), st.optI64(4), st.optI64(5)});
                       });
   if (!r) return r.error();
   return out;
@@ -284,9 +284,12 @@ Result<void> execute(Db& db, std::string_view sql, std::initializer_list<std::st
 
 std::string_view principalKindName(PrincipalKind kind) {
   switch (kind) {
-    case PrincipalKind::kUser: return "user";
-    case PrincipalKind::kService: return "service";
-    case PrincipalKind::kAgent: return "agent";
+    case PrincipalKind::kUser:
+      return "user";
+    case PrincipalKind::kService:
+      return "service";
+    case PrincipalKind::kAgent:
+      return "agent";
   }
   return "user";
 }
@@ -311,9 +314,9 @@ Result<std::string> sqlitePathFromUrl(std::string_view url, std::string_view dat
     if (path.substr(0, 2) == "//") path.remove_prefix(2);
     if (!path.empty()) return std::string(path);
   }
-  return Error::invalid("storage.url: unsupported url \"" + std::string(url) +
-                            "\" (expected sqlite:PATH)",
-                        "storage.url", "invalid_storage_url");
+  return Error::invalid(
+      "storage.url: unsupported url \"" + std::string(url) + "\" (expected sqlite:PATH)",
+      "storage.url", "invalid_storage_url");
 }
 
 Store::Store(std::unique_ptr<Db> db) : db_(std::move(db)) {}
@@ -485,8 +488,9 @@ Result<void> Store::removeFromGroup(std::string_view group, std::string_view pri
     auto id = principalIdLocked(principal_name);
     if (!id) return id.error();
     int changed = 0;
-    if (auto r = execute(*db_, "DELETE FROM group_members WHERE group_name = ? AND principal_id = ?",
-                         {group, *id}, &changed);
+    if (auto r =
+            execute(*db_, "DELETE FROM group_members WHERE group_name = ? AND principal_id = ?",
+                    {group, *id}, &changed);
         !r) {
       return r;
     }
@@ -510,8 +514,7 @@ Result<void> Store::addApiKey(ApiKey key) {
       return r;
     }
     if (clash != 0) {
-      return Error::invalid("key id " + key.key_id + " already exists", "key_id",
-                            "already_exists");
+      return Error::invalid("key id " + key.key_id + " already exists", "key_id", "already_exists");
     }
     auto st = db_->prepare(
         "INSERT INTO api_keys (key_id, digest, principal_id, created_at, expires_at, revoked_at) "
@@ -557,10 +560,11 @@ Result<void> Store::revokeKey(std::string_view key_id) {
   return mutate([&]() -> Result<void> {
     int api = 0;
     int access = 0;
-    if (auto r = execute(*db_,
-                         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, CAST(? AS INTEGER)) "
-                         "WHERE key_id = ?",
-                         {at, key_id}, &api);
+    if (auto r =
+            execute(*db_,
+                    "UPDATE api_keys SET revoked_at = coalesce(revoked_at, CAST(? AS INTEGER)) "
+                    "WHERE key_id = ?",
+                    {at, key_id}, &api);
         !r) {
       return r;
     }
@@ -714,9 +718,9 @@ Result<void> Store::deleteQuota(const Subject& subject, std::string_view model) 
   std::lock_guard lock(mu_);
   return mutate([&]() -> Result<void> {
     int changed = 0;
-    if (auto r = execute(*db_,
-                         "DELETE FROM quotas WHERE subject_kind = ? AND subject = ? AND model = ?",
-                         {subjectKindName(subject.kind), subject.id, model}, &changed);
+    if (auto r =
+            execute(*db_, "DELETE FROM quotas WHERE subject_kind = ? AND subject = ? AND model = ?",
+                    {subjectKindName(subject.kind), subject.id, model}, &changed);
         !r) {
       return r;
     }

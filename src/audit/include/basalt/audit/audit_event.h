@@ -30,8 +30,8 @@ struct UserIdentity {
 
 /// What was asked. Prompt text never goes here; only model, mode and sizes.
 struct RequestParameters {
-  std::string model_id;            ///< omitted when empty
-  std::optional<bool> stream;      ///< omitted when unset
+  std::string model_id;        ///< omitted when empty
+  std::optional<bool> stream;  ///< omitted when unset
   std::optional<std::uint64_t> input_bytes;
   std::optional<std::int64_t> max_tokens;
   /// Further string parameters (admin calls: "principal", "keyId", "policy", ...), written as
@@ -54,10 +54,10 @@ struct ResponseElements {
 
 /// The IAM decision and the statement that made it.
 struct PolicyDecision {
-  std::string effect;   ///< "Allow" | "ExplicitDeny" | "ImplicitDeny"; empty = not evaluated
-  std::string policy;   ///< deciding policy name, empty for an implicit deny
-  int statement = -1;   ///< index in the policy's Statement list, -1 for none
-  std::string sid;      ///< the statement's Sid, may be empty
+  std::string effect;  ///< "Allow" | "ExplicitDeny" | "ImplicitDeny"; empty = not evaluated
+  std::string policy;  ///< deciding policy name, empty for an implicit deny
+  int statement = -1;  ///< index in the policy's Statement list, -1 for none
+  std::string sid;     ///< the statement's Sid, may be empty
 };
 
 /// One guardrail intervention (a match that was anonymized or blocked).
@@ -98,10 +98,10 @@ std::string canonicalRecord(const AuditEvent& event, std::uint64_t seq);
 /// An event serialized around its seq: `withSeq(n)` equals `canonicalRecord(event, n)`. Lets
 /// each caller serialize on its own thread, leaving only the splice to the single writer.
 struct PreparedRecord {
-  std::string head;  ///< canonical text before the seq digits
-  std::string tail;  ///< canonical text after them
-  std::string user_name;            ///< userIdentity.userName (query index)
-  std::int64_t event_time_ms = 0;   ///< eventTime (query index)
+  std::string head;                ///< canonical text before the seq digits
+  std::string tail;                ///< canonical text after them
+  std::string user_name;           ///< userIdentity.userName (query index)
+  std::int64_t event_time_ms = 0;  ///< eventTime (query index)
 
   std::string withSeq(std::uint64_t seq) const;
 };

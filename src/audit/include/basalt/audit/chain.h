@@ -6,7 +6,8 @@
 /// are 64 lower-case hex characters and `record` is the canonical text (which contains `"seq":n`).
 /// A seal is an Ed25519 signature over `sealMessage(seq, hash of record seq, previous seal's
 /// seq)`; it pins the chain up to that record so that rewriting history requires the private
-/// key, not just SHA-256, and links to the seal before it so a deleted seal is noticed. See docs/adr/0007-audit-chain.md.
+/// key, not just SHA-256, and links to the seal before it so a deleted seal is noticed. See
+/// docs/adr/0007-audit-chain.md.
 
 #include "basalt/audit/signing_key.h"
 
@@ -27,8 +28,7 @@ std::string chainHash(std::string_view prev_hash, std::string_view record);
 
 /// The bytes a seal signs: "basalt-audit-seal-v1\n<seq>\n<head hash>\n<prev seal seq>"
 /// (prev seal seq 0 for the first seal).
-std::string sealMessage(std::uint64_t seq, std::string_view head_hash,
-                        std::uint64_t prev_seal_seq);
+std::string sealMessage(std::uint64_t seq, std::string_view head_hash, std::uint64_t prev_seal_seq);
 
 /// A record as stored (views valid for the duration of ChainVerifier::add).
 struct StoredRecord {
@@ -40,10 +40,10 @@ struct StoredRecord {
 
 /// A seal as stored.
 struct StoredSeal {
-  std::uint64_t seq = 0;       ///< the sealed head record
-  std::string head_hash;       ///< hash of record `seq`
-  std::string key_fingerprint; ///< PublicKey::fingerprint of the signer
-  std::string signature;       ///< 64 raw bytes
+  std::uint64_t seq = 0;        ///< the sealed head record
+  std::string head_hash;        ///< hash of record `seq`
+  std::string key_fingerprint;  ///< PublicKey::fingerprint of the signer
+  std::string signature;        ///< 64 raw bytes
   std::int64_t sealed_at_ms = 0;
   std::uint64_t prev_seal_seq = 0;  ///< seq of the seal before this one, 0 for the first
 };
@@ -63,10 +63,10 @@ std::string_view defectName(Defect d);
 struct VerifyResult {
   bool ok = false;
   Defect defect = Defect::kNone;
-  std::uint64_t bad_seq = 0;  ///< the first bad record's seq (0 when ok)
-  std::string reason;         ///< one line for humans
-  std::uint64_t records = 0;  ///< records checked
-  std::uint64_t seals = 0;    ///< seals checked
+  std::uint64_t bad_seq = 0;          ///< the first bad record's seq (0 when ok)
+  std::string reason;                 ///< one line for humans
+  std::uint64_t records = 0;          ///< records checked
+  std::uint64_t seals = 0;            ///< seals checked
   std::uint64_t head_seq = 0;         ///< last record seen
   std::uint64_t last_sealed_seq = 0;  ///< records after this one are covered by the chain only
 };

@@ -22,7 +22,7 @@ class Db;
 struct AuditQuery {
   std::string principal;  ///< userIdentity.userName; empty = everyone
   std::optional<std::chrono::system_clock::time_point> since;  ///< eventTime >= since
-  std::size_t limit = 100;  ///< 0 = no limit
+  std::size_t limit = 100;                                     ///< 0 = no limit
 };
 
 class AuditLog {

@@ -10,8 +10,8 @@
 namespace basalt::storage {
 
 struct Migration {
-  int version = 0;        ///< 1, 2, 3 ... strictly increasing
-  std::string_view sql;   ///< one or more statements
+  int version = 0;       ///< 1, 2, 3 ... strictly increasing
+  std::string_view sql;  ///< one or more statements
 };
 
 /// The migrations this binary knows, oldest first. Version 1 creates every table.

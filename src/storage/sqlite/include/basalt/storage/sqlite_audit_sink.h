@@ -73,8 +73,7 @@ class SqliteAuditSink final : public audit::AuditSink {
   void run();
   void writeBatch(std::deque<Pending>& batch);
   Result<void> sealHead();
-  Result<void> insertSeal(std::uint64_t seq, const std::string& hash,
-                          std::uint64_t prev_seal_seq);
+  Result<void> insertSeal(std::uint64_t seq, const std::string& hash, std::uint64_t prev_seal_seq);
 
   const AuditSinkOptions options_;
   const audit::SigningKey key_;
