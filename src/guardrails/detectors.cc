@@ -140,6 +140,9 @@ class CardDetector final : public Detector {
  public:
   explicit CardDetector(std::uint32_t rule) : Detector(Shape::kNumeric, 40), rule_(rule) {}
 
+  // Every card number contains 13 digits in a row with at most single separators.
+  std::string setPattern() const override { return R"([0-9](?:[ \-]?[0-9]){12})"; }
+
   void find(std::string_view t, std::size_t from, std::vector<Candidate>& out) const override {
     // Start at the beginning of the run that `from` is in, so context digits count.
     std::size_t i = from;
@@ -216,6 +219,12 @@ bool ipv6(std::string_view s) {
 class IpDetector final : public Detector {
  public:
   explicit IpDetector(std::uint32_t rule) : Detector(Shape::kToken, 64), rule_(rule) {}
+
+  // Every IPv4 address is four dotted numbers; every IPv6 address has two colons at most four
+  // hex digits apart.
+  std::string setPattern() const override {
+    return R"([0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|:[0-9A-Fa-f]{0,4}:)";
+  }
 
   void find(std::string_view t, std::size_t from, std::vector<Candidate>& out) const override {
     std::size_t i = from;
@@ -389,10 +398,9 @@ std::unique_ptr<Detector> makePiiDetector(std::string_view entity, std::uint32_t
   if (entity == "AWS_SECRET_KEY") {
     // 40 base64-ish characters shortly after a "secret" keyword (aws_secret_access_key = ...,
     // "SecretAccessKey": "..."); without the context 40 such characters are too common.
-    auto re = compileRe(
-        R"(secret[A-Za-z0-9_\-]{0,30}["']?[ \t]{0,4}(?:[:=]|=>)?[ \t]{0,4}["']?)"
-        R"(([A-Za-z0-9/+]{40}))",
-        true);
+    auto re = compileRe(R"(secret[A-Za-z0-9_\-]{0,30}["']?[ \t]{0,4}(?:[:=]|=>)?[ \t]{0,4}["']?)"
+                        R"(([A-Za-z0-9/+]{40}))",
+                        true);
     return std::make_unique<ReDetector>(
         Shape::kToken, 40, std::move(re), rule,
         [](std::string_view t, std::size_t b, std::size_t& e) {
@@ -434,10 +442,9 @@ std::unique_ptr<Detector> makePiiDetector(std::string_view entity, std::uint32_t
   if (entity == "PHONE") {
     // E.164 (+ and 8-15 digits, single separators) or NANP ((415) 555-2671, 415.555.2671,
     // +1 415 555 2671); NANP area codes and exchanges start with 2-9.
-    auto re = compileRe(
-        R"(\+[1-9](?:[ .\-]?[0-9]){7,14})"
-        R"(|(?:\+?1[ .\-]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .\-]?))"
-        R"([2-9][0-9]{2}[ .\-]?[0-9]{4})");
+    auto re = compileRe(R"(\+[1-9](?:[ .\-]?[0-9]){7,14})"
+                        R"(|(?:\+?1[ .\-]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .\-]?))"
+                        R"([2-9][0-9]{2}[ .\-]?[0-9]{4})");
     return std::make_unique<ReDetector>(
         Shape::kNumeric, 24, std::move(re), rule,
         [](std::string_view t, std::size_t b, std::size_t& e) {
