@@ -101,6 +101,7 @@ class ReDetector final : public Detector {
       }
       const std::size_t b = static_cast<std::size_t>(m[group_].data() - text.data());
       std::size_t e = b + m[group_].size();
+      // A check may shorten the match (URL punctuation), so the length is tested again after it.
       if (b >= from && e > b && (!check_ || check_(text, b, e)) && e > b) {
         out.push_back({b, e, rule_});
         pos = we;
