@@ -17,7 +17,7 @@ namespace {
 
 // Upper bounds of the duration histogram, in seconds, with their rendered `le` labels.
 constexpr std::array<double, 16> kBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                          0.25,   0.5,   1,      2.5,   5,     10,    30,    60};
+                                          0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
 constexpr std::array<std::string_view, 16> kBucketLabels{
     "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
     "0.25",   "0.5",   "1",      "2.5",   "5",    "10",    "30",   "60"};
@@ -33,8 +33,12 @@ struct RequestKeyView {
   int status = 0;
 };
 using RequestTuple = std::tuple<std::string_view, std::string_view, int>;
-RequestTuple asTuple(const RequestKey& k) { return {k.door, k.model, k.status}; }
-RequestTuple asTuple(const RequestKeyView& k) { return {k.door, k.model, k.status}; }
+RequestTuple asTuple(const RequestKey& k) {
+  return {k.door, k.model, k.status};
+}
+RequestTuple asTuple(const RequestKeyView& k) {
+  return {k.door, k.model, k.status};
+}
 // Transparent ordering so that recording looks keys up without building strings.
 struct RequestKeyLess {
   using is_transparent = void;
@@ -118,10 +122,17 @@ Shard& localShard() {
 void appendEscaped(std::string& out, std::string_view value) {
   for (const char c : value) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out.push_back(c);
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out.push_back(c);
     }
   }
 }
@@ -153,7 +164,8 @@ void recordRequest(std::string_view door, std::string_view model, int status, do
     shard.requests.emplace(RequestKey{std::string(door), std::string(model), status}, 1);
   }
   auto it = shard.durations.find(door);
-  if (it == shard.durations.end()) it = shard.durations.emplace(std::string(door), Histogram{}).first;
+  if (it == shard.durations.end())
+    it = shard.durations.emplace(std::string(door), Histogram{}).first;
   it->second.observe(seconds < 0 ? 0 : seconds);
 }
 

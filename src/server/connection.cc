@@ -5,9 +5,9 @@
 #include "http1_session.h"
 #include "wire_util.h"
 
+#include <openssl/ssl.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <openssl/ssl.h>
 
 #include <chrono>
 #include <cstring>
@@ -63,8 +63,7 @@ bool alpnIsH2(const TlsStream& stream) {
 
 }  // namespace
 
-Task<void> serveConnection(Worker& worker, tcp::socket socket,
-                           asio::cancellation_signal& cancel) {
+Task<void> serveConnection(Worker& worker, tcp::socket socket, asio::cancellation_signal& cancel) {
   const ConnectionGauge gauge;
   const config::ServerSettings& settings = *worker.context().settings;
   const auto header_timeout = std::chrono::milliseconds(settings.header_timeout_ms);
@@ -94,7 +93,7 @@ Task<void> serveConnection(Worker& worker, tcp::socket socket,
       co_return;
     }
     co_await runHttp1Session(worker, std::move(stream), std::move(buffer), std::move(remote_ip),
-                              cancel);
+                             cancel);
     co_return;
   }
 
@@ -108,8 +107,7 @@ Task<void> serveConnection(Worker& worker, tcp::socket socket,
       if (rec) co_return;  // closed, reset or silent past the header timeout
       buffer.commit(n);
       const auto data = buffer.cdata();
-      const Protocol protocol =
-          sniffProtocol({static_cast<const char*>(data.data()), data.size()});
+      const Protocol protocol = sniffProtocol({static_cast<const char*>(data.data()), data.size()});
       if (protocol == Protocol::kUndecided) continue;
       if (protocol == Protocol::kHttp2) {
         // h2c prior knowledge: the HTTP/2 session will take over here.
@@ -120,7 +118,7 @@ Task<void> serveConnection(Worker& worker, tcp::socket socket,
     }
   }
   co_await runHttp1Session(worker, std::move(socket), std::move(buffer), std::move(remote_ip),
-                              cancel);
+                           cancel);
 }
 
 }  // namespace basalt::server

@@ -63,7 +63,9 @@ bool iequalsAscii(std::string_view a, std::string_view lower) {
 }
 
 // Plain functions: GCC 12 miscompiles braced string-literal initialisers inside coroutines.
-Headers jsonHeaders() { return Headers{Header{"content-type", "application/json"}}; }
+Headers jsonHeaders() {
+  return Headers{Header{"content-type", "application/json"}};
+}
 std::string internalErrorBody() {
   return transportErrorBody("Internal server error.", "internal_error", "server_error");
 }
@@ -150,27 +152,27 @@ class Http1Session final : public Responder,
   std::string remote_ip_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpRequest request_;
-  std::string head_;  // response head, reused across requests
-  std::string tls_scratch_;  // TLS: small multi-buffer writes gathered into one record
+  std::string head_;                   // response head, reused across requests
+  std::string tls_scratch_;            // TLS: small multi-buffer writes gathered into one record
   asio::cancellation_signal& cancel_;  // bound to the connection coroutine's slot
   bool cancel_emitted_ = false;
 
   State state_ = State::kBusy;
   Reply reply_ = Reply::kNone;
-  bool stopping_ = false;        // server shutdown: no further requests
-  bool closing_ = false;         // this connection ends after the current exchange
-  bool linger_ = false;          // drain unread input before closing (after a 4xx)
-  bool gone_ = false;            // the client disconnected or a write failed
-  bool forced_ = false;          // forceClose(): skip polite shutdowns
-  bool keep_alive_ = true;       // what the client asked for
+  bool stopping_ = false;   // server shutdown: no further requests
+  bool closing_ = false;    // this connection ends after the current exchange
+  bool linger_ = false;     // drain unread input before closing (after a 4xx)
+  bool gone_ = false;       // the client disconnected or a write failed
+  bool forced_ = false;     // forceClose(): skip polite shutdowns
+  bool keep_alive_ = true;  // what the client asked for
   bool http10_ = false;
-  bool head_only_ = false;       // HEAD: headers but no body
-  bool chunked_ = false;         // streaming with chunked framing (HTTP/1.1)
+  bool head_only_ = false;  // HEAD: headers but no body
+  bool chunked_ = false;    // streaming with chunked framing (HTTP/1.1)
   bool handler_running_ = false;
   bool watching_ = false;
   unsigned watch_generation_ = 0;
   char peek_byte_ = 0;
-  bool background_read_ = false;        // TLS: a read into buffer_ runs beside the handler
+  bool background_read_ = false;  // TLS: a read into buffer_ runs beside the handler
   std::optional<asio::steady_timer> background_read_done_;  // wakes stopWatch()
 };
 
@@ -202,8 +204,8 @@ Task<void> Http1Session<Stream>::run() {
 template <class Stream>
 Task<bool> Http1Session<Stream>::readRequest() {
   parser_.emplace();
-  parser_->header_limit(static_cast<std::uint32_t>(
-      std::min<std::size_t>(settings_.max_header_bytes, UINT32_MAX)));
+  parser_->header_limit(
+      static_cast<std::uint32_t>(std::min<std::size_t>(settings_.max_header_bytes, UINT32_MAX)));
   parser_->body_limit(settings_.max_body_bytes);
   parser_->eager(true);
 
@@ -294,8 +296,8 @@ Task<void> Http1Session<Stream>::rejectRequest(int status, std::string_view code
   request_.request_id = newRequestId();  // the request never got one of its own
   const std::string body = transportErrorBody(message, code);
   head_.clear();
-  appendResponseHead(head_, status, jsonHeaders(), Framing::kContentLength, body.size(), true, false,
-                     request_.request_id);
+  appendResponseHead(head_, status, jsonHeaders(), Framing::kContentLength, body.size(), true,
+                     false, request_.request_id);
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body)};
   co_await writeAll(buffers);
 }
@@ -377,8 +379,8 @@ Task<bool> Http1Session<Stream>::writeAll(const Buffers& buffers) {
         const asio::const_buffer b(*it);
         tls_scratch_.append(static_cast<const char*>(b.data()), b.size());
       }
-      std::tie(ec, std::ignore) = co_await asio::async_write(
-          stream_, asio::buffer(tls_scratch_), asio::as_tuple(asio::use_awaitable));
+      std::tie(ec, std::ignore) = co_await asio::async_write(stream_, asio::buffer(tls_scratch_),
+                                                             asio::as_tuple(asio::use_awaitable));
     } else {
       std::tie(ec, std::ignore) =
           co_await asio::async_write(stream_, buffers, asio::as_tuple(asio::use_awaitable));
@@ -404,8 +406,7 @@ Task<bool> Http1Session<Stream>::send(int status, Headers headers, std::string b
   reply_ = Reply::kSent;
   if (gone_) co_return false;
   const bool no_body = status < 200 || status == 204 || status == 304;
-  prepareHead(status, headers, no_body ? Framing::kNoBody : Framing::kContentLength,
-              body.size());
+  prepareHead(status, headers, no_body ? Framing::kNoBody : Framing::kContentLength, body.size());
   if (no_body || head_only_ || body.empty()) co_return co_await writeAll(asio::buffer(head_));
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body)};
   co_return co_await writeAll(buffers);
@@ -488,11 +489,10 @@ void Http1Session<Stream>::startWatch() {
   const unsigned generation = ++watch_generation_;
   // A 1-byte MSG_PEEK receive rather than async_wait(wait_read): Asio queues a receive on an
   // exhausted socket without any syscall, while every async_wait costs an epoll_ctl.
-  lowest().async_receive(
-      asio::buffer(&peek_byte_, 1), asio::socket_base::message_peek,
-      [self = this->shared_from_this(), generation](error_code ec, std::size_t) {
-        self->onReadable(generation, ec);
-      });
+  lowest().async_receive(asio::buffer(&peek_byte_, 1), asio::socket_base::message_peek,
+                         [self = this->shared_from_this(), generation](error_code ec, std::size_t) {
+                           self->onReadable(generation, ec);
+                         });
 }
 
 template <class Stream>
@@ -537,14 +537,13 @@ template <class Stream>
 void Http1Session<Stream>::startBackgroundTlsRead() {
   if (!background_read_done_) background_read_done_.emplace(stream_.get_executor());
   background_read_ = true;
-  stream_.async_read_some(
-      buffer_.prepare(kReadSize),
-      [self = this->shared_from_this()](error_code ec, std::size_t n) {
-        self->buffer_.commit(n);
-        self->background_read_ = false;
-        self->background_read_done_->cancel();
-        if (ec && ec != asio::error::operation_aborted) self->markGone();
-      });
+  stream_.async_read_some(buffer_.prepare(kReadSize),
+                          [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                            self->buffer_.commit(n);
+                            self->background_read_ = false;
+                            self->background_read_done_->cancel();
+                            if (ec && ec != asio::error::operation_aborted) self->markGone();
+                          });
 }
 
 template <class Stream>

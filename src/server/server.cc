@@ -134,8 +134,7 @@ Result<void> Server::Impl::start() {
   bound_address_ = formatEndpoint(where);
   for (auto& worker : workers_) worker->run();
   started_ = true;
-  log::info("listening on {} ({}, {} thread(s))", bound_address_, tls_ ? "https" : "http",
-            threads);
+  log::info("listening on {} ({}, {} thread(s))", bound_address_, tls_ ? "https" : "http", threads);
   return {};
 }
 
@@ -182,10 +181,20 @@ void Server::Impl::runUntilSignal() {
 Server::Server(config::ServerSettings settings, Handler& handler)
     : impl_(std::make_unique<Impl>(std::move(settings), handler)) {}
 Server::~Server() = default;
-Result<void> Server::start() { return impl_->start(); }
-std::string Server::boundAddress() const { return impl_->boundAddress(); }
-void Server::stop() { impl_->stop(); }
-void Server::wait() { impl_->wait(); }
-void Server::runUntilSignal() { impl_->runUntilSignal(); }
+Result<void> Server::start() {
+  return impl_->start();
+}
+std::string Server::boundAddress() const {
+  return impl_->boundAddress();
+}
+void Server::stop() {
+  impl_->stop();
+}
+void Server::wait() {
+  impl_->wait();
+}
+void Server::runUntilSignal() {
+  impl_->runUntilSignal();
+}
 
 }  // namespace basalt::server

@@ -17,8 +17,8 @@ constexpr unsigned char kAlpnProtocols[] = {8, 'h', 't', 't', 'p', '/', '1', '.'
 int selectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                unsigned int inlen, void*) {
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, outlen, kAlpnProtocols, sizeof kAlpnProtocols, in,
-                            inlen) != OPENSSL_NPN_NEGOTIATED) {
+  if (SSL_select_next_proto(&selected, outlen, kAlpnProtocols, sizeof kAlpnProtocols, in, inlen) !=
+      OPENSSL_NPN_NEGOTIATED) {
     // No overlap: carry on without ALPN and speak HTTP/1.1 (what old clients expect).
     return SSL_TLSEXT_ERR_NOACK;
   }
@@ -60,8 +60,8 @@ Result<std::unique_ptr<ssl::context>> makeTlsContext(const config::ServerSetting
   ctx->use_private_key_file(settings.tls_key, ssl::context::pem, ec);
   if (ec) return tlsError("tls_key", settings.tls_key, opensslReason(ec));
   if (SSL_CTX_check_private_key(native) != 1) {
-    return tlsError("tls_key", settings.tls_key, "does not match the certificate in server." +
-                                                     std::string("tls_cert"));
+    return tlsError("tls_key", settings.tls_key,
+                    "does not match the certificate in server." + std::string("tls_cert"));
   }
   if (!settings.client_ca.empty()) {
     ctx->load_verify_file(settings.client_ca, ec);

@@ -24,7 +24,7 @@ std::string_view reasonPhrase(int status);
 enum class Protocol : unsigned char {
   kUndecided,  ///< too few bytes yet: they are a prefix of the HTTP/2 preface
   kHttp1,
-  kHttp2,      ///< the HTTP/2 client connection preface (h2c prior knowledge)
+  kHttp2,  ///< the HTTP/2 client connection preface (h2c prior knowledge)
 };
 Protocol sniffProtocol(std::string_view first_bytes);
 

@@ -68,7 +68,9 @@ void Worker::listen(const tcp::endpoint& endpoint) {
   acceptor_->listen(asio::socket_base::max_listen_connections);
 }
 
-tcp::endpoint Worker::localEndpoint() const { return acceptor_->local_endpoint(); }
+tcp::endpoint Worker::localEndpoint() const {
+  return acceptor_->local_endpoint();
+}
 
 Task<void> Worker::acceptLoop() {
   for (;;) {

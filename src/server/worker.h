@@ -22,9 +22,8 @@
 namespace basalt::server {
 
 /// A live connection as the worker sees it during shutdown.
-class TrackedConnection
-    : public boost::intrusive::list_base_hook<
-          boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+class TrackedConnection : public boost::intrusive::list_base_hook<
+                              boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
  public:
   virtual ~TrackedConnection() = default;
   /// Server is stopping: close now if idle between requests, else after the current response.
@@ -51,10 +50,9 @@ struct DeferredWatchTag;
 /// A connection whose handler is running and whose socket should be watched for a client
 /// disconnect. Most handlers finish within milliseconds; watching only those still running
 /// after kWatchDelay saves a syscall per request on the hot path.
-class DeferredWatch
-    : public boost::intrusive::list_base_hook<
-          boost::intrusive::tag<DeferredWatchTag>,
-          boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+class DeferredWatch : public boost::intrusive::list_base_hook<
+                          boost::intrusive::tag<DeferredWatchTag>,
+                          boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
  public:
   /// Called on the worker thread once the handler has run for kWatchDelay.
   virtual void startWatchNow() = 0;
@@ -110,8 +108,8 @@ class Worker {
   void cancelWatch(DeferredWatch& w) { w.unlink(); }
 
  private:
-  using ConnectionList = boost::intrusive::list<TrackedConnection,
-                                                boost::intrusive::constant_time_size<false>>;
+  using ConnectionList =
+      boost::intrusive::list<TrackedConnection, boost::intrusive::constant_time_size<false>>;
 
   Task<void> acceptLoop();
   void beginShutdown(std::chrono::milliseconds grace);
@@ -124,12 +122,12 @@ class Worker {
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   std::optional<boost::asio::steady_timer> grace_timer_;
   ConnectionList connections_;
-  using WatchList = boost::intrusive::list<
-      DeferredWatch,
-      boost::intrusive::base_hook<boost::intrusive::list_base_hook<
-          boost::intrusive::tag<DeferredWatchTag>,
-          boost::intrusive::link_mode<boost::intrusive::auto_unlink>>>,
-      boost::intrusive::constant_time_size<false>>;
+  using WatchList =
+      boost::intrusive::list<DeferredWatch,
+                             boost::intrusive::base_hook<boost::intrusive::list_base_hook<
+                                 boost::intrusive::tag<DeferredWatchTag>,
+                                 boost::intrusive::link_mode<boost::intrusive::auto_unlink>>>,
+                             boost::intrusive::constant_time_size<false>>;
   WatchList deferred_watches_;  // in due order: every entry waits the same kWatchDelay
   std::optional<boost::asio::steady_timer> tick_timer_;
   bool tick_armed_ = false;

@@ -44,7 +44,7 @@ class FakeHandler final : public Handler {
                       {"x-version", std::to_string(req.http_version)},
                       {"x-remote", req.remote_ip},
                       {"x-seen-id", req.request_id},
-                      {"content-length", "999"},   // the transport owns framing: ignored
+                      {"content-length", "999"},          // the transport owns framing: ignored
                       {"x-evil", "a\r\nset-cookie: b"}};  // response splitting: dropped
       co_await res.send(200, std::move(headers), std::move(req.body));
     } else if (path == "/stream") {
@@ -150,8 +150,8 @@ TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
 TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
   startServer();
   TestClient client(port_);
-  ASSERT_TRUE(client.send(request("POST", "/echo", {}, "one") + request("POST", "/echo", {}, "two") +
-                          request("GET", "/missing")));
+  ASSERT_TRUE(client.send(request("POST", "/echo", {}, "one") +
+                          request("POST", "/echo", {}, "two") + request("GET", "/missing")));
   auto first = client.readResponse();
   auto second = client.readResponse();
   auto third = client.readResponse();
@@ -173,8 +173,8 @@ TEST_F(ServerTest, ClientRequestIdIsKeptWhenSaneAndReplacedOtherwise) {
   auto replaced = client.readResponse();
   ASSERT_TRUE(replaced);
   EXPECT_EQ(replaced->headers["x-request-id"].size(), 32U);
-  ASSERT_TRUE(client.send(request("GET", "/echo", "x-request-id: " + std::string(129, 'a') +
-                                                      "\r\n")));
+  ASSERT_TRUE(
+      client.send(request("GET", "/echo", "x-request-id: " + std::string(129, 'a') + "\r\n")));
   auto too_long = client.readResponse();
   ASSERT_TRUE(too_long);
   EXPECT_EQ(too_long->headers["x-request-id"].size(), 32U);
@@ -234,9 +234,9 @@ TEST_F(ServerTest, HeadRequestGetsHeadersWithoutBody) {
 TEST_F(ServerTest, ChunkedRequestBodyIsAccepted) {
   startServer();
   TestClient client(port_);
-  ASSERT_TRUE(client.send(
-      "POST /echo HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n"
-      "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      client.send("POST /echo HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n"
+                  "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
   auto response = client.readResponse();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->body, "hello world");
@@ -274,9 +274,9 @@ TEST_F(ServerTest, OversizedContentLengthBodyGets413) {
 TEST_F(ServerTest, OversizedExpectContinueGets413BeforeTheBody) {
   startServer();
   TestClient client(port_);
-  ASSERT_TRUE(client.send(
-      "POST /echo HTTP/1.1\r\nhost: t\r\ncontent-length: 100000\r\n"
-      "expect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(
+      client.send("POST /echo HTTP/1.1\r\nhost: t\r\ncontent-length: 100000\r\n"
+                  "expect: 100-continue\r\n\r\n"));
   auto response = client.readResponse();  // no body was sent: the answer cannot wait for it
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 413);
@@ -518,15 +518,15 @@ struct TlsFiles {
 
 TlsFiles makeSelfSignedCert() {
   TlsFiles files;
-  files.dir = std::filesystem::temp_directory_path() /
-              ("basalt-server-test-" + std::to_string(::getpid()));
+  files.dir =
+      std::filesystem::temp_directory_path() / ("basalt-server-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(files.dir);
   files.cert = (files.dir / "cert.pem").string();
   files.key = (files.dir / "key.pem").string();
   const std::string command =
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
-      "-subj /CN=localhost -keyout '" + files.key + "' -out '" + files.cert +
-      "' >/dev/null 2>&1";
+      "-subj /CN=localhost -keyout '" +
+      files.key + "' -out '" + files.cert + "' >/dev/null 2>&1";
   EXPECT_EQ(std::system(command.c_str()), 0);
   return files;
 }
@@ -634,8 +634,8 @@ TEST_F(ServerTest, MutualTlsRequiresAClientCertificateFromTheCa) {
   const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
   ASSERT_TRUE(run("openssl req -x509" + ec + " -days 1 -subj /CN=test-ca -keyout " + d +
                   "ca.key -out " + d + "ca.pem"));
-  ASSERT_TRUE(run("openssl req" + ec + " -subj /CN=client -keyout " + d + "client.key -out " +
-                  d + "client.csr"));
+  ASSERT_TRUE(run("openssl req" + ec + " -subj /CN=client -keyout " + d + "client.key -out " + d +
+                  "client.csr"));
   ASSERT_TRUE(run("openssl x509 -req -days 1 -in " + d + "client.csr -CA " + d + "ca.pem -CAkey " +
                   d + "ca.key -CAcreateserial -out " + d + "client.pem"));
   auto settings = testSettings();

@@ -49,7 +49,9 @@ TestClient::TestClient(std::uint16_t port, bool tls, const std::string& client_c
   }
 }
 
-TestClient::~TestClient() { close(); }
+TestClient::~TestClient() {
+  close();
+}
 
 void TestClient::close() {
   if (ssl_ != nullptr) {
@@ -96,8 +98,8 @@ bool TestClient::send(std::string_view data) {
 int TestClient::fill(std::chrono::steady_clock::time_point deadline) {
   if (eof_ || fd_ < 0) return 0;
   if (ssl_ == nullptr || SSL_pending(ssl_) == 0) {
-    const auto left = std::chrono::duration_cast<milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return -1;
     pollfd p{fd_, POLLIN, 0};
     const int r = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -154,9 +156,8 @@ std::optional<Response> TestClient::readResponse(milliseconds timeout) {
   while (line_end != std::string::npos) {
     const std::size_t start = line_end + 2;
     line_end = head.find("\r\n", start);
-    const std::string line = head.substr(start, line_end == std::string::npos
-                                                    ? std::string::npos
-                                                    : line_end - start);
+    const std::string line =
+        head.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
     const std::size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
     std::string name = line.substr(0, colon);
