@@ -9,6 +9,9 @@
 # mock-upstream` with a paced reply. Drives them with wrk / h2load / benchlib.py, prints a
 # Markdown table, and with --record also writes it to bench/RESULTS.md. Every process it starts
 # is stopped on exit (trap); the whole run is bounded by BENCH_MAX_SECONDS (default 1500).
+# The whole script is one { ... } block: bash parses it completely before running it, so editing
+# this file while a run is going on cannot change what that run executes.
+{
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -463,3 +466,5 @@ if (( RECORD )); then
 else
   python3 "$LIB" report "$RESULTS" -
 fi
+exit 0
+}
