@@ -21,24 +21,6 @@ constexpr std::size_t kErrorBodyCap = 1U << 20U;
 /// A whole chat.completion answering a streamed request.
 constexpr std::size_t kJsonBodyCap = 64U << 20U;
 
-/// Whether an upstream chunk carries a non-null `finish_reason`. A key is the only place an
-/// unescaped `"finish_reason"` followed by ':' can occur in JSON text, so this cannot be fooled
-/// by message content. It lets us tell a complete stream that merely lacks `[DONE]` from one
-/// that was cut off, without parsing every chunk twice.
-bool carriesFinishReason(std::string_view data) {
-  constexpr std::string_view kKey = "\"finish_reason\"";
-  for (std::size_t pos = data.find(kKey); pos != std::string_view::npos;
-       pos = data.find(kKey, pos + 1)) {
-    std::size_t i = pos + kKey.size();
-    while (i < data.size() && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n')) ++i;
-    if (i >= data.size() || data[i] != ':') continue;
-    ++i;
-    while (i < data.size() && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n')) ++i;
-    if (data.substr(i, 4) != "null") return true;
-  }
-  return false;
-}
-
 /// A whole response as the canonical event sequence: for upstreams that answer a streamed
 /// request with one JSON body (some OpenAI-compatible servers ignore `stream`).
 std::vector<canonical::StreamEvent> eventsOf(const canonical::ChatResponse& r) {
@@ -158,9 +140,9 @@ class ChatProvider final : public Provider {
           saw_done = true;
           break;
         }
-        if (!saw_finish && carriesFinishReason(ev.data)) saw_finish = true;
         events.clear();
         Result<void> decoded = decoder.feed(ev.data, events);
+        if (decoder.sawFinishReason()) saw_finish = true;
         if (!co_await deliver()) {
           upstream.close();
           co_return client_gone;

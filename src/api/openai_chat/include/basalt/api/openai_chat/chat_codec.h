@@ -65,6 +65,9 @@ class ChunkDecoder {
   /// At `[DONE]` or end of body: closes open blocks and emits usage/MessageStop if still due.
   void finish(std::vector<canonical::StreamEvent>& out);
   bool started() const { return started_; }
+  /// Whether a chunk carried a non-null finish_reason: a stream that ends without one (and
+  /// without `[DONE]`) was cut off.
+  bool sawFinishReason() const { return pending_stop_ != canonical::StopReason::kUnset; }
 
  private:
   /// Emits BlockStop for `open` (one of the *_index_/tool_open_ members) and resets it.
