@@ -347,8 +347,10 @@ Task<void> Http1Session<Stream>::serveRequest() {
   } else if (reply_ == Reply::kNone && !gone_) {
     BASALT_BUG("handler returned without answering");
     co_await send(500, jsonHeaders(), internalErrorBody());
-  } else if (reply_ == Reply::kStreaming && !gone_) {
-    co_await endStream();
+  } else if (reply_ == Reply::kStreaming) {
+    // Returning mid-stream without endStream() is an abort: close without the terminating
+    // chunk so the client sees a truncated response, not a complete one.
+    closing_ = true;
   }
   if (reply_ == Reply::kStreaming) reply_ = Reply::kEnded;
   if (gone_) closing_ = true;

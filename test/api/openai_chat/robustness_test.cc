@@ -84,7 +84,9 @@ TEST(Robustness, TruncatedUpstreamChunksAndBodies) {
   for (const std::string& body : goldenFiles(".upstream.json")) {
     for (std::size_t cut = 0; cut <= body.size(); ++cut) {
       Result<canonical::ChatResponse> r = decodeUpstreamResponse(body.substr(0, cut));
-      if (!r) EXPECT_EQ(r.error().kind, ErrorKind::kUpstreamError);
+      if (!r) {
+        EXPECT_EQ(r.error().kind, ErrorKind::kUpstreamError);
+      }
       (void)upstreamErrorMessage(body.substr(0, cut));
     }
   }

@@ -26,7 +26,7 @@ struct HttpRequest {
   std::string body;
   std::string remote_ip;
   bool secure = false;   ///< arrived over TLS
-  int http_version = 11; ///< 11 or 20
+  int http_version = 11; ///< 10, 11 or 20
   std::string request_id;  ///< assigned by the server, echoed as x-request-id
 
   /// The value of the first header with this (lower-case) name, or nullptr.
@@ -36,7 +36,9 @@ struct HttpRequest {
 };
 
 /// How a handler answers. One of: `send` once; or `startStream`, any number of `write`, then
-/// `endStream`. The transport adds x-request-id, date and framing headers itself.
+/// `endStream`. The transport adds x-request-id, date and framing headers itself. A handler that
+/// returns mid-stream without `endStream` aborts the response (the connection is closed without
+/// the terminating chunk, so the client sees a truncated stream).
 /// All calls return false once the client is gone; the handler then stops work (the handler's
 /// coroutine also receives terminal cancellation when the client disconnects).
 class Responder {
