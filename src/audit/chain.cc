@@ -3,7 +3,9 @@
 #include "basalt/core/ids.h"
 
 #include <openssl/sha.h>
+#include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 
@@ -51,6 +53,21 @@ std::string_view defectName(Defect d) {
       return "bad seal";
   }
   return "unknown";
+}
+
+std::string verifyResultJson(const VerifyResult& r) {
+  boost::json::object o;
+  o["ok"] = r.ok;
+  if (!r.ok) {
+    o["bad_seq"] = r.bad_seq;
+    o["defect"] = defectName(r.defect);
+    o["reason"] = r.reason;
+  }
+  o["records"] = r.records;
+  o["seals"] = r.seals;
+  o["head_seq"] = r.head_seq;
+  o["last_sealed_seq"] = r.last_sealed_seq;
+  return boost::json::serialize(o);
 }
 
 std::optional<std::uint64_t> recordSeq(std::string_view record) {

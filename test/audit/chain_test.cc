@@ -78,6 +78,16 @@ TEST_F(ChainTest, IntactChainVerifies) {
   EXPECT_EQ(r.last_sealed_seq, 8U);
 }
 
+TEST_F(ChainTest, ResultAsJson) {
+  EXPECT_EQ(verifyResultJson(verify()),
+            R"({"ok":true,"records":10,"seals":2,"head_seq":10,"last_sealed_seq":8})");
+  rows_.erase(rows_.begin() + 4);
+  EXPECT_EQ(verifyResultJson(verify()),
+            R"({"ok":false,"bad_seq":5,"defect":"removed",)"
+            R"j("reason":"seq 5 is missing (next record is 6)",)j"
+            R"("records":4,"seals":1,"head_seq":4,"last_sealed_seq":4})");
+}
+
 TEST_F(ChainTest, EmptyChainVerifies) {
   rows_.clear();
   seals_.clear();

@@ -4,6 +4,7 @@
 #include "storage/temp_dir.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <array>
 
@@ -39,6 +40,19 @@ TEST(Migrations, NewDatabaseGetsTheLatestSchemaInWalMode) {
   EXPECT_EQ(mode->text(0), "wal");
   EXPECT_EQ(scalar(*db, "PRAGMA synchronous"), 2);  // FULL
   EXPECT_EQ(scalar(*db, "PRAGMA foreign_keys"), 1);
+}
+
+TEST(Migrations, NewDatabaseFilesArePrivate) {
+  TempDir dir;
+  const std::string path = dir.file("basalt.db");
+  auto db = Db::open(path, OpenOptions{}, builtinMigrations());
+  ASSERT_TRUE(db.has_value());
+  ASSERT_TRUE(db->exec("INSERT INTO groups (name, created_at) VALUES ('g', 0)", "w").has_value());
+  for (const std::string f : {path, path + "-wal", path + "-shm"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(f.c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 0777U, 0600U) << f;
+  }
 }
 
 TEST(Migrations, ReopeningDoesNotReapply) {

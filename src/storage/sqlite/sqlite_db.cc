@@ -1,5 +1,8 @@
 #include "sqlite_db.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <string>
 
 namespace basalt::storage {
@@ -239,6 +242,12 @@ Result<void> migrate(Db& db, const std::string& path, std::span<const Migration>
 
 Result<Db> Db::open(const std::string& path, const OpenOptions& options,
                     std::span<const Migration> migrations) {
+  if (options.mode == OpenMode::kReadWrite) {
+    // The database holds key digests and SigV4 secrets: create it private. SQLite gives its
+    // -wal and -shm files the mode of the database file.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);
+  }
   sqlite3* raw = nullptr;
   const int flags =
       (options.mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY

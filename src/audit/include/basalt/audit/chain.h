@@ -71,6 +71,10 @@ struct VerifyResult {
   std::uint64_t last_sealed_seq = 0;  ///< records after this one are covered by the chain only
 };
 
+/// One JSON object (one line) for `basalt audit verify`: ok, bad_seq, defect, reason, records,
+/// seals, head_seq, last_sealed_seq (bad_seq, defect and reason only when not ok).
+std::string verifyResultJson(const VerifyResult& r);
+
 /// Walks a chain record by record in seq order (streaming: memory independent of its length).
 /// Checks, per record: seq continuity, the hash over prev_hash and record, that the record was
 /// written at this seq, the link to the previous record, and every seal at this seq (signature
