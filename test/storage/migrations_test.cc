@@ -48,7 +48,7 @@ TEST(Migrations, NewDatabaseFilesArePrivate) {
   auto db = Db::open(path, OpenOptions{}, builtinMigrations());
   ASSERT_TRUE(db.has_value());
   ASSERT_TRUE(db->exec("INSERT INTO groups (name, created_at) VALUES ('g', 0)", "w").has_value());
-  for (const std::string f : {path, path + "-wal", path + "-shm"}) {
+  for (const std::string& f : {path, path + "-wal", path + "-shm"}) {
     struct stat st {};
     ASSERT_EQ(::stat(f.c_str(), &st), 0) << f;
     EXPECT_EQ(st.st_mode & 0777U, 0600U) << f;
