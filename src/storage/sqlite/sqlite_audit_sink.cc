@@ -124,6 +124,10 @@ bool SqliteAuditSink::healthy() const {
 }
 
 void SqliteAuditSink::close() {
+  if (std::this_thread::get_id() == writer_.get_id()) {
+    BASALT_BUG("SqliteAuditSink::close() called from an append callback");
+    return;
+  }
   {
     std::lock_guard lock(mu_);
     if (closed_) return;

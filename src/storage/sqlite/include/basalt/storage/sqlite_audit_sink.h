@@ -61,7 +61,7 @@ class SqliteAuditSink final : public audit::AuditSink {
   bool healthy() const override;
 
   /// Writes everything queued, seals the head, and stops the writer. Appends after close()
-  /// fail with "audit_unavailable". Idempotent.
+  /// fail with "audit_unavailable". Idempotent. Not from inside an append callback.
   void close();
 
   AuditSinkStats stats() const;
