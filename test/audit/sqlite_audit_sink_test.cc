@@ -199,7 +199,8 @@ TEST_F(SinkTest, FullDatabaseFailsAppendsWithAnErrorAndKeepsTheChainIntact) {
   EXPECT_EQ(v.head_seq, written);
 }
 
-// Root ignores file modes, so the read-only case runs in a child that has dropped to nobody.
+// The read-only case runs in a child process, which (when the tests run as root) drops to
+// nobody so that the file mode applies.
 TEST_F(SinkTest, ReadOnlyDatabaseFailsAppendsWithAnError) {
   {
     auto sink = openSink();
@@ -219,7 +220,8 @@ TEST_F(SinkTest, ReadOnlyDatabaseFailsAppendsWithAnError) {
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(10);
+    // Root ignores file modes: drop to nobody. Anyone else is already bound by them.
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(10);
     AuditSinkOptions options;
     options.db_path = db();
     auto sink = SqliteAuditSink::open(options, std::move(*key));
