@@ -376,11 +376,11 @@ if (( PROFILE && RUN_BASALT )); then
       echo "# perf record -e cpu-clock -F 999 -p <basalt> during wrk -t1 -c$CONNS -d${DURATION}s"
       echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), tree at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)"
       perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
-        grep -v '^$' | grep -v '^#' | head -60
+        grep -v '^$' | grep -v "^#" | sed -n 1,60p
       echo
       echo "# by shared object"
       perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null |
-        grep -v '^$' | grep -v '^#' | head -15
+        grep -v '^$' | grep -v "^#" | sed -n 1,15p
     } >"$BENCH_DIR/profile.txt"
     log "profile written to bench/profile.txt"
   else
