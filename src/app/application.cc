@@ -1,16 +1,31 @@
 #include "basalt/app/application.h"
 
 #include "basalt/api/openai_chat/chat_codec.h"
+#include "basalt/app/bootstrap.h"
+#include "basalt/audit/signing_key.h"
+#include "basalt/core/log.h"
 #include "basalt/core/metrics.h"
+#include "basalt/guardrails/guardrail.h"
+#include "basalt/perimeter/perimeter.h"
 #include "basalt/pipeline/gateway.h"
 #include "basalt/pipeline/router.h"
 #include "basalt/providers/factory.h"
+#include "basalt/quota/in_memory_quota_ledger.h"
 #include "basalt/server/server.h"
+#include "basalt/storage/sqlite_audit_sink.h"
+#include "basalt/storage/store.h"
+
+#include <cstdlib>
 
 namespace basalt::app {
 
 struct Application::Parts {
   config::SettingsPtr settings;
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<storage::SqliteAuditSink> audit_sink;
+  std::unique_ptr<perimeter::Perimeter> perimeter;
+  quota::InMemoryQuotaLedger quota_ledger;
+  std::unique_ptr<guardrails::GuardrailSet> guardrails;
   std::unique_ptr<canonical::DoorCodec> chat_codec;
   std::unique_ptr<pipeline::Gateway> gateway;
   pipeline::Router router;
@@ -18,7 +33,6 @@ struct Application::Parts {
 };
 
 Application::Application() : parts_(std::make_unique<Parts>()) {}
-Application::~Application() = default;
 
 namespace {
 
@@ -42,10 +56,71 @@ Task<void> sendJson(Responder& responder, int status, std::string body) {
 
 }  // namespace
 
+namespace {
+
+/// Quota rules from the store's quotas (subject = principal id or group name).
+std::vector<quota::QuotaRule> quotaRules(const storage::Snapshot& snapshot) {
+  std::vector<quota::QuotaRule> rules;
+  for (const storage::Quota& q : snapshot.quotas) {
+    quota::QuotaRule rule;
+    rule.subject = q.subject.id;
+    rule.model = q.model;
+    rule.limits.requests_per_minute = q.rpm.value_or(0);
+    rule.limits.tokens_per_minute = q.tpm.value_or(0);
+    rule.limits.concurrent_requests = q.concurrency.value_or(0);
+    rules.push_back(std::move(rule));
+  }
+  return rules;
+}
+
+std::optional<std::string> envVar(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::optional<std::string>(v) : std::nullopt;
+}
+
+}  // namespace
+
+Result<void> Application::buildPerimeter(Parts& p) {
+  const config::Settings& settings = *p.settings;
+  Result<std::string> db_path = storage::sqlitePathFromUrl(settings.storage.url, settings.data_dir);
+  if (!db_path) return db_path.error();
+  Result<std::unique_ptr<storage::Store>> store = storage::Store::open(*db_path);
+  if (!store) return store.error();
+  p.store = std::move(*store);
+
+  Result<audit::SigningKey> key =
+      audit::SigningKey::loadOrCreate(settings.data_dir + "/audit-ed25519.pem");
+  if (!key) return key.error();
+  storage::AuditSinkOptions sink_options;
+  sink_options.db_path = *db_path;
+  Result<std::unique_ptr<storage::SqliteAuditSink>> sink =
+      storage::SqliteAuditSink::open(sink_options, std::move(*key));
+  if (!sink) return sink.error();
+  p.audit_sink = std::move(*sink);
+
+  Result<Secrets> secrets = loadOrCreateSecrets(settings.data_dir, envVar("BASALT_ADMIN_KEY"));
+  if (!secrets) return secrets.error();
+  p.perimeter = std::make_unique<perimeter::Perimeter>(
+      *p.store, secrets->pepper, secrets->root_key_digest, settings.server.region);
+  quota::InMemoryQuotaLedger& ledger = p.quota_ledger;
+  p.perimeter->setRefreshListener([&ledger](const storage::Snapshot& snapshot) {
+    if (Result<void> r = ledger.configure(quotaRules(snapshot)); !r) {
+      log::error("quota rules not applied: {}", r.error().message);
+    }
+  });
+  if (Result<void> r = p.perimeter->refresh(); !r) return r.error();
+
+  Result<guardrails::GuardrailSet> guardrails = guardrails::GuardrailSet::compile(settings.guardrails);
+  if (!guardrails) return guardrails.error();
+  p.guardrails = std::make_unique<guardrails::GuardrailSet>(std::move(*guardrails));
+  return {};
+}
+
 Result<std::unique_ptr<Application>> Application::build(config::SettingsPtr settings) {
   std::unique_ptr<Application> app(new Application());
   Parts& p = *app->parts_;
   p.settings = settings;
+  if (Result<void> perimeter = buildPerimeter(p); !perimeter) return perimeter.error();
 
   pipeline::ProviderMap providers;
   for (const config::ProviderSettings& ps : settings->providers) {
@@ -58,8 +133,13 @@ Result<std::unique_ptr<Application>> Application::build(config::SettingsPtr sett
   if (!models) return models.error();
 
   p.chat_codec = api::openai_chat::makeDoorCodec();
+  pipeline::Governance governance;
+  governance.perimeter = p.perimeter.get();
+  governance.quota = &p.quota_ledger;
+  governance.guardrails = p.guardrails.get();
+  governance.audit = p.audit_sink.get();
   p.gateway = std::make_unique<pipeline::Gateway>(settings, std::move(providers),
-                                                  std::move(*models));
+                                                  std::move(*models), governance);
   registerRoutes(p);
   p.server = std::make_unique<server::Server>(settings->server, p.router);
   return app;
@@ -78,10 +158,8 @@ void Application::registerRoutes(Parts& p) {
                       metrics::renderPrometheus());
   });
   pipeline::Gateway& gateway = *p.gateway;
-  r.add("GET", "/v1/models", [&gateway](HttpRequest& req, Responder& res) -> Task<void> {
-    const bool codex = hasQueryKey(req.query(), "client_version");
-    co_await sendJson(res, 200,
-                      api::openai_chat::encodeModelList(gateway.models().names(), codex));
+  r.add("GET", "/v1/models", [&p](HttpRequest& req, Responder& res) -> Task<void> {
+    co_await listModels(p, req, res);
   });
   const canonical::DoorCodec& chat = *p.chat_codec;
   r.add("POST", "/v1/chat/completions",
@@ -102,6 +180,29 @@ void Application::registerRoutes(Parts& p) {
   });
 }
 
+Task<void> Application::listModels(Parts& p, HttpRequest& req, Responder& res) {
+  const canonical::DoorCodec& chat = *p.chat_codec;
+  Result<perimeter::Caller> caller = p.perimeter->authenticate(req);
+  if (caller) {
+    const perimeter::AuthzResult authz =
+        p.perimeter->authorize(*caller, "bedrock:ListFoundationModels", "*", req);
+    if (!authz.allowed) {
+      caller = Error{ErrorKind::kPermissionDenied,
+                     "User: " + caller->name +
+                         " is not authorized to perform: bedrock:ListFoundationModels",
+                     {}, "access_denied"};
+    }
+  }
+  if (!caller) {
+    canonical::EncodedReply reply = chat.encodeError(caller.error());
+    co_await res.send(reply.status, std::move(reply.headers), std::move(reply.body));
+    co_return;
+  }
+  const bool codex = hasQueryKey(req.query(), "client_version");
+  co_await sendJson(res, 200,
+                    api::openai_chat::encodeModelList(p.gateway->models().names(), codex));
+}
+
 Result<void> Application::start() { return parts_->server->start(); }
 
 std::string Application::boundAddress() const { return parts_->server->boundAddress(); }
@@ -111,6 +212,11 @@ void Application::runUntilSignal() { parts_->server->runUntilSignal(); }
 void Application::stop() {
   parts_->server->stop();
   parts_->server->wait();
+}
+
+Application::~Application() {
+  // In-flight calls are drained by the server; then the audit writer seals the chain head.
+  if (parts_ && parts_->audit_sink) parts_->audit_sink->close();
 }
 
 }  // namespace basalt::app

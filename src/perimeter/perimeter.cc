@@ -95,9 +95,14 @@ std::shared_ptr<const DirectoryState> Perimeter::state() const {
 Result<void> Perimeter::refresh() {
   Result<std::shared_ptr<const storage::Snapshot>> snap = store_.loadSnapshot();
   if (!snap) return snap.error();
+  if (on_refresh_) on_refresh_(**snap);
   auto state = buildState(std::move(*snap));
   std::atomic_store_explicit(&state_, std::move(state), std::memory_order_release);
   return {};
+}
+
+void Perimeter::setRefreshListener(std::function<void(const storage::Snapshot&)> listener) {
+  on_refresh_ = std::move(listener);
 }
 
 Result<Caller> Perimeter::authenticate(const HttpRequest& request) const {

@@ -1,7 +1,13 @@
 #include "basalt/pipeline/gateway.h"
 
+#include "basalt/audit/async_append.h"
+#include "basalt/audit/audit_sink.h"
+#include "basalt/core/ids.h"
 #include "basalt/core/log.h"
 #include "basalt/core/metrics.h"
+#include "basalt/guardrails/chat_guard.h"
+#include "basalt/perimeter/perimeter.h"
+#include "basalt/quota/quota_ledger.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -9,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
+#include <optional>
 #include <random>
 
 namespace basalt::pipeline {
@@ -40,6 +47,27 @@ bool sameRouteRetryable(const Error& e) {
   return e.kind == ErrorKind::kUpstreamError || e.kind == ErrorKind::kUpstreamUnavailable;
 }
 
+const char* eventName(canonical::Door door, bool stream) {
+  switch (door) {
+    case canonical::Door::kOpenAIChat: return "ChatCompletions";
+    case canonical::Door::kOpenAIResponses: return "CreateResponse";
+    case canonical::Door::kAnthropicMessages: return "CreateMessage";
+    case canonical::Door::kBedrockConverse: return stream ? "ConverseStream" : "Converse";
+    case canonical::Door::kBedrockInvoke:
+      return stream ? "InvokeModelWithResponseStream" : "InvokeModel";
+  }
+  return "ModelCall";
+}
+
+std::string auditAction(guardrails::Action action) {
+  return action == guardrails::Action::kBlocked ? "BLOCKED" : "ANONYMIZED";
+}
+
+/// Prompt-side token estimate for the quota reservation (settled with real usage later).
+std::int64_t estimateInputTokens(const HttpRequest& request) {
+  return static_cast<std::int64_t>(request.body.size() / 4) + 1;
+}
+
 }  // namespace
 
 bool isRetryable(const Error& error) {
@@ -52,47 +80,133 @@ bool isRetryable(const Error& error) {
   }
 }
 
-/// Feeds provider events to the client through the door's stream encoder. The response head
-/// goes out with the first event, so a failure before it can still fall back to another route.
+/// Everything one model call accumulates for its answer, its audit record and its metrics.
+struct Gateway::Call {
+  Call(const canonical::DoorCodec& c, HttpRequest& req, Responder& res)
+      : codec(c), request(req), responder(res) {}
+
+  const canonical::DoorCodec& codec;
+  HttpRequest& request;
+  Responder& responder;
+  std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
+
+  std::optional<perimeter::Caller> caller;
+  perimeter::AuthzResult authz;
+  std::string model = "-";        ///< metric label: a configured name, "unknown" or "-"
+  std::string requested_model;    ///< what the client asked for (audit)
+  bool stream = false;
+  std::optional<std::int64_t> max_tokens;
+  std::optional<quota::Ticket> ticket;
+
+  int status = 0;
+  Error error;                    ///< set when status >= 400
+  canonical::Usage usage;
+  bool have_usage = false;
+  canonical::StopReason stop_reason = canonical::StopReason::kUnset;
+  std::vector<audit::GuardrailIntervention> interventions;
+  bool audited = false;
+
+  void addInterventions(const std::string& guardrail, const char* source,
+                        const std::vector<guardrails::Intervention>& list) {
+    for (const guardrails::Intervention& i : list) {
+      interventions.push_back(
+          {guardrail, source, auditAction(i.action), i.name, static_cast<std::uint32_t>(i.count)});
+    }
+  }
+  /// x-ratelimit-* headers for the OpenAI doors when a quota applied.
+  void addRateHeaders(Headers& headers) const {
+    if (!ticket || canonical::doorVendor(codec.door()) != canonical::Vendor::kOpenAI) return;
+    for (auto& [name, value] : quota::rateLimitHeaders(ticket->rate())) {
+      headers.push_back({name, value});
+    }
+  }
+};
+
+/// Feeds provider events to the client through the door's stream encoder (and the output
+/// guardrail, when the model has one). The response head goes out with the first event, so a
+/// failure before it can still fall back to another route.
 class Gateway::ClientStream final : public providers::StreamSink {
  public:
-  ClientStream(Responder& responder, std::unique_ptr<canonical::StreamEncoder> encoder)
-      : responder_(responder), encoder_(std::move(encoder)) {}
+  ClientStream(Call& call, std::unique_ptr<canonical::StreamEncoder> encoder,
+               const guardrails::Guardrail* guard)
+      : call_(call), encoder_(std::move(encoder)) {
+    if (guard != nullptr && guard->appliesTo(guardrails::Direction::kOutput)) {
+      guarded_.emplace(*guard);
+    }
+  }
 
   Task<bool> onEvent(const StreamEvent& event) override {
+    if (event.type == StreamEvent::Type::kUsage) {
+      call_.usage = event.usage;
+      call_.have_usage = true;
+    }
     if (!started_) {
       started_ = true;
       metrics::streamOpened();
-      const bool open = co_await responder_.startStream(200, encoder_->headers());
+      Headers headers = encoder_->headers();
+      call_.addRateHeaders(headers);
+      const bool open = co_await call_.responder.startStream(200, std::move(headers));
       if (!open) co_return false;
     }
     buffer_.clear();
-    encoder_->encode(event, buffer_);
-    if (buffer_.empty()) co_return true;
-    const bool written = co_await responder_.write(buffer_);
-    co_return written;
+    if (guarded_) {
+      guarded_events_.clear();
+      guarded_->process(event, guarded_events_);
+      for (const StreamEvent& e : guarded_events_) encodeHeld(e);
+    } else {
+      encodeHeld(event);
+    }
+    if (!buffer_.empty()) {
+      const bool written = co_await call_.responder.write(buffer_);
+      if (!written) co_return false;
+    }
+    // A blocked output stops the upstream: the guardrail already ended the client's message.
+    co_return !blocked();
   }
 
   /// Ends a started stream with the door's error frame.
   Task<void> fail(const Error& error) {
     buffer_.clear();
     encoder_->encode(StreamEvent::errorEvent(error), buffer_);
-    if (!buffer_.empty()) co_await responder_.write(buffer_);
-    co_await responder_.endStream();
+    if (!buffer_.empty()) co_await call_.responder.write(buffer_);
+    co_await call_.responder.endStream();
   }
 
-  Task<void> finish() { co_await responder_.endStream(); }
+  /// Sends what the encoder held for the end of the stream (stop, usage) and ends it.
+  Task<void> finish() {
+    if (!held_.empty()) co_await call_.responder.write(held_);
+    co_await call_.responder.endStream();
+  }
 
   bool started() const { return started_; }
+  bool blocked() const { return guarded_ && guarded_->blocked(); }
+  std::vector<guardrails::Intervention> interventions() const {
+    return guarded_ ? guarded_->interventions() : std::vector<guardrails::Intervention>{};
+  }
 
   ~ClientStream() override {
     if (started_) metrics::streamClosed();
   }
 
  private:
-  Responder& responder_;
+  /// Encodes `e`. The bytes that end the message (stop and usage) are held back until the
+  /// audit record is durable, so a client never sees a complete answer that was not audited.
+  void encodeHeld(const StreamEvent& e) {
+    if (e.type == StreamEvent::Type::kMessageStop) call_.stop_reason = e.stop_reason;
+    if (e.type == StreamEvent::Type::kMessageStop || e.type == StreamEvent::Type::kUsage ||
+        !held_.empty()) {
+      encoder_->encode(e, held_);
+    } else {
+      encoder_->encode(e, buffer_);
+    }
+  }
+
+  Call& call_;
   std::unique_ptr<canonical::StreamEncoder> encoder_;
+  std::optional<guardrails::GuardedStream> guarded_;
+  std::vector<StreamEvent> guarded_events_;
   std::string buffer_;
+  std::string held_;
   bool started_ = false;
 };
 
@@ -125,7 +239,8 @@ class Gateway::StreamAttempt final : public Attempt {
   StreamAttempt(const canonical::ChatRequest& chat, ClientStream& stream)
       : chat_(chat), stream_(stream) {}
   Task<Result<void>> run(const Route& route, const providers::CallOptions& options) override {
-    co_return co_await route.provider->stream(chat_, options, stream_);
+    Result<void> r = co_await route.provider->stream(chat_, options, stream_);
+    co_return r;
   }
   bool mayRetry() const override { return !stream_.started(); }
 
@@ -135,11 +250,13 @@ class Gateway::StreamAttempt final : public Attempt {
 };
 
 Gateway::Gateway(config::SettingsPtr settings, ProviderMap providers,
-                 std::unique_ptr<ModelTable> models)
-    : settings_(std::move(settings)), providers_(std::move(providers)), models_(std::move(models)) {}
+                 std::unique_ptr<ModelTable> models, Governance governance)
+    : settings_(std::move(settings)),
+      providers_(std::move(providers)),
+      models_(std::move(models)),
+      governance_(governance) {}
 
 Gateway::~Gateway() = default;
-
 Task<Result<void>> Gateway::runAttempts(const ModelEntry& model, const std::string& request_id,
                                         Attempt& attempt) {
   const config::RoutingSettings& routing = settings_->routing;
@@ -198,75 +315,274 @@ Task<Result<void>> Gateway::runAttempts(const ModelEntry& model, const std::stri
 
 Task<void> Gateway::serveModelCall(const canonical::DoorCodec& codec, HttpRequest& request,
                                    Responder& responder) {
-  const auto started_at = std::chrono::steady_clock::now();
-  std::string_view model_name = "-";
-  int status = 0;
+  // A client that goes away cancels the upstream call, but the audit record is still written:
+  // awaiting after cancellation must not throw.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  Call call(codec, request, responder);
 
+  if (governance_.perimeter != nullptr) {
+    Result<perimeter::Caller> caller = governance_.perimeter->authenticate(request);
+    if (!caller) {
+      co_await fail(call, caller.error());
+      co_return;
+    }
+    call.caller = std::move(*caller);
+  }
   Result<canonical::ChatRequest> decoded = codec.decode(request);
   if (!decoded) {
-    status = co_await replyError(codec, decoded.error(), responder);
+    co_await fail(call, decoded.error());
   } else {
-    const ModelEntry* model = models_->find(decoded->model);
-    if (model == nullptr) {
-      model_name = "unknown";  // only configured names become labels: bounded cardinality
-      status = co_await replyError(
-          codec,
-          Error::notFound("The model `" + decoded->model +
-                              "` does not exist or you do not have access to it.",
-                          "model_not_found"),
-          responder);
-    } else {
-      model_name = model->name;
-      status = decoded->stream
-                   ? co_await serveStream(codec, *decoded, *model, request, responder)
-                   : co_await serveComplete(codec, *decoded, *model, request, responder);
+    co_await serveDecoded(call, *decoded);
+  }
+}
+
+Task<void> Gateway::serveDecoded(Call& call, canonical::ChatRequest& chat) {
+  call.requested_model = chat.model;
+  call.stream = chat.stream;
+  call.max_tokens = chat.max_tokens;
+
+  if (governance_.perimeter != nullptr) {
+    const char* action =
+        chat.stream ? "bedrock:InvokeModelWithResponseStream" : "bedrock:InvokeModel";
+    const std::string resource = governance_.perimeter->modelArn(chat.model);
+    call.authz = governance_.perimeter->authorize(*call.caller, action, resource, call.request);
+    if (!call.authz.allowed) {
+      co_await fail(call, Error{ErrorKind::kPermissionDenied,
+                                "User: " + call.caller->name + " is not authorized to perform: " +
+                                    action + " on resource: " + resource,
+                                {}, "access_denied"});
+      co_return;
     }
   }
 
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count();
-  metrics::recordRequest(canonical::doorName(codec.door()), model_name, status, seconds);
-}
-
-Task<int> Gateway::serveComplete(const canonical::DoorCodec& codec,
-                                 const canonical::ChatRequest& chat, const ModelEntry& model,
-                                 HttpRequest& request, Responder& responder) {
-  CompleteAttempt attempt(chat);
-  Result<void> outcome = co_await runAttempts(model, request.request_id, attempt);
-  if (!outcome) {
-    if (outcome.error().kind == ErrorKind::kCancelled) co_return 499;
-    co_return co_await replyError(codec, outcome.error(), responder);
+  const ModelEntry* model = models_->find(chat.model);
+  if (model == nullptr) {
+    call.model = "unknown";  // only configured names become labels: bounded cardinality
+    co_await fail(call, Error::notFound("The model `" + chat.model +
+                                            "` does not exist or you do not have access to it.",
+                                        "model_not_found"));
+    co_return;
   }
-  canonical::EncodedReply reply = codec.encodeResponse(attempt.response, chat);
-  const int status = reply.status;
-  co_await responder.send(reply.status, std::move(reply.headers), std::move(reply.body));
-  co_return status;
+  call.model = model->name;
+
+  if (governance_.quota != nullptr && call.caller && !call.caller->root) {
+    std::int64_t max_out = chat.max_tokens.value_or(0);
+    if (max_out <= 0) {
+      max_out = model->routes.empty()
+                    ? 4096
+                    : model->routes.front().settings.max_tokens_default.value_or(4096);
+    }
+    const quota::QuotaKeys keys{call.caller->principal_id, call.caller->groups, model->name};
+    quota::Admission admission = governance_.quota->admit(
+        keys, estimateInputTokens(call.request) + max_out, quota::Clock::now());
+    if (!admission.admitted) {
+      co_await fail(call, quota::toError(admission.rejection));
+      co_return;
+    }
+    call.ticket.emplace(std::move(admission.ticket));
+  }
+
+  const guardrails::Guardrail* guard = nullptr;
+  if (governance_.guardrails != nullptr && !model->guardrail.empty()) {
+    guard = governance_.guardrails->find(model->guardrail);
+  }
+  if (guard != nullptr) {
+    guardrails::Verdict verdict = guardrails::guardRequest(*guard, chat);
+    call.addInterventions(model->guardrail, "input", verdict.interventions);
+    if (verdict.blocked()) {
+      co_await serveBlocked(call, chat, std::string(guard->blockedMessage()));
+      co_return;
+    }
+  }
+
+  if (chat.stream) {
+    co_await serveStream(call, chat, *model);
+  } else {
+    co_await serveComplete(call, chat, *model);
+  }
 }
 
-Task<int> Gateway::serveStream(const canonical::DoorCodec& codec,
-                               const canonical::ChatRequest& chat, const ModelEntry& model,
-                               HttpRequest& request, Responder& responder) {
-  ClientStream stream(responder, codec.newStreamEncoder(chat));
+Task<void> Gateway::serveComplete(Call& call, const canonical::ChatRequest& chat,
+                                  const ModelEntry& model) {
+  CompleteAttempt attempt(chat);
+  Result<void> outcome = co_await runAttempts(model, call.request.request_id, attempt);
+  if (!outcome) {
+    co_await fail(call, outcome.error());
+    co_return;
+  }
+  canonical::ChatResponse& response = attempt.response;
+  if (governance_.guardrails != nullptr && !model.guardrail.empty()) {
+    if (const auto* guard = governance_.guardrails->find(model.guardrail)) {
+      guardrails::Verdict verdict = guardrails::guardResponse(*guard, response);
+      call.addInterventions(model.guardrail, "output", verdict.interventions);
+    }
+  }
+  call.usage = response.usage;
+  call.have_usage = true;
+  call.stop_reason = response.stop_reason;
+  co_await finish(call, call.codec.encodeResponse(response, chat));
+}
+
+Task<void> Gateway::serveStream(Call& call, const canonical::ChatRequest& chat,
+                                const ModelEntry& model) {
+  const guardrails::Guardrail* guard =
+      governance_.guardrails != nullptr && !model.guardrail.empty()
+          ? governance_.guardrails->find(model.guardrail)
+          : nullptr;
+  ClientStream stream(call, call.codec.newStreamEncoder(chat), guard);
   StreamAttempt attempt(chat, stream);
-  Result<void> outcome = co_await runAttempts(model, request.request_id, attempt);
-  if (outcome) {
+  Result<void> outcome = co_await runAttempts(model, call.request.request_id, attempt);
+  call.addInterventions(model.guardrail, "output", stream.interventions());
+
+  if (outcome || stream.blocked()) {
+    call.status = 200;
+    co_await audit(call);  // a failed record still ends the stream: its bytes are already out
     co_await stream.finish();
-    co_return 200;
+    co_return;
   }
   const Error& error = outcome.error();
-  if (error.kind == ErrorKind::kCancelled || responder.clientGone()) co_return 499;
-  if (!stream.started()) co_return co_await replyError(codec, error, responder);
+  if (error.kind == ErrorKind::kCancelled || call.responder.clientGone()) {
+    call.status = 499;
+    call.error = error;
+    co_await audit(call);
+    co_return;
+  }
+  if (!stream.started()) {
+    co_await fail(call, error);
+    co_return;
+  }
   // Bytes already reached the client: end its stream with the door's error frame.
+  call.status = httpStatus(error.kind);
+  call.error = error;
+  co_await audit(call);
   co_await stream.fail(error);
-  co_return httpStatus(error.kind);
 }
 
-Task<int> replyError(const canonical::DoorCodec& codec, const Error& error,
-                     Responder& responder) {
-  canonical::EncodedReply reply = codec.encodeError(error);
-  const int status = reply.status;
-  co_await responder.send(reply.status, std::move(reply.headers), std::move(reply.body));
-  co_return status;
+Task<void> Gateway::serveBlocked(Call& call, const canonical::ChatRequest& chat,
+                                 std::string message) {
+  canonical::ChatResponse response;
+  response.id = randomId("blocked-", 20);
+  response.model = chat.model;
+  response.created = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  response.stop_reason = canonical::StopReason::kContentFilter;
+  call.stop_reason = response.stop_reason;
+  if (!chat.stream) {
+    response.content.emplace_back(canonical::TextBlock{std::move(message)});
+    co_await finish(call, call.codec.encodeResponse(response, chat));
+    co_return;
+  }
+  std::unique_ptr<canonical::StreamEncoder> encoder = call.codec.newStreamEncoder(chat);
+  std::string bytes;
+  encoder->encode(StreamEvent::messageStart(response.id, chat.model), bytes);
+  encoder->encode(StreamEvent::blockStart(0, canonical::BlockType::kText), bytes);
+  encoder->encode(StreamEvent::delta(0, canonical::DeltaType::kText, std::move(message)), bytes);
+  encoder->encode(StreamEvent::blockStop(0), bytes);
+  encoder->encode(StreamEvent::usageEvent(canonical::Usage{}), bytes);
+  encoder->encode(StreamEvent::messageStop(canonical::StopReason::kContentFilter), bytes);
+  call.status = 200;
+  if (!co_await audit(call)) {
+    co_await fail(call, Error{ErrorKind::kUpstreamUnavailable,
+                              "The audit log is unavailable; the request was not served.", {},
+                              "audit_unavailable"});
+    co_return;
+  }
+  Headers headers = encoder->headers();
+  call.addRateHeaders(headers);
+  metrics::streamOpened();
+  if (co_await call.responder.startStream(200, std::move(headers))) {
+    if (co_await call.responder.write(bytes)) co_await call.responder.endStream();
+  }
+  metrics::streamClosed();
+}
+
+Task<void> Gateway::finish(Call& call, canonical::EncodedReply reply) {
+  call.status = reply.status;
+  if (!co_await audit(call)) {
+    // Fail closed: an answer that could not be audited is not given.
+    canonical::EncodedReply unavailable = call.codec.encodeError(
+        Error{ErrorKind::kUpstreamUnavailable,
+              "The audit log is unavailable; the request was not served.", {},
+              "audit_unavailable"});
+    co_await call.responder.send(unavailable.status, std::move(unavailable.headers),
+                                 std::move(unavailable.body));
+    co_return;
+  }
+  call.addRateHeaders(reply.headers);
+  co_await call.responder.send(reply.status, std::move(reply.headers), std::move(reply.body));
+}
+
+Task<void> Gateway::fail(Call& call, const Error& error) {
+  call.error = error;
+  if (error.kind == ErrorKind::kCancelled || call.responder.clientGone()) {
+    call.status = 499;
+    co_await audit(call);
+    co_return;
+  }
+  co_await finish(call, call.codec.encodeError(error));
+}
+
+Task<bool> Gateway::audit(Call& call) {
+  if (call.audited) co_return true;
+  call.audited = true;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - call.started_at).count();
+  metrics::recordRequest(canonical::doorName(call.codec.door()), call.model, call.status,
+                         seconds);
+  if (call.ticket && call.have_usage) {
+    call.ticket->settle(call.usage.total(), quota::Clock::now());
+  }
+  if (governance_.audit == nullptr) co_return true;
+
+  audit::AuditEvent event;
+  if (call.caller) {
+    event.user_identity.type = call.caller->kind;
+    event.user_identity.principal_id = call.caller->principal_id;
+    event.user_identity.user_name = call.caller->name;
+    event.user_identity.access_key_id = call.caller->key_id;
+  } else {
+    event.user_identity.type = "anonymous";
+  }
+  event.event_time = std::chrono::system_clock::now();
+  event.event_name = eventName(call.codec.door(), call.stream);
+  event.aws_region = settings_->server.region;
+  event.source_ip_address = call.request.remote_ip;
+  if (const std::string* ua = call.request.header("user-agent")) {
+    event.user_agent = ua->substr(0, 512);
+  }
+  // The requested model name is client input: cap it so a record stays small.
+  event.request_parameters.model_id = call.requested_model.substr(0, 256);
+  if (!call.requested_model.empty()) event.request_parameters.stream = call.stream;
+  event.request_parameters.input_bytes = call.request.body.size();
+  event.request_parameters.max_tokens = call.max_tokens;
+  event.response_elements.status = call.status;
+  if (call.stop_reason != canonical::StopReason::kUnset) {
+    event.response_elements.stop_reason = canonical::stopReasonName(call.stop_reason);
+  }
+  if (call.have_usage) {
+    event.response_elements.usage = audit::Usage{
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, call.usage.input_tokens)),
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, call.usage.output_tokens))};
+  }
+  event.request_id = call.request.request_id;
+  if (call.status >= 400) {
+    event.error_code = call.error.code.empty() ? std::to_string(call.status) : call.error.code;
+    event.error_message = call.error.message.substr(0, 1024);
+  }
+  event.policy_decision.effect = call.authz.effect;
+  event.policy_decision.policy = call.authz.policy;
+  event.policy_decision.statement = call.authz.statement;
+  event.guardrail_interventions = std::move(call.interventions);
+
+  Result<std::uint64_t> stored =
+      co_await audit::asyncAppend(*governance_.audit, std::move(event), asio::use_awaitable);
+  if (!stored) {
+    log::error("request {}: audit record not written: {}", call.request.request_id,
+               stored.error().message);
+    co_return false;
+  }
+  co_return true;
 }
 
 }  // namespace basalt::pipeline

@@ -6,10 +6,15 @@ import path from 'node:path';
 
 export const BASALT = process.env.BASALT_BINARY ?? path.resolve(import.meta.dirname, '../../build/basalt');
 
+/// The root admin key every gateway started here gets (BASALT_ADMIN_KEY on first start).
+export const ADMIN_KEY = 'bsk-test-root-admin-key-for-client-tests';
+
 /// Spawns `basalt ARGS...` and resolves with {proc, address} once it prints "listening on".
 export function startProcess(args, { env = {}, cwd } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(BASALT, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(BASALT, args, {
+      env: { ...process.env, BASALT_ADMIN_KEY: ADMIN_KEY, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     const timer = setTimeout(() => {

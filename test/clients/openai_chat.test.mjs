@@ -2,14 +2,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startGateway } from './harness.mjs';
+import { ADMIN_KEY, startGateway } from './harness.mjs';
 
 let gw;
 let client;
 
 before(async () => {
   gw = await startGateway();
-  client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'sk-test', maxRetries: 0 });
+  client = new OpenAI({ baseURL: gw.baseURL, apiKey: ADMIN_KEY, maxRetries: 0 });
 });
 
 after(async () => { await gw?.stop(); });
@@ -121,6 +121,13 @@ test('upstream error status maps to the SDK error class', async () => {
   await assert.rejects(
     client.chat.completions.create({ model: 'gpt-mock', messages: [{ role: 'user', content: '#mock status=500' }] }),
     (e) => e instanceof OpenAI.InternalServerError && e.status === 502);
+});
+
+test('a wrong key is an AuthenticationError', async () => {
+  const other = new OpenAI({ baseURL: gw.baseURL, apiKey: 'sk-not-a-basalt-key', maxRetries: 0 });
+  await assert.rejects(
+    other.chat.completions.create({ model: 'gpt-mock', messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e instanceof OpenAI.AuthenticationError && e.status === 401);
 });
 
 test('models list is readable by the SDK', async () => {

@@ -16,12 +16,17 @@ import time
 BASALT = os.environ.get("BASALT_BINARY") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "basalt")
 
+# Every gateway a test starts gets this root admin key (BASALT_ADMIN_KEY on first start), and
+# requests carry it unless a test passes its own authorization header.
+ADMIN_KEY = "bsk-test-root-admin-key-for-integration-tests"
+
 
 class Process:
     """A basalt subprocess that printed 'listening on HOST:PORT'."""
 
     def __init__(self, args, env=None, cwd=None, timeout=10.0):
         full_env = dict(os.environ)
+        full_env.setdefault("BASALT_ADMIN_KEY", ADMIN_KEY)
         full_env.update(env or {})
         self.args = args
         self.proc = subprocess.Popen([BASALT, *args], stdout=subprocess.PIPE,
@@ -68,8 +73,9 @@ class Process:
             data = body
             if isinstance(body, (dict, list)):
                 data = json.dumps(body).encode()
-            hdrs = {"content-type": "application/json"}
+            hdrs = {"content-type": "application/json", "authorization": f"Bearer {ADMIN_KEY}"}
             hdrs.update(headers or {})
+            hdrs = {k: v for k, v in hdrs.items() if v is not None}
             conn.request(method, path, body=data, headers=hdrs)
             resp = conn.getresponse()
             return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()

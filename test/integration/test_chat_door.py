@@ -4,8 +4,8 @@ import socket
 import time
 import unittest
 
-from harness import (chat_body, mock_stats, read_sse, single_route_model, start_gateway,
-                     start_mock)
+from harness import (ADMIN_KEY, chat_body, mock_stats, read_sse, single_route_model,
+                     start_gateway, start_mock)
 
 
 class ChatDoorTest(unittest.TestCase):
@@ -158,6 +158,7 @@ class ChatDoorTest(unittest.TestCase):
     def test_keep_alive_and_pipelining(self):
         body = json.dumps(chat_body("pipelined")).encode()
         req = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Authorization: Bearer " + ADMIN_KEY.encode() + b"\r\n"
                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
         s = self.gw.connect()
         s.sendall(req + req.replace(b"pipelined", b"pipelinee"))
@@ -178,6 +179,7 @@ class ChatDoorTest(unittest.TestCase):
                                     stream=True)).encode()
         s = self.gw.connect()
         s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                  b"\r\nAuthorization: Bearer " + ADMIN_KEY.encode() +
                   b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
         got = s.recv(4096)
         self.assertIn(b"200", got)
@@ -200,6 +202,16 @@ class ChatDoorTest(unittest.TestCase):
         self.assertIn('basalt_requests_total{door="openai_chat",model="gpt-mock",status="200"}', text)
         self.assertIn("basalt_request_duration_seconds_bucket", text)
         self.assertIn("basalt_open_streams", text)
+
+    def test_missing_and_wrong_keys_are_401(self):
+        status, _, body = self.gw.json("POST", "/v1/chat/completions", chat_body(),
+                                       {"authorization": None})
+        err = self.assertOpenAIError(status, body, 401)
+        self.assertIn("API key", err["message"])
+        status, _, body = self.gw.json("POST", "/v1/chat/completions", chat_body(),
+                                       {"authorization": "Bearer bsk-aaaaaaaaaaaaaaaa-" + "x" * 43})
+        self.assertOpenAIError(status, body, 401)
+        self.assertNotIn(b"x" * 43, json.dumps(body).encode())
 
     def test_healthz(self):
         status, _, raw = self.gw.request("GET", "/healthz")

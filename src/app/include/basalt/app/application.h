@@ -4,6 +4,7 @@
 
 #include "basalt/config/settings.h"
 #include "basalt/core/error.h"
+#include "basalt/core/exchange.h"
 
 #include <memory>
 #include <string>
@@ -27,8 +28,13 @@ class Application {
  private:
   Application();
   struct Parts;
+  /// Opens the store and audit log, loads the secrets and builds identity, quota and
+  /// guardrails (the perimeter every request passes).
+  static Result<void> buildPerimeter(Parts& parts);
   /// Registers the HTTP surface of `basalt serve` on parts.router.
   static void registerRoutes(Parts& parts);
+  /// GET /v1/models (bedrock:ListFoundationModels).
+  static Task<void> listModels(Parts& parts, HttpRequest& request, Responder& responder);
   std::unique_ptr<Parts> parts_;
 };
 

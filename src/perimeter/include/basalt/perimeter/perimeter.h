@@ -15,6 +15,7 @@
 #include "basalt/policy/evaluator.h"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,6 +23,7 @@
 
 namespace basalt::storage {
 class Store;
+struct Snapshot;
 }
 
 namespace basalt::perimeter {
@@ -60,6 +62,10 @@ class Perimeter {
   /// Call after every admin change. Fails (keeping the old state) when the store fails.
   Result<void> refresh();
 
+  /// Called by refresh() with each new snapshot (the composition root configures the quota
+  /// ledger from it). Set before serving.
+  void setRefreshListener(std::function<void(const storage::Snapshot&)> listener);
+
   /// Identifies the caller from `Authorization: Bearer`, `x-api-key` or SigV4.
   /// Errors: kUnauthenticated (401) with an OpenAI-style code ("invalid_api_key"), or, for
   /// SigV4, kPermissionDenied/kUnauthenticated with `code` set to AWS's error code.
@@ -87,6 +93,7 @@ class Perimeter {
   std::string root_key_digest_;
   std::string region_;
   std::shared_ptr<const DirectoryState> state_;  ///< read/written with std::atomic_load/store
+  std::function<void(const storage::Snapshot&)> on_refresh_;
 };
 
 }  // namespace basalt::perimeter

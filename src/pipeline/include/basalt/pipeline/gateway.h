@@ -1,8 +1,10 @@
 #pragma once
-/// The model-call pipeline: decode -> (authenticate -> authorize -> quota -> guard) -> route ->
-/// call -> encode. Door-agnostic: the DoorCodec supplies the wire format; providers are reached
-/// through the ModelTable's routes with weighted selection, retries with jittered backoff,
-/// fallback before the first streamed byte, and per-route circuit breakers.
+/// The model-call pipeline: authenticate -> decode -> authorize -> route lookup -> quota ->
+/// guard input -> call (with retries and fallback) -> guard output -> audit -> encode.
+/// Door-agnostic: the DoorCodec supplies the wire format; providers are reached through the
+/// ModelTable's routes with weighted selection, retries with jittered backoff, fallback before
+/// the first streamed byte, and per-route circuit breakers. The audit record of a call is
+/// durable before the response's last byte is sent.
 
 #include "basalt/canonical/door_codec.h"
 #include "basalt/config/settings.h"
@@ -11,12 +13,36 @@
 #include "basalt/pipeline/model_table.h"
 
 #include <memory>
+#include <string>
+
+namespace basalt::perimeter {
+class Perimeter;
+}
+namespace basalt::quota {
+class QuotaLedger;
+}
+namespace basalt::guardrails {
+class GuardrailSet;
+}
+namespace basalt::audit {
+class AuditSink;
+}
 
 namespace basalt::pipeline {
 
+/// The perimeter ports a Gateway enforces. A null port skips its step (unit tests); the
+/// composition root always provides all of them.
+struct Governance {
+  perimeter::Perimeter* perimeter = nullptr;
+  quota::QuotaLedger* quota = nullptr;
+  const guardrails::GuardrailSet* guardrails = nullptr;
+  audit::AuditSink* audit = nullptr;
+};
+
 class Gateway {
  public:
-  Gateway(config::SettingsPtr settings, ProviderMap providers, std::unique_ptr<ModelTable> models);
+  Gateway(config::SettingsPtr settings, ProviderMap providers, std::unique_ptr<ModelTable> models,
+          Governance governance = {});
   ~Gateway();
 
   /// Serves one model call that arrived at `codec`'s door. Always answers (or, for a client
@@ -28,6 +54,7 @@ class Gateway {
   const config::Settings& settings() const { return *settings_; }
 
  private:
+  struct Call;
   class ClientStream;
   class Attempt;
   class CompleteAttempt;
@@ -37,20 +64,26 @@ class Gateway {
   /// that must not be retried (the upstream rejected the request, or bytes reached the client).
   Task<Result<void>> runAttempts(const ModelEntry& model, const std::string& request_id,
                                  Attempt& attempt);
-  Task<int> serveComplete(const canonical::DoorCodec& codec, const canonical::ChatRequest& chat,
-                          const ModelEntry& model, HttpRequest& request, Responder& responder);
-  Task<int> serveStream(const canonical::DoorCodec& codec, const canonical::ChatRequest& chat,
-                        const ModelEntry& model, HttpRequest& request, Responder& responder);
+  /// The steps after decoding; returns nothing, answers through `call`.
+  Task<void> serveDecoded(Call& call, canonical::ChatRequest& chat);
+  Task<void> serveComplete(Call& call, const canonical::ChatRequest& chat,
+                           const ModelEntry& model);
+  Task<void> serveStream(Call& call, const canonical::ChatRequest& chat, const ModelEntry& model);
+  /// Answers a request whose input a guardrail blocked, without calling a provider.
+  Task<void> serveBlocked(Call& call, const canonical::ChatRequest& chat, std::string message);
+  /// Audits the call, then sends `reply` (or a 503 when the record could not be written).
+  Task<void> finish(Call& call, canonical::EncodedReply reply);
+  Task<void> fail(Call& call, const Error& error);
+  /// Writes the call's audit record; false (and the call marked) when it could not be stored.
+  Task<bool> audit(Call& call);
 
   config::SettingsPtr settings_;
   ProviderMap providers_;
   std::unique_ptr<ModelTable> models_;
+  Governance governance_;
 };
 
 /// Whether an upstream failure may be retried on the same or another route.
 bool isRetryable(const Error& error);
-
-/// Answers with the door's native error for `error`; returns the status sent.
-Task<int> replyError(const canonical::DoorCodec& codec, const Error& error, Responder& responder);
 
 }  // namespace basalt::pipeline
