@@ -4,7 +4,7 @@ import json
 import time
 import unittest
 
-from harness import chat_body, mock_stats, read_sse, start_gateway, start_mock
+from harness import ADMIN_KEY, chat_body, mock_stats, read_sse, start_gateway, start_mock
 
 
 def model(routes, name="gpt-mock"):
@@ -140,13 +140,15 @@ class RoutingTest(unittest.TestCase):
                           f'base_url = "http://{upstream.address}/v1"\n'
                           'api_key_env = "BASALT_TEST_PROVIDER_KEY"\n')
         gw = self.gateway([], providers_toml + models)
-        status, _, _ = gw.json("POST", "/v1/chat/completions", chat_body(),
-                               {"authorization": "Bearer sk-client-secret",
-                                "x-api-key": "sk-client-secret"})
-        self.assertEqual(status, 200)
-        stats = mock_stats(upstream)
-        self.assertEqual(stats["last_authorization"], "Bearer sk-provider-secret")
-        self.assertNotIn("sk-client-secret", json.dumps(stats))
+        for header in ("authorization", "x-api-key"):
+            value = f"Bearer {ADMIN_KEY}" if header == "authorization" else ADMIN_KEY
+            status, _, _ = gw.json("POST", "/v1/chat/completions", chat_body(),
+                                   {"authorization": None, header: value})
+            self.assertEqual(status, 200)
+            stats = mock_stats(upstream)
+            self.assertEqual(stats["last_authorization"], "Bearer sk-provider-secret")
+            _, _, last = upstream.request("GET", "/mock/last-request")
+            self.assertNotIn(ADMIN_KEY.encode(), last)
 
     def test_stream_failing_midway_ends_with_error_event(self):
         flaky = self.mock()
