@@ -3,6 +3,7 @@
 #include "basalt/core/log.h"
 #include "basalt/core/metrics.h"
 #include "http1_session.h"
+#include "http2_session.h"
 #include "wire_util.h"
 
 #include <openssl/ssl.h>
@@ -89,7 +90,7 @@ Task<void> serveConnection(Worker& worker, tcp::socket socket, asio::cancellatio
       }
     }
     if (alpnIsH2(stream)) {
-      // Not offered yet (tls_context.cc); the HTTP/2 session will take over here.
+      co_await runHttp2Session(worker, std::move(stream), std::move(buffer), std::move(remote_ip));
       co_return;
     }
     co_await runHttp1Session(worker, std::move(stream), std::move(buffer), std::move(remote_ip),
@@ -97,6 +98,7 @@ Task<void> serveConnection(Worker& worker, tcp::socket socket, asio::cancellatio
     co_return;
   }
 
+  bool h2c = false;
   {
     PendingConnection pending(worker, socket);
     pending.setDeadline(header_timeout);
@@ -110,12 +112,14 @@ Task<void> serveConnection(Worker& worker, tcp::socket socket, asio::cancellatio
       const Protocol protocol = sniffProtocol({static_cast<const char*>(data.data()), data.size()});
       if (protocol == Protocol::kUndecided) continue;
       if (protocol == Protocol::kHttp2) {
-        // h2c prior knowledge: the HTTP/2 session will take over here.
-        log::debug("h2c connection from {} refused: HTTP/2 not available yet", remote_ip);
-        co_return;
+        h2c = true;  // prior knowledge: the preface stays in `buffer` for nghttp2
       }
       break;
     }
+  }
+  if (h2c) {
+    co_await runHttp2Session(worker, std::move(socket), std::move(buffer), std::move(remote_ip));
+    co_return;
   }
   co_await runHttp1Session(worker, std::move(socket), std::move(buffer), std::move(remote_ip),
                            cancel);

@@ -11,8 +11,8 @@ namespace {
 
 namespace ssl = boost::asio::ssl;
 
-// Protocols we can serve, in ALPN wire format. "h2" joins when the HTTP/2 session lands.
-constexpr unsigned char kAlpnProtocols[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+// Protocols we can serve, in ALPN wire format and order of preference.
+constexpr unsigned char kAlpnProtocols[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
 int selectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                unsigned int inlen, void*) {
