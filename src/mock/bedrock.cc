@@ -1,7 +1,7 @@
 // Bedrock Runtime Converse (`/model/{id}/converse`) and ConverseStream (`/converse-stream`,
 // binary event-stream messages).
 
-#include "basalt/mock/event_stream.h"
+#include "basalt/api/bedrock/event_stream.h"
 #include "dialect.h"
 
 #include <boost/json/array.hpp>
@@ -15,6 +15,8 @@ namespace basalt::mock {
 namespace {
 
 namespace json = boost::json;
+using api::bedrock::encodeBedrockEvent;
+using api::bedrock::encodeBedrockException;
 
 const char* stopReason(const Plan& p) {
   return p.toolUse() ? "tool_use" : "end_turn";

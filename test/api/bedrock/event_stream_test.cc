@@ -1,10 +1,10 @@
-#include "basalt/mock/event_stream.h"
+#include "basalt/api/bedrock/event_stream.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace basalt::mock {
+namespace basalt::api::bedrock {
 namespace {
 
 std::string unhex(std::string_view hex) {
@@ -79,4 +79,52 @@ TEST(EventStream, RoundTripAndCrcChecks) {
 }
 
 }  // namespace
-}  // namespace basalt::mock
+}  // namespace basalt::api::bedrock
+
+namespace basalt::api::bedrock {
+namespace {
+
+TEST(EventStreamReader, ReassemblesMessagesSplitAnywhere) {
+  std::string body = encodeBedrockEvent("messageStart", R"({"role":"assistant"})") +
+                     encodeBedrockEvent("contentBlockDelta",
+                                        R"({"contentBlockIndex":0,"delta":{"text":"Hi"}})") +
+                     encodeBedrockException("throttlingException", "slow \"down\"\n");
+  for (std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{17}, body.size()}) {
+    EventStreamReader reader;
+    std::vector<EventStreamMessage> got;
+    for (std::size_t i = 0; i < body.size(); i += piece) {
+      ASSERT_TRUE(reader.feed(std::string_view(body).substr(i, piece), got)) << piece;
+    }
+    ASSERT_EQ(got.size(), 3u) << piece;
+    EXPECT_EQ(reader.pending(), 0u);
+    EXPECT_EQ(got[0].header(":event-type"), "messageStart");
+    EXPECT_EQ(got[1].payload, R"({"contentBlockIndex":0,"delta":{"text":"Hi"}})");
+    EXPECT_EQ(got[2].header(":message-type"), "exception");
+    EXPECT_EQ(got[2].payload, R"({"message":"slow \"down\"\n"})");
+  }
+}
+
+TEST(EventStreamReader, TruncationIsPendingAndCorruptionIsAnError) {
+  const std::string a = encodeBedrockEvent("messageStop", R"({"stopReason":"end_turn"})");
+  EventStreamReader reader;
+  std::vector<EventStreamMessage> got;
+  ASSERT_TRUE(reader.feed(std::string_view(a).substr(0, a.size() - 2), got));
+  EXPECT_TRUE(got.empty());
+  EXPECT_EQ(reader.pending(), a.size() - 2);
+
+  std::string bad = a;
+  bad[20] ^= 0x01;  // a header byte: only the message CRC can notice
+  EventStreamReader r2;
+  auto res = r2.feed(bad, got);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().kind, ErrorKind::kUpstreamError);
+  EXPECT_NE(res.error().message.find("message CRC"), std::string::npos);
+  EXPECT_FALSE(r2.feed(a, got));  // no resynchronisation after a corrupt frame
+
+  std::string garbage(64, 'x');  // a bogus prelude must fail at once, not wait for 2 GB
+  EventStreamReader r3;
+  EXPECT_FALSE(r3.feed(garbage, got));
+}
+
+}  // namespace
+}  // namespace basalt::api::bedrock
