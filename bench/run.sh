@@ -301,7 +301,8 @@ fi
 
 declare -A URL=([direct]="http://127.0.0.1:$UP_PORT/v1/chat/completions"
                 [nginx]="http://127.0.0.1:$PROXY_PORT/v1/chat/completions")
-declare -A PID_OF=([nginx]=$PROXY_PID)
+declare -A PID_OF=([direct]=$UP_PID [nginx]=$PROXY_PID)
+CLK_TCK=$(getconf CLK_TCK)
 TARGETS=(direct nginx)
 if (( RUN_BASALT )); then
   URL[basalt]="http://127.0.0.1:$BASALT_PORT/v1/chat/completions"
@@ -328,17 +329,28 @@ WRK_SCRIPT="$BENCH_DIR/wrk/post_chat.lua"
 
 # Each measurement runs ROUNDS times, round-robin over the targets so that a burst of noise
 # from elsewhere on the machine hits all of them alike; the table shows the median run.
+# A compile that starts after the initial check still spoils the numbers: look before every run.
+SEEN_COMPILES=0
+check_quiet() { if pgrep -f cc1plus >/dev/null; then SEEN_COMPILES=$((SEEN_COMPILES + 1)); fi; }
+
 wrk_once() {  # wrk_once PREFIX TARGET CONNS: appends one BENCH_RESULT line to PREFIX.TARGET.runs
   local prefix=$1 t=$2 c=$3 line
+  check_quiet
   loadgen wrk -t1 -c"$c" -d"${WARMUP}s" -s "$WRK_SCRIPT" "${URL[$t]}" >/dev/null
+  local c0 c1 reqs
+  c0=$(python3 "$LIB" cpu "${PID_OF[$t]}")
   line=$(loadgen wrk -t1 -c"$c" -d"${DURATION}s" --latency -s "$WRK_SCRIPT" "${URL[$t]}" |
          grep '^BENCH_RESULT') || { log "wrk against $t failed"; return 1; }
+  c1=$(python3 "$LIB" cpu "${PID_OF[$t]}")
+  reqs=$(grep -o 'requests=[0-9]*' <<<"$line" | cut -d= -f2)
+  line+=" cpu_us_per_req=$(python3 -c "print(f'{($c1 - $c0) * 1e6 / $CLK_TCK / max(1, $reqs):.1f}')")"
   log "$prefix $t: ${line#BENCH_RESULT }"
   echo "${line#BENCH_RESULT }" >>"$WORK/$prefix.$t.runs"
 }
 
 h2load_once() {  # h2load_once TARGET PER_CONN_RPS: appends one pct line to fixed.TARGET.runs
   local t=$1 rate=$2 line
+  check_quiet
   rm -f "$WORK/h2load-$t.log"  # h2load appends to an existing log file
   loadgen h2load --h1 -c"$FIXED_CONNS" --rps "$rate" -D "$DURATION" --warm-up-time "$WARMUP" \
     -d "$REQ_BODY" -H 'content-type: application/json' -H "authorization: Bearer $API_KEY" \
@@ -390,7 +402,7 @@ fi
 
 for t in "${TARGETS[@]}"; do
   put_median sat "$t" rps
-  [[ -n "${PID_OF[$t]:-}" ]] && put "sat.$t.rss_kib" "$(python3 "$LIB" rss "${PID_OF[$t]}")"
+  [[ $t != direct ]] && put "sat.$t.rss_kib" "$(python3 "$LIB" rss "${PID_OF[$t]}")"
 done
 
 put light.conns "$LIGHT_CONNS"
@@ -459,6 +471,9 @@ else
   put stream.skip "Basalt not run"
 fi
 
+if (( SEEN_COMPILES > 0 )); then
+  note "a compiler (cc1plus) was running at the start of $SEEN_COMPILES of the measured non-streaming runs: those numbers are noisy"
+fi
 put notes "$NOTES"
 if (( RECORD )); then
   python3 "$LIB" report "$RESULTS" "$BENCH_DIR/RESULTS.md"

@@ -4,6 +4,7 @@
 Subcommands:
   free-port                     print a TCP port that was free on 127.0.0.1 a moment ago
   rss PID                       VmRSS in KiB of PID plus all its descendants
+  cpu PID                       CPU time (clock ticks) of PID plus all its descendants
   rss-peak PID OUT              sample `rss PID` every 50 ms until SIGTERM, then write the peak
   wait-ready LOG LAUNCH TIMEOUT FLAG   start before the server (creates FLAG when up); wait
                                 for LAUNCH ("T0 PID"), "listening on HOST:PORT" in LOG, then
@@ -67,6 +68,22 @@ def rss_tree_kib(pid):
     while todo:
         p = todo.pop()
         total += _vmrss_kib(p)
+        todo.extend(_children(p))
+    return total
+
+
+def cpu_tree_ticks(pid):
+    """utime + stime (clock ticks) of pid and every descendant; a process's stat already sums
+    its threads."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(") ", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+        except (OSError, IndexError, ValueError):
+            pass
         todo.extend(_children(p))
     return total
 
@@ -438,16 +455,19 @@ def report(results_path, out_path):
       f"({g('req.bytes', '?')}-byte request, {g('resp.bytes', '?')}-byte chat.completion reply)")
     w("")
     w(f"Every measurement below ran {g('rounds', '?')} time(s), round-robin over the targets; "
-      "each row is the run with the median RPS (throughput) or median p99 (latency tables).")
+      "each row is the run with the median RPS (throughput) or median p99 (latency tables). "
+      "Server CPU µs/req = CPU time (user + system, all threads and workers) the server used "
+      "during that run divided by its requests: for the direct row the upstream nginx, for the "
+      "proxies the proxy alone. It is the least noise-sensitive column on a shared machine.")
     w("")
-    w("| target | RPS | p50 ms | p99 ms | added p50 ms | added p99 ms | RSS after run MB | "
-      "errors |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    w("| target | RPS | p50 ms | p99 ms | added p50 ms | added p99 ms | server CPU µs/req | "
+      "RSS after run MB | errors |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     targets = [("direct", "upstream direct (nginx, static reply)"),
                ("nginx", "nginx reverse proxy"), ("basalt", "Basalt")]
     for key, label in targets:
         if g(f"sat.{key}.rps") is None:
-            w(f"| {label} | not run: {g(f'sat.{key}.skip', '?')} | | | | | | |")
+            w(f"| {label} | not run: {g(f'sat.{key}.skip', '?')} | | | | | | | |")
             continue
         add50 = add99 = None
         if key != "direct" and g("sat.direct.p50_us"):
@@ -455,6 +475,7 @@ def report(results_path, out_path):
             add99 = float(g(f"sat.{key}.p99_us")) - float(g("sat.direct.p99_us"))
         w(f"| {label} | {_f(g(f'sat.{key}.rps'))} | {_ms(g(f'sat.{key}.p50_us'))} | "
           f"{_ms(g(f'sat.{key}.p99_us'))} | {_ms(add50)} | {_ms(add99)} | "
+          f"{_f(g(f'sat.{key}.cpu_us_per_req'), '{:.1f}')} | "
           f"{_mb(g(f'sat.{key}.rss_kib')) if key != 'direct' else '—'} | "
           f"{_errors(r, f'sat.{key}')} |")
     if g("sat.basalt.rps") and g("sat.nginx.rps"):
@@ -525,6 +546,8 @@ def main():
         print(free_port())
     elif cmd == "rss":
         print(rss_tree_kib(int(args[0])))
+    elif cmd == "cpu":
+        print(cpu_tree_ticks(int(args[0])))
     elif cmd == "rss-peak":
         rss_peak(int(args[0]), args[1])
     elif cmd == "wait-ready":
