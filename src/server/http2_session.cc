@@ -48,6 +48,11 @@ constexpr std::int32_t kConnectionWindow = 1024 * 1024;
 constexpr std::size_t kStreamHighWater = 64 * 1024;
 constexpr std::size_t kStreamLowWater = 16 * 1024;
 constexpr milliseconds kTlsShutdownTime{500};
+// An idle connection past its timeout gets GOAWAY and this long to read it before the close.
+constexpr milliseconds kGoawayLinger{1000};
+// Request bodies still arriving on one connection are capped at this multiple of
+// max_body_bytes: 128 concurrent streams must not each buffer a maximal body.
+constexpr std::size_t kConnectionBodyFactor = 4;
 
 // Plain functions: GCC 12 miscompiles braced string-literal initialisers inside coroutines.
 Headers jsonHeaders() {
@@ -115,6 +120,7 @@ class Http2Stream final : public Responder {
   std::size_t header_bytes_ = 0;
   bool headers_too_large_ = false;
   bool request_done_ = false;  // END_STREAM received
+  bool body_counted_ = false;  // no longer in the connection's receiving_bytes_
   bool rejected_ = false;      // answered by the transport (413, 431)
   bool handler_running_ = false;
   bool response_done_ = false;  // END_STREAM sent
@@ -184,7 +190,19 @@ class Http2Session : public TrackedConnection, public std::enable_shared_from_th
     markDead();
     closeSocket();
   }
-  void onDeadline() override { closeSocket(); }
+  void onDeadline() override {
+    if (!idle_goaway_ && !stopping_ && ng_ != nullptr && streams_.empty() && !writing_) {
+      // Idle past the timeout: say so (GOAWAY, so the client retries elsewhere instead of
+      // seeing a reset), then close when it is flushed or after kGoawayLinger.
+      idle_goaway_ = true;
+      nghttp2_submit_goaway(ng_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(ng_),
+                            NGHTTP2_NO_ERROR, nullptr, 0);
+      setDeadline(kGoawayLinger);
+      kick();
+      return;
+    }
+    closeSocket();
+  }
 
   // Called by Http2Stream.
   bool submitResponse(Http2Stream& s, int status, const Headers& headers, bool with_body,
@@ -197,6 +215,7 @@ class Http2Session : public TrackedConnection, public std::enable_shared_from_th
     kick();
   }
   bool dead() const { return dead_; }
+  int idleTimeoutMs() const { return settings_.idle_timeout_ms; }
 
  protected:
   virtual Task<std::pair<error_code, std::size_t>> readSome(asio::mutable_buffer b) = 0;
@@ -233,6 +252,16 @@ class Http2Session : public TrackedConnection, public std::enable_shared_from_th
     return static_cast<Http2Stream*>(nghttp2_session_get_stream_user_data(ng_, id));
   }
   void headersDone(Http2Stream& s);
+  // The body leaves the connection's count of unfinished uploads (and, rejected, memory).
+  void countBodyDone(Http2Stream& s) {
+    if (s.body_counted_) return;
+    s.body_counted_ = true;
+    receiving_bytes_ -= std::min(receiving_bytes_, s.request_.body.size());
+  }
+  void dropBody(Http2Stream& s) {
+    countBodyDone(s);
+    std::string().swap(s.request_.body);
+  }
   void requestDone(Http2Stream& s);
   void reject(Http2Stream& s, int status, std::string_view code, std::string message);
 
@@ -274,6 +303,8 @@ class Http2Session : public TrackedConnection, public std::enable_shared_from_th
   bool stopping_ = false;
   bool forced_ = false;
   bool first_read_ = true;
+  bool idle_goaway_ = false;
+  std::size_t receiving_bytes_ = 0;  // bodies of streams whose request has not ended
 };
 
 bool Http2Session::init() {
@@ -551,14 +582,25 @@ int Http2Session::onDataChunk(nghttp2_session*, std::uint8_t, std::int32_t strea
   auto* self = static_cast<Http2Session*>(user);
   Http2Stream* s = self->streamOf(stream_id);
   if (s == nullptr || s->rejected_) return 0;  // discarded; nghttp2 still replenishes windows
+  if (self->receiving_bytes_ + len >
+      kConnectionBodyFactor * std::max<std::size_t>(self->settings_.max_body_bytes, 1U << 20U)) {
+    // Too much unfinished upload on one connection: refuse this stream, keep the others.
+    log::debug("HTTP/2 connection from {}: refusing stream {} (buffered uploads too large)",
+               self->remote_ip_, stream_id);
+    nghttp2_submit_rst_stream(self->ng_, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_REFUSED_STREAM);
+    self->dropBody(*s);
+    s->rejected_ = true;
+    return 0;
+  }
   if (s->request_.body.size() + len > self->settings_.max_body_bytes) {
     self->reject(*s, 413, "request_too_large",
                  "Request body exceeds the limit of " +
                      std::to_string(self->settings_.max_body_bytes) + " bytes.");
-    std::string().swap(s->request_.body);
+    self->dropBody(*s);
     return 0;
   }
   s->request_.body.append(reinterpret_cast<const char*>(data), len);
+  self->receiving_bytes_ += len;
   return 0;
 }
 
@@ -586,6 +628,7 @@ int Http2Session::onStreamClose(nghttp2_session*, std::int32_t stream_id, std::u
   if (it == self->streams_.end()) return 0;
   const std::shared_ptr<Http2Stream> s = std::move(it->second);
   self->streams_.erase(it);
+  self->countBodyDone(*s);
   // Closed before the whole response went out: RST_STREAM from the client (or a stream error)
   // — the handler's work is wasted, cancel it like an HTTP/1.1 disconnect.
   if (!s->response_done_) s->markGone();
@@ -607,6 +650,7 @@ void Http2Session::reject(Http2Stream& s, int status, std::string_view code, std
 
 void Http2Session::requestDone(Http2Stream& s) {
   s.request_done_ = true;
+  countBodyDone(s);
   if (s.rejected_ || s.handler_running_ || dead_) return;
   s.request_.request_id = chooseRequestId(s.request_.header("x-request-id"));
   s.head_only_ = s.request_.method == "HEAD";
@@ -797,9 +841,17 @@ Task<bool> Http2Stream::write(std::string_view chunk) {
   session_->resume(*this);
   // Flow control: the peer's window is exhausted and output piles up — wait for it to drain
   // (the data provider wakes us) instead of buffering without bound.
+  // A peer that keeps the window shut for a whole idle timeout is treated as gone (window
+  // abuse would otherwise pin the handler and its buffers forever).
+  const auto give_up = std::chrono::steady_clock::now() + milliseconds(session_->idleTimeoutMs());
   while (!gone_ && pending() >= kStreamHighWater) {
+    if (std::chrono::steady_clock::now() >= give_up) {
+      session_->abortStream(*this);
+      markGone();
+      break;
+    }
     waiting_ = true;
-    drained_.expires_at(asio::steady_timer::time_point::max());
+    drained_.expires_at(give_up);
     co_await drained_.async_wait(asio::as_tuple(asio::use_awaitable));
     waiting_ = false;
   }

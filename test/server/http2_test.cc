@@ -447,6 +447,44 @@ TEST_F(Http2Test, StopSendsGoawayAndDrainsInFlightStreams) {
   server_.reset();
 }
 
+TEST_F(Http2Test, IdleConnectionGetsGoawayAndIsClosed) {
+  auto settings = testSettings();
+  settings.header_timeout_ms = 300;
+  settings.idle_timeout_ms = 300;
+  startServer(settings);
+  TestClient client(port_);
+  ASSERT_TRUE(client.send(clientStart() + requestHeaders(1, "GET", "/echo")));
+  std::vector<Frame> frames;
+  ASSERT_TRUE(collect(client, frames, [](auto& f) { return streamEnded(f, 1); }));
+  EXPECT_FALSE(hasFrame(frames, kGoaway));
+  EXPECT_TRUE(collect(
+      client, frames, [](auto& f) { return hasFrame(f, kGoaway); }, 3000ms));
+  EXPECT_TRUE(client.waitClosed(3s));
+}
+
+TEST_F(Http2Test, AShutWindowForAnIdleTimeoutResetsTheStream) {
+  auto settings = testSettings();
+  settings.idle_timeout_ms = 300;
+  startServer(settings);
+  TestClient client(port_);
+  // SETTINGS_INITIAL_WINDOW_SIZE = 0: the server may send no DATA at all on our streams.
+  const std::string zero_window = std::string("\x00\x04", 2) + u32(0);
+  ASSERT_TRUE(client.send(std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") +
+                          frame(kSettings, 0, 0, zero_window) + frame(kSettings, 1, 0, {}) +
+                          requestHeaders(1, "GET", "/big-stream")));
+  std::vector<Frame> frames;
+  EXPECT_TRUE(collect(
+      client, frames,
+      [](auto& f) {
+        for (const Frame& x : f) {
+          if (x.type == kRstStream && x.stream == 1) return true;
+        }
+        return false;
+      },
+      3000ms));
+  EXPECT_EQ(dataOf(frames, 1), "");
+}
+
 TEST_F(Http2Test, ProtocolErrorClosesOnlyThatConnection) {
   startServer();
   TestClient bad(port_);
