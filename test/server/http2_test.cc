@@ -497,6 +497,25 @@ TEST_F(Http2Test, ProtocolErrorClosesOnlyThatConnection) {
   EXPECT_NE(r.output.find(":status: 200"), std::string::npos) << r.output;
 }
 
+TEST_F(Http2Test, SurvivesLoadWithClientsVanishingMidStream) {
+  auto settings = testSettings();
+  settings.threads = 2;
+  startServer(settings);
+  // Clients killed while their handler waits (connection lost with streams open), beside a
+  // multiplexed load on other connections.
+  std::thread killers([&] {
+    for (int i = 0; i < 10; ++i) {
+      run("timeout -s KILL 0.1 nghttp --no-dep -m 4 " + url_ + "/slow " + url_ + "/stream");
+    }
+  });
+  const auto load = run("h2load -n 2000 -c 8 -m 16 " + url_ + "/echo");
+  killers.join();
+  EXPECT_NE(load.output.find("2000 succeeded, 0 failed"), std::string::npos) << load.output;
+  EXPECT_TRUE(handler_.slow_cancelled.load());
+  const auto after = run("nghttp -v --no-dep " + url_ + "/echo");
+  EXPECT_NE(after.output.find(":status: 200"), std::string::npos) << after.output;
+}
+
 TEST_F(Http2Test, Http1StillWorksOnTheSamePort) {
   startServer();
   const auto h2 = run("nghttp -v --no-dep " + url_ + "/echo");

@@ -1,7 +1,7 @@
 #pragma once
 /// The HTTP transport: N threads, each with its own io_context and SO_REUSEPORT listener,
-/// HTTP/1.1 (HTTP/2 beside it later) over TCP or TLS, feeding a transport-neutral Handler.
-/// No Beast type appears in this header.
+/// HTTP/1.1 and HTTP/2 (ALPN h2, h2c prior knowledge) over TCP or TLS, feeding a
+/// transport-neutral Handler. No Beast or nghttp2 type appears in this header.
 
 #include "basalt/config/settings.h"
 #include "basalt/core/error.h"
