@@ -1,5 +1,7 @@
 #include "basalt/cli/cli.h"
 
+#include "admin_commands.h"
+
 #include "basalt/app/application.h"
 #include "basalt/config/loader.h"
 #include "basalt/core/log.h"
@@ -83,6 +85,7 @@ int run(int argc, char** argv) {
   serve_cmd->callback([&] { exit_code = serve(serve_args); });
 
   mock::registerMockUpstreamCommand(cli);
+  registerAdminCommands(cli);
 
   try {
     cli.parse(argc, argv);
