@@ -168,8 +168,7 @@ Result<std::vector<EventStreamMessage>> decodeEventStream(std::string_view bytes
   return out;
 }
 
-Result<void> EventStreamReader::feed(std::string_view bytes,
-                                     std::vector<EventStreamMessage>& out) {
+Result<void> EventStreamReader::feed(std::string_view bytes, std::vector<EventStreamMessage>& out) {
   if (failed_) return frameError("stream already failed");
   buffer_.append(bytes);
   while (true) {

@@ -11,8 +11,11 @@ namespace json = boost::json;
 using canonical::ContentBlock;
 
 std::optional<json::value> parseJson(std::string_view text) {
+  // Boost.JSON's default depth limit (32) is below what real tool schemas reach.
+  json::parse_options options;
+  options.max_depth = 256;
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = json::parse(text, ec, {}, options);
   if (ec) return std::nullopt;
   return v;
 }
@@ -25,9 +28,9 @@ Result<std::string_view> unionKey(const json::value& v, const std::string& path)
   if (!v.is_object()) return invalid(path + " must be an object.", path);
   const json::object& o = v.get_object();
   if (o.size() != 1) {
-    return invalid(path + " must have exactly one member set, but has " +
-                       std::to_string(o.size()) + ".",
-                   path);
+    return invalid(
+        path + " must have exactly one member set, but has " + std::to_string(o.size()) + ".",
+        path);
   }
   return std::string_view(o.begin()->key());
 }
@@ -134,9 +137,9 @@ Result<ContentBlock> decodeToolResult(const json::value& v, const std::string& p
       }
       result.content.emplace_back(std::move(**image));
     } else {
-      return invalid(ppath + ": tool result content member '" + std::string(*key) +
-                         "' is not supported.",
-                     ppath);
+      return invalid(
+          ppath + ": tool result content member '" + std::string(*key) + "' is not supported.",
+          ppath);
     }
   }
   return ContentBlock(std::move(result));
@@ -260,15 +263,16 @@ Result<json::object> encodeImage(const canonical::ImageBlock& image) {
     const std::size_t semi = image.url.find(';');
     if (comma == std::string::npos || semi == std::string::npos || semi > comma ||
         image.url.substr(semi, comma - semi) != ";base64") {
-      return Error::invalid("Bedrock Converse needs base64 image data; the data URL is not base64.");
+      return Error::invalid(
+          "Bedrock Converse needs base64 image data; the data URL is not base64.");
     }
     media_type = image.url.substr(5, semi - 5);
     data = image.url.substr(comma + 1);
   }
   if (data.empty()) {
     return Error::invalid(
-        "Bedrock Converse does not accept image URLs; send the image inline as base64 data.",
-        {}, "unsupported_feature");
+        "Bedrock Converse does not accept image URLs; send the image inline as base64 data.", {},
+        "unsupported_feature");
   }
   std::optional<std::string> format = imageFormat(media_type);
   if (!format) {
@@ -279,7 +283,7 @@ Result<json::object> encodeImage(const canonical::ImageBlock& image) {
   return json::object{{"format", *format}, {"source", json::object{{"bytes", data}}}};
 }
 
-void encodeBlock(const ContentBlock& block, json::array& out) {
+void encodeBlock(const ContentBlock& block, json::array& out, bool for_client) {
   if (const auto* text = std::get_if<canonical::TextBlock>(&block)) {
     if (blankText(text->text)) return;
     out.push_back(json::object{{"text", text->text}});
@@ -322,16 +326,21 @@ void encodeBlock(const ContentBlock& block, json::array& out) {
     if (!reasoning->redacted_data.empty()) {
       out.push_back(json::object{
           {"reasoningContent", json::object{{"redactedContent", reasoning->redacted_data}}}});
-    } else if (!reasoning->signature.empty()) {
-      out.push_back(json::object{
-          {"reasoningContent",
-           json::object{{"reasoningText", json::object{{"text", reasoning->text},
-                                                        {"signature", reasoning->signature}}}}}});
+    } else if (!reasoning->signature.empty() || (for_client && !reasoning->text.empty())) {
+      json::object text{{"text", reasoning->text}};
+      if (!reasoning->signature.empty()) text["signature"] = reasoning->signature;
+      out.push_back(json::object{{"reasoningContent", json::object{{"reasoningText", text}}}});
     }
   } else if (const auto* op = std::get_if<canonical::OpaqueBlock>(&block)) {
-    if (op->vendor != canonical::Vendor::kBedrock) return;
-    if (std::optional<json::value> v = parseJson(op->json); v && v->is_object()) {
+    std::optional<json::value> v = parseJson(op->json);
+    if (!v || !v->is_object()) return;
+    if (op->vendor == canonical::Vendor::kBedrock) {
       out.push_back(std::move(*v));
+    } else if (for_client && op->vendor == canonical::Vendor::kOpenAI &&
+               str(v->get_object(), "type") == "refusal") {
+      // A refusal is the model's answer; a Bedrock client reads it as text.
+      const std::string refusal = str(v->get_object(), "refusal");
+      if (!blankText(refusal)) out.push_back(json::object{{"text", refusal}});
     }
   }
 }

@@ -37,9 +37,12 @@ Result<void> decodeContent(const boost::json::value& content, const std::string&
 std::optional<std::string> imageFormat(std::string_view media_type);
 
 /// Appends the Converse union for `block` (and a cachePoint after a cached text block) to
-/// `out`. Empty/whitespace text, reasoning without signature or redacted data, and opaque
-/// blocks of other vendors append nothing. Tool ids are written as given.
-void encodeBlock(const canonical::ContentBlock& block, boost::json::array& out);
+/// `out`. Empty/whitespace text and opaque blocks of other vendors append nothing (an OpenAI
+/// refusal becomes text in a `for_client` answer). Reasoning without a signature or redacted
+/// data is kept only `for_client`: Bedrock rejects unsigned reasoning in a request. Tool ids are
+/// written as given.
+void encodeBlock(const canonical::ContentBlock& block, boost::json::array& out,
+                 bool for_client = false);
 
 /// A Converse `image` member for an inline image, or an error naming the problem.
 Result<boost::json::object> encodeImage(const canonical::ImageBlock& image);

@@ -139,9 +139,9 @@ Result<void> RequestDecoder::decodeMessages(const json::value& messages) {
     } else if (role->get_string() == "assistant") {
       msg.role = Role::kAssistant;
     } else {
-      return invalid(constraint(path + ".role",
-                                "Member must satisfy enum value set: [user, assistant]"),
-                     path + ".role");
+      return invalid(
+          constraint(path + ".role", "Member must satisfy enum value set: [user, assistant]"),
+          path + ".role");
     }
     const json::value* content = m.if_contains("content");
     if (content == nullptr || content->is_null()) {
@@ -153,16 +153,19 @@ Result<void> RequestDecoder::decodeMessages(const json::value& messages) {
     for (std::size_t b = 0; b < msg.content.size(); ++b) {
       const ContentBlock& block = msg.content[b];
       const std::string bpath = path + ".content." + std::to_string(b + 1);
-      if (msg.role == Role::kAssistant && std::holds_alternative<canonical::ToolResultBlock>(block)) {
-        return invalid("A conversation must alternate between user and assistant roles; "
-                       "toolResult blocks belong in a user message (" + bpath + ").",
-                       bpath);
+      if (msg.role == Role::kAssistant &&
+          std::holds_alternative<canonical::ToolResultBlock>(block)) {
+        return invalid(
+            "A conversation must alternate between user and assistant roles; "
+            "toolResult blocks belong in a user message (" +
+                bpath + ").",
+            bpath);
       }
       if (msg.role == Role::kUser && (std::holds_alternative<canonical::ToolUseBlock>(block) ||
                                       std::holds_alternative<canonical::ReasoningBlock>(block))) {
-        return invalid("toolUse and reasoningContent blocks belong in an assistant message (" +
-                           bpath + ").",
-                       bpath);
+        return invalid(
+            "toolUse and reasoningContent blocks belong in an assistant message (" + bpath + ").",
+            bpath);
       }
       if (const auto* text = std::get_if<canonical::TextBlock>(&block);
           text != nullptr && text->text.empty()) {
@@ -183,16 +186,18 @@ Result<void> RequestDecoder::decodeMessages(const json::value& messages) {
                    "messages");
   }
   if (req_.messages.front().role != Role::kUser) {
-    return invalid("A conversation must start with a user message. Try again with a "
-                   "conversation that starts with a user message.",
-                   "messages");
+    return invalid(
+        "A conversation must start with a user message. Try again with a "
+        "conversation that starts with a user message.",
+        "messages");
   }
   for (std::size_t i = 1; i < req_.messages.size(); ++i) {
     if (req_.messages[i].role == req_.messages[i - 1].role) {
-      return invalid("A conversation must alternate between user and assistant roles. Make "
-                     "sure the conversation alternates between user and assistant roles and "
-                     "try again.",
-                     "messages." + std::to_string(i + 1));
+      return invalid(
+          "A conversation must alternate between user and assistant roles. Make "
+          "sure the conversation alternates between user and assistant roles and "
+          "try again.",
+          "messages." + std::to_string(i + 1));
     }
   }
   return {};
@@ -228,8 +233,7 @@ Result<void> RequestDecoder::decodeInferenceConfig(const json::value& config) {
       std::optional<std::int64_t> n = detail::asInt(v);
       if (!n) return wrongType(path, "an integer");
       if (*n < 1) {
-        return invalid(constraint(path, "Member must have value greater than or equal to 1"),
-                       path);
+        return invalid(constraint(path, "Member must have value greater than or equal to 1"), path);
       }
       req_.max_tokens = *n;
     } else if (key == "temperature" || key == "topP") {
@@ -326,8 +330,9 @@ Result<void> RequestDecoder::decodeToolConfig(const json::value& config) {
   const json::object& c = config.get_object();
   const json::value* tools = c.if_contains("tools");
   if (tools == nullptr || !tools->is_array() || tools->get_array().empty()) {
-    return invalid(constraint("toolConfig.tools", "Member must have length greater than or "
-                                                  "equal to 1"),
+    return invalid(constraint("toolConfig.tools",
+                              "Member must have length greater than or "
+                              "equal to 1"),
                    "toolConfig.tools");
   }
   for (std::size_t i = 0; i < tools->get_array().size(); ++i) {
@@ -338,7 +343,8 @@ Result<void> RequestDecoder::decodeToolConfig(const json::value& config) {
     if (Result<void> r = decodeToolChoice(*choice); !r) return r.error();
     if (req_.tool_choice.kind == canonical::ToolChoice::Kind::kNamed) {
       bool found = false;
-      for (const canonical::ToolSpec& t : req_.tools) found = found || t.name == req_.tool_choice.name;
+      for (const canonical::ToolSpec& t : req_.tools)
+        found = found || t.name == req_.tool_choice.name;
       if (!found) {
         return invalid("The tool named in toolChoice (" + req_.tool_choice.name +
                            ") is not in toolConfig.tools.",
@@ -359,7 +365,8 @@ Result<void> RequestDecoder::decodeAdditionalFields(const json::value& fields) {
       rest.erase("top_k");
     }
   }
-  if (const json::value* thinking = rest.if_contains("thinking"); thinking && thinking->is_object()) {
+  if (const json::value* thinking = rest.if_contains("thinking");
+      thinking && thinking->is_object()) {
     const json::object& t = thinking->get_object();
     const std::string type = detail::str(t, "type");
     const json::value* budget = t.if_contains("budget_tokens");

@@ -54,7 +54,7 @@ std::string encodeResponseBody(const canonical::ChatResponse& response, std::int
   bool has_tool_use = false;
   for (const canonical::ContentBlock& block : response.content) {
     has_tool_use = has_tool_use || std::holds_alternative<canonical::ToolUseBlock>(block);
-    detail::encodeBlock(block, content);
+    detail::encodeBlock(block, content, /*for_client=*/true);
   }
   json::object body;
   body["output"] = json::object{

@@ -43,8 +43,8 @@ void ConverseStreamEncoder::encode(const StreamEvent& e, std::string& out) {
         saw_tool_ = true;
         json::object payload{
             {"contentBlockIndex", e.index},
-            {"start", json::object{{"toolUse", json::object{{"toolUseId", e.id},
-                                                             {"name", e.name}}}}}};
+            {"start",
+             json::object{{"toolUse", json::object{{"toolUseId", e.id}, {"name", e.name}}}}}};
         event("contentBlockStart", json::serialize(payload), out);
       }
       break;

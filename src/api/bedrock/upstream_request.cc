@@ -256,10 +256,10 @@ json::object UpstreamEncoder::toolSpec(const canonical::ToolSpec& tool) const {
   json::object schema;
   if (tool.kind == canonical::ToolKind::kCustom) {
     // Freeform tools become a function taking the raw text (wire.md §6.4).
-    schema = json::object{
-        {"type", "object"},
-        {"properties", json::object{{"content", json::object{{"type", "string"}}}}},
-        {"required", json::array{"content"}}};
+    schema =
+        json::object{{"type", "object"},
+                     {"properties", json::object{{"content", json::object{{"type", "string"}}}}},
+                     {"required", json::array{"content"}}};
   } else if (auto v = detail::parseJson(tool.parameters_json); v && v->is_object()) {
     schema = std::move(v->get_object());
   }
@@ -322,10 +322,9 @@ void UpstreamEncoder::encodeTools(json::object& body, std::int64_t budget) {
       config["toolChoice"] = json::object{{"any", json::object()}};
       break;
     case Kind::kNamed:
-      config["toolChoice"] =
-          json::object{{"tool", json::object{{"name", req_.tool_choice.name}}}};
+      config["toolChoice"] = json::object{{"tool", json::object{{"name", req_.tool_choice.name}}}};
       break;
-    case Kind::kNone:   // no Converse equivalent: the model may still call (documented)
+    case Kind::kNone:  // no Converse equivalent: the model may still call (documented)
     case Kind::kUnset:
       break;
   }
@@ -344,8 +343,8 @@ Result<std::string> UpstreamEncoder::encode() {
   json::object body;
   json::array messages;
   for (const Turn& t : turns_) {
-    messages.push_back(json::object{{"role", t.assistant ? "assistant" : "user"},
-                                    {"content", encodeTurn(t)}});
+    messages.push_back(
+        json::object{{"role", t.assistant ? "assistant" : "user"}, {"content", encodeTurn(t)}});
   }
   body["messages"] = std::move(messages);
   json::array hoisted = std::move(system_);

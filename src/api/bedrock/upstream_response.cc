@@ -166,7 +166,8 @@ Result<void> StreamDecoder::feed(const EventStreamMessage& message, std::vector<
         (start && start->is_object()) ? start->get_object().if_contains("toolUse") : nullptr;
     if (use != nullptr && use->is_object()) {
       openBlock(index, canonical::BlockType::kToolUse, out,
-                detail::str(use->get_object(), "toolUseId"), detail::str(use->get_object(), "name"));
+                detail::str(use->get_object(), "toolUseId"),
+                detail::str(use->get_object(), "name"));
     }
   } else if (type == "contentBlockDelta") {
     const json::value* delta = p.if_contains("delta");
@@ -175,8 +176,8 @@ Result<void> StreamDecoder::feed(const EventStreamMessage& message, std::vector<
     if (const json::value* text = d.if_contains("text"); text && text->is_string()) {
       const int c = openBlock(index, canonical::BlockType::kText, out);
       if (!text->get_string().empty()) {
-        out.push_back(StreamEvent::delta(c, canonical::DeltaType::kText,
-                                         std::string(text->get_string())));
+        out.push_back(
+            StreamEvent::delta(c, canonical::DeltaType::kText, std::string(text->get_string())));
       }
     } else if (const json::value* use = d.if_contains("toolUse"); use && use->is_object()) {
       const int c = openBlock(index, canonical::BlockType::kToolUse, out);

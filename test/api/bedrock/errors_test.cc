@@ -73,10 +73,10 @@ TEST(BedrockErrors, StreamExceptionFrames) {
   ASSERT_TRUE(frames);
   EXPECT_EQ(frames->front().header(":exception-type"), "modelStreamErrorException");
   EXPECT_EQ(json::parse(frames->front().payload).at("originalStatusCode"), 500);
-  for (auto [kind, type] : {std::pair{ErrorKind::kInvalidRequest, "validationException"},
-                            std::pair{ErrorKind::kUpstreamUnavailable,
-                                      "serviceUnavailableException"},
-                            std::pair{ErrorKind::kInternal, "internalServerException"}}) {
+  for (auto [kind, type] :
+       {std::pair{ErrorKind::kInvalidRequest, "validationException"},
+        std::pair{ErrorKind::kUpstreamUnavailable, "serviceUnavailableException"},
+        std::pair{ErrorKind::kInternal, "internalServerException"}}) {
     e.kind = kind;
     frames = decodeEventStream(encodeStreamError(e));
     ASSERT_TRUE(frames);
@@ -92,7 +92,8 @@ TEST(BedrockErrors, UpstreamErrors) {
   EXPECT_EQ(e.code, "ThrottlingException");
   EXPECT_EQ(e.message, "Too many tokens");
   EXPECT_EQ(e.upstream_status, 429);
-  e = decodeUpstreamError(400, "", R"({"__type":"com.amazon#ValidationException","Message":"bad"})");
+  e = decodeUpstreamError(400, "",
+                          R"({"__type":"com.amazon#ValidationException","Message":"bad"})");
   EXPECT_EQ(e.kind, ErrorKind::kInvalidRequest);
   EXPECT_EQ(e.code, "ValidationException");
   EXPECT_EQ(e.message, "bad");

@@ -85,10 +85,10 @@ namespace basalt::api::bedrock {
 namespace {
 
 TEST(EventStreamReader, ReassemblesMessagesSplitAnywhere) {
-  std::string body = encodeBedrockEvent("messageStart", R"({"role":"assistant"})") +
-                     encodeBedrockEvent("contentBlockDelta",
-                                        R"({"contentBlockIndex":0,"delta":{"text":"Hi"}})") +
-                     encodeBedrockException("throttlingException", "slow \"down\"\n");
+  std::string body =
+      encodeBedrockEvent("messageStart", R"({"role":"assistant"})") +
+      encodeBedrockEvent("contentBlockDelta", R"({"contentBlockIndex":0,"delta":{"text":"Hi"}})") +
+      encodeBedrockException("throttlingException", "slow \"down\"\n");
   for (std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{17}, body.size()}) {
     EventStreamReader reader;
     std::vector<EventStreamMessage> got;

@@ -68,8 +68,8 @@ std::vector<std::string> cases(std::string_view suffix) {
 
 void compareJson(const json::value& got, const fs::path& expected_path) {
   if (updating()) {
-    std::ofstream(expected_path, std::ios::binary | std::ios::trunc) << json::serialize(got)
-                                                                     << "\n";
+    std::ofstream(expected_path, std::ios::binary | std::ios::trunc)
+        << json::serialize(got) << "\n";
     return;
   }
   ASSERT_TRUE(fs::exists(expected_path)) << expected_path;

@@ -39,9 +39,10 @@ TEST(ConverseDecode, FullRequestThroughTheDoor) {
     "guardrailConfig": {"guardrailIdentifier": "g", "guardrailVersion": "1"},
     "requestMetadata": {"team": "a"}
   })";
-  auto r = codec->decode(post("/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A%3Afoundation-model%2Fm1/"
-                              "converse-stream?x=1",
-                              body));
+  auto r =
+      codec->decode(post("/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A%3Afoundation-model%2Fm1/"
+                         "converse-stream?x=1",
+                         body));
   ASSERT_TRUE(r) << r.error().message;
   const ChatRequest& req = *r;
   EXPECT_EQ(req.model, "m1");
@@ -114,10 +115,8 @@ INSTANTIATE_TEST_SUITE_P(
     Bad, ConverseValidation,
     ::testing::Values(
         BadCase{"not json", ""}, BadCase{"[]", ""}, BadCase{"{}", "messages"},
-        BadCase{R"({"messages":[]})", "messages"},
-        BadCase{R"({"messages":{}})", "messages"},
-        BadCase{R"({"messages":[{"role":"system","content":[{"text":"x"}]}]})",
-                "messages.1.role"},
+        BadCase{R"({"messages":[]})", "messages"}, BadCase{R"({"messages":{}})", "messages"},
+        BadCase{R"({"messages":[{"role":"system","content":[{"text":"x"}]}]})", "messages.1.role"},
         BadCase{R"({"messages":[{"role":"user"}]})", "messages.1.content"},
         BadCase{R"({"messages":[{"role":"assistant","content":[{"text":"x"}]}]})", "messages"},
         BadCase{"{\"messages\":[" USER "," USER "]}", "messages.2"},
@@ -128,14 +127,17 @@ INSTANTIATE_TEST_SUITE_P(
                 "messages.1.content.1"},
         BadCase{R"({"messages":[{"role":"user","content":[{"text":5}]}]})",
                 "messages.1.content.1.text"},
-        BadCase{R"({"messages":[{"role":"user","content":[{"image":{"format":"bmp","source":{"bytes":"x"}}}]}]})",
-                "messages.1.content.1.image.format"},
-        BadCase{R"({"messages":[{"role":"user","content":[{"toolUse":{"toolUseId":"a","name":"f","input":{}}}]}]})",
-                "messages.1.content.1"},
+        BadCase{
+            R"({"messages":[{"role":"user","content":[{"image":{"format":"bmp","source":{"bytes":"x"}}}]}]})",
+            "messages.1.content.1.image.format"},
+        BadCase{
+            R"({"messages":[{"role":"user","content":[{"toolUse":{"toolUseId":"a","name":"f","input":{}}}]}]})",
+            "messages.1.content.1"},
         BadCase{R"({"messages":[{"role":"user","content":[{"toolResult":{"content":[]}}]}]})",
                 "messages.1.content.1.toolResult.toolUseId"},
-        BadCase{R"({"messages":[{"role":"user","content":[{"toolResult":{"toolUseId":"a","status":"ok","content":[]}}]}]})",
-                "messages.1.content.1.toolResult.status"},
+        BadCase{
+            R"({"messages":[{"role":"user","content":[{"toolResult":{"toolUseId":"a","status":"ok","content":[]}}]}]})",
+            "messages.1.content.1.toolResult.status"},
         BadCase{"{\"messages\":[" USER "],\"inferenceConfig\":{\"maxTokens\":0}}",
                 "inferenceConfig.maxTokens"},
         BadCase{"{\"messages\":[" USER "],\"inferenceConfig\":{\"maxTokens\":\"5\"}}",
@@ -145,16 +147,23 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"{\"messages\":[" USER "],\"inferenceConfig\":{\"stopSequences\":[\"\"]}}",
                 "inferenceConfig.stopSequences"},
         BadCase{"{\"messages\":[" USER "],\"system\":[{\"text\":\"\"}]}", "system.1"},
-        BadCase{"{\"messages\":[" USER "],\"system\":[{\"image\":{\"format\":\"png\",\"source\":{\"bytes\":\"x\"}}}]}",
+        BadCase{"{\"messages\":[" USER
+                "],\"system\":[{\"image\":{\"format\":\"png\",\"source\":{\"bytes\":\"x\"}}}]}",
                 "system.1"},
         BadCase{"{\"messages\":[" USER "],\"toolConfig\":{\"tools\":[]}}", "toolConfig.tools"},
-        BadCase{"{\"messages\":[" USER "],\"toolConfig\":{\"tools\":[{\"toolSpec\":{\"name\":\"bad name\",\"inputSchema\":{\"json\":{}}}}]}}",
+        BadCase{"{\"messages\":[" USER "],\"toolConfig\":{\"tools\":[{\"toolSpec\":{\"name\":\"bad "
+                                       "name\",\"inputSchema\":{\"json\":{}}}}]}}",
                 "toolConfig.tools.1.toolSpec.name"},
-        BadCase{"{\"messages\":[" USER "],\"toolConfig\":{\"tools\":[{\"toolSpec\":{\"name\":\"f\"}}]}}",
+        BadCase{"{\"messages\":[" USER
+                "],\"toolConfig\":{\"tools\":[{\"toolSpec\":{\"name\":\"f\"}}]}}",
                 "toolConfig.tools.1.toolSpec.inputSchema"},
-        BadCase{"{\"messages\":[" USER "],\"toolConfig\":{\"tools\":[{\"toolSpec\":{\"name\":\"f\",\"inputSchema\":{\"json\":{}}}}],\"toolChoice\":{\"tool\":{\"name\":\"g\"}}}}",
+        BadCase{"{\"messages\":[" USER
+                "],\"toolConfig\":{\"tools\":[{\"toolSpec\":{\"name\":\"f\",\"inputSchema\":{"
+                "\"json\":{}}}}],\"toolChoice\":{\"tool\":{\"name\":\"g\"}}}}",
                 "toolConfig.toolChoice.tool.name"},
-        BadCase{"{\"messages\":[" USER "],\"toolConfig\":{\"tools\":[{\"toolSpec\":{\"name\":\"f\",\"inputSchema\":{\"json\":{}}}}],\"toolChoice\":{\"none\":{}}}}",
+        BadCase{"{\"messages\":[" USER
+                "],\"toolConfig\":{\"tools\":[{\"toolSpec\":{\"name\":\"f\",\"inputSchema\":{"
+                "\"json\":{}}}}],\"toolChoice\":{\"none\":{}}}}",
                 "toolConfig.toolChoice"},
         BadCase{"{\"messages\":[" USER "],\"additionalModelRequestFields\":[1]}",
                 "additionalModelRequestFields"},
@@ -162,9 +171,9 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ConverseDecode, ExtrasAreCapped) {
   const std::string big(1100000, 'x');
-  auto r = decodeRequest("{\"messages\":[" USER "],\"promptVariables\":{\"v\":{\"text\":\"" + big +
-                             "\"}}}",
-                         "m", false);
+  auto r = decodeRequest(
+      "{\"messages\":[" USER "],\"promptVariables\":{\"v\":{\"text\":\"" + big + "\"}}}", "m",
+      false);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().param, "promptVariables");
 }

@@ -50,10 +50,9 @@ TEST(ConverseStreamEncoder, HeadersAndUnionDiscipline) {
     EXPECT_EQ(h.at(":content-type"), "application/json");
     types.emplace_back(h.at(":event-type").as_string());
   }
-  EXPECT_EQ(types, (std::vector<std::string>{"messageStart", "contentBlockDelta",
-                                             "contentBlockStop", "contentBlockStart",
-                                             "contentBlockDelta", "contentBlockStop",
-                                             "messageStop", "metadata"}));
+  EXPECT_EQ(types, (std::vector<std::string>{
+                       "messageStart", "contentBlockDelta", "contentBlockStop", "contentBlockStart",
+                       "contentBlockDelta", "contentBlockStop", "messageStop", "metadata"}));
   EXPECT_EQ(frames[6].at("payload"), json::parse(R"({"stopReason":"tool_use"})"));
   EXPECT_EQ(frames[7].at("payload"),
             json::parse(R"({"usage":{"inputTokens":20,"outputTokens":5,"totalTokens":35,
@@ -64,8 +63,7 @@ TEST(ConverseStreamEncoder, ErrorEndsTheStream) {
   Error e;
   e.kind = ErrorKind::kRateLimited;
   e.message = "slow down";
-  const std::string body = encodeAll({StreamEvent::messageStart("", ""),
-                                      StreamEvent::errorEvent(e),
+  const std::string body = encodeAll({StreamEvent::messageStart("", ""), StreamEvent::errorEvent(e),
                                       StreamEvent::messageStop(canonical::StopReason::kEndTurn)});
   json::array frames = framesJson(body);
   ASSERT_EQ(frames.size(), 2u);
@@ -119,8 +117,8 @@ TEST(StreamDecoder, ExceptionFrameAndCorruption) {
   EXPECT_EQ(got.size(), 1u);  // the messageStart before it still counts
 
   StreamDecoder d2;
-  std::string corrupt = encodeBedrockEvent("contentBlockDelta",
-                                           R"({"contentBlockIndex":0,"delta":{"text":"x"}})");
+  std::string corrupt =
+      encodeBedrockEvent("contentBlockDelta", R"({"contentBlockIndex":0,"delta":{"text":"x"}})");
   corrupt[corrupt.size() - 8] ^= 0x20;  // inside the payload
   r = d2.feedBytes(corrupt, got);
   ASSERT_FALSE(r);

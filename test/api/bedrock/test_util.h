@@ -135,7 +135,7 @@ inline json::array eventsJson(const std::vector<StreamEvent>& events) {
       case StreamEvent::Type::kBlockDelta:
         o["type"] = "delta";
         o["index"] = e.index;
-        o["delta"] = e.delta_type == canonical::DeltaType::kToolInputJson ? "tool_input_json"
+        o["delta"] = e.delta_type == canonical::DeltaType::kToolInputJson   ? "tool_input_json"
                      : e.delta_type == canonical::DeltaType::kReasoningText ? "reasoning_text"
                      : e.delta_type == canonical::DeltaType::kSignature     ? "signature"
                                                                             : "text";

@@ -65,6 +65,35 @@ TEST(ResponseBody, StopReasonsUsageAndNoEmptyText) {
   EXPECT_EQ(stopReasonFromWord("max_tokens"), canonical::StopReason::kMaxTokens);
 }
 
+TEST(ResponseBody, ForeignBlocksAClientCanRead) {
+  canonical::ChatResponse resp;
+  canonical::ReasoningBlock summary;
+  summary.text = "thought";
+  summary.encrypted = "gAAAA";  // OpenAI: no signature, still worth showing to the client
+  resp.content.emplace_back(summary);
+  resp.content.emplace_back(
+      canonical::OpaqueBlock{canonical::Vendor::kOpenAI, R"({"type":"refusal","refusal":"No."})"});
+  resp.content.emplace_back(
+      canonical::OpaqueBlock{canonical::Vendor::kAnthropic, R"({"type":"server_tool_use"})"});
+  resp.stop_reason = canonical::StopReason::kRefusal;
+  EXPECT_EQ(json::parse(encodeResponseBody(resp)).at("output").at("message").at("content"),
+            json::parse(R"([{"reasoningContent":{"reasoningText":{"text":"thought"}}},
+                            {"text":"No."}])"));
+
+  // The same blocks in request history: unsigned reasoning and foreign blocks are dropped.
+  ChatRequest req;
+  req.messages.emplace_back();
+  req.messages.back().content.emplace_back(canonical::TextBlock{"q"});
+  req.messages.emplace_back();
+  req.messages.back().role = Role::kAssistant;
+  req.messages.back().content = resp.content;
+  req.messages.back().content.emplace_back(canonical::TextBlock{"a"});
+  auto r = encodeUpstreamRequest(req, {});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(json::parse(*r).at("messages").at(1).at("content"),
+            json::parse(R"([{"text":"a"}])"));
+}
+
 ChatRequest userText(std::string text) {
   ChatRequest req;
   Message m;

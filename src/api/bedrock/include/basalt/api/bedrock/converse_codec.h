@@ -59,8 +59,7 @@ std::unique_ptr<canonical::DoorCodec> makeDoorCodec();
 /// (ValidationException on the wire) naming the field in `param`. Fields Basalt does not model
 /// (guardrailConfig, additionalModelRequestFields beyond top_k/thinking, ...) travel in
 /// `extras` (vendor kBedrock, capped at 1 MiB).
-Result<canonical::ChatRequest> decodeRequest(std::string_view body, std::string model,
-                                             bool stream);
+Result<canonical::ChatRequest> decodeRequest(std::string_view body, std::string model, bool stream);
 
 /// The Converse response body (bedrock.md §1.4). `latency_ms` fills metrics.latencyMs.
 std::string encodeResponseBody(const canonical::ChatResponse& response,
