@@ -113,15 +113,26 @@ AdminReply AdminApi::execute(const HttpRequest& request) {
 
   const std::string action = "basalt:" + std::string(route->action);
   Result<perimeter::Caller> caller =
-      ctx_.authorize ? ctx_.authorize(request, action)
-                     : Result<perimeter::Caller>(Error{ErrorKind::kInternal, "no authorizer"});
+      ctx_.authenticate ? ctx_.authenticate(request)
+                        : Result<perimeter::Caller>(Error{ErrorKind::kInternal, "no authenticator"});
   if (!caller) {
     fail(caller.error());
     ev.response_elements.status = reply.status;
     return reply;
   }
   ev.user_identity = identityOf(*caller);
-  ev.policy_decision.effect = "Allow";
+  const perimeter::AuthzResult authz =
+      ctx_.authorize ? ctx_.authorize(*caller, action, request) : perimeter::AuthzResult{};
+  ev.policy_decision.effect = authz.effect;
+  ev.policy_decision.policy = authz.policy;
+  ev.policy_decision.statement = authz.statement;
+  if (!authz.allowed) {
+    fail(Error{ErrorKind::kPermissionDenied,
+               "User " + caller->name + " is not authorized to perform " + action, {},
+               "access_denied"});
+    ev.response_elements.status = reply.status;
+    return reply;
+  }
 
   Result<OpResult> done = runOp(ctx_, *route, *segs, request, ev.request_parameters);
   if (done && done->changed && ctx_.refresh) {

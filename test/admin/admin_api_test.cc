@@ -20,21 +20,28 @@ class AdminApiTest : public ::testing::Test {
     auto store = storage::Store::open(dir_.file("basalt.db"));
     ASSERT_TRUE(store) << store.error().message;
     store_ = std::move(*store);
-    ctx_ = std::make_unique<AdminContext>(AdminContext{*store_, {}, {}, "pepper", "", "", "",
+    ctx_ = std::make_unique<AdminContext>(AdminContext{*store_, {}, {}, {}, "pepper", "", "", "",
                                                        nullptr, "us-east-1"});
-    ctx_->authorize = [this](const HttpRequest& req,
-                             std::string_view action) -> Result<perimeter::Caller> {
-      last_action_ = std::string(action);
+    ctx_->authenticate = [](const HttpRequest& req) -> Result<perimeter::Caller> {
       const std::string* auth = req.header("authorization");
-      if (auth == nullptr) return Error{ErrorKind::kUnauthenticated, "no key", {}, "invalid_api_key"};
-      if (*auth == "Bearer deny") return Error{ErrorKind::kPermissionDenied, "denied", {}, "access_denied"};
+      if (auth == nullptr) {
+        return Error{ErrorKind::kUnauthenticated, "no key", {}, "invalid_api_key"};
+      }
       perimeter::Caller c;
-      c.principal_id = "root";
-      c.name = "root";
-      c.kind = "root";
-      c.key_id = "root-key";
-      c.root = true;
+      c.principal_id = *auth == "Bearer deny" ? "prn_denied" : "root";
+      c.name = *auth == "Bearer deny" ? "denied" : "root";
+      c.kind = *auth == "Bearer deny" ? "user" : "root";
+      c.key_id = "some-key";
+      c.root = *auth != "Bearer deny";
       return c;
+    };
+    ctx_->authorize = [this](const perimeter::Caller& c, std::string_view action,
+                             const HttpRequest&) {
+      last_action_ = std::string(action);
+      perimeter::AuthzResult r;
+      r.allowed = c.root;
+      r.effect = c.root ? "Root" : "ImplicitDeny";
+      return r;
     };
     ctx_->refresh = [this]() -> Result<void> {
       ++refreshes_;
@@ -126,6 +133,9 @@ TEST_F(AdminApiTest, RefusedCallsAreAuditedAsRefused) {
   AdminReply d = call("POST", "/admin/v1/principals", R"({"name":"x"})", "Bearer deny");
   EXPECT_EQ(d.status, 403);
   EXPECT_EQ(parse(d.body).at("error").at("type").as_string(), "permission_error");
+  EXPECT_EQ(d.event.user_identity.user_name, "denied");  // who was refused is recorded
+  EXPECT_EQ(d.event.policy_decision.effect, "ImplicitDeny");
+  EXPECT_EQ(d.event.error_code, "access_denied");
   EXPECT_EQ(call("GET", "/admin/v1/principals/x").status, 404);  // nothing was created
 }
 

@@ -30,16 +30,20 @@ class Router;
 
 namespace basalt::admin {
 
-/// Authenticates the request and authorizes `action` ("basalt:CreateKey"); a 401/403 Error
-/// when refused. Normally Perimeter::authorizeAdmin (see bindPerimeter).
-using AdminAuthorizer =
-    std::function<Result<perimeter::Caller>(const HttpRequest& request, std::string_view action)>;
+/// Identifies the caller; a 401 Error when it cannot. Normally Perimeter::authenticate.
+using AdminAuthenticator = std::function<Result<perimeter::Caller>(const HttpRequest& request)>;
+/// IAM decision on `action` ("basalt:CreateKey") for an authenticated caller. Separate from
+/// authentication so a denied call is audited with who was denied and which statement decided.
+/// Normally Perimeter::authorize on kAdminResource.
+using AdminAuthorizer = std::function<perimeter::AuthzResult(
+    const perimeter::Caller& caller, std::string_view action, const HttpRequest& request)>;
 /// Makes the latest store contents effective on the request path (Perimeter::refresh).
 using AdminRefresher = std::function<Result<void>()>;
 
 /// What the admin API works with. Borrowed: everything must outlive the routes.
 struct AdminContext {
   storage::Store& store;
+  AdminAuthenticator authenticate;
   AdminAuthorizer authorize;
   AdminRefresher refresh;
   /// Keys the API-key digests: the same pepper the Perimeter verifies with.
@@ -51,10 +55,18 @@ struct AdminContext {
   std::string region;                      ///< awsRegion of the audit records
 };
 
-/// Wires `ctx` to a perimeter: authorizeAdmin for every call, refresh after every change.
+/// The resource of every admin action (as Perimeter::authorizeAdmin uses it).
+inline constexpr std::string_view kAdminResource = "arn:basalt:::admin";
+
+/// Wires `ctx` to a perimeter: authenticate + authorize (what authorizeAdmin does, in two steps)
+/// for every call, refresh after every change.
 inline void bindPerimeter(AdminContext& ctx, perimeter::Perimeter& perimeter) {
-  ctx.authorize = [&perimeter](const HttpRequest& request, std::string_view action) {
-    return perimeter.authorizeAdmin(request, action);
+  ctx.authenticate = [&perimeter](const HttpRequest& request) {
+    return perimeter.authenticate(request);
+  };
+  ctx.authorize = [&perimeter](const perimeter::Caller& caller, std::string_view action,
+                               const HttpRequest& request) {
+    return perimeter.authorize(caller, action, kAdminResource, request);
   };
   ctx.refresh = [&perimeter] { return perimeter.refresh(); };
   ctx.region = perimeter.region();
