@@ -62,8 +62,8 @@ std::optional<std::vector<std::string>> segments(std::string_view path) {
 }
 
 audit::UserIdentity identityOf(const perimeter::Caller& caller) {
-  return {caller.kind.empty() ? std::string("user") : caller.kind, caller.principal_id,
-          caller.name, caller.key_id};
+  return {caller.kind.empty() ? std::string("user") : caller.kind, caller.principal_id, caller.name,
+          caller.key_id};
 }
 
 Headers replyHeaders(const std::string& content_type) {
@@ -79,7 +79,9 @@ int adminStatus(const Error& error) {
   return httpStatus(error.kind);
 }
 
-std::string adminErrorBody(const Error& error) { return errorBody(error, adminStatus(error)); }
+std::string adminErrorBody(const Error& error) {
+  return errorBody(error, adminStatus(error));
+}
 
 AdminReply AdminApi::execute(const HttpRequest& request) {
   AdminReply reply;
@@ -95,9 +97,9 @@ AdminReply AdminApi::execute(const HttpRequest& request) {
   std::optional<Route> route;
   if (segs) route = resolveRoute(request.method, *segs);
   if (!route) {
-    fail(Error::notFound("Unknown admin API path: " + request.method + " " +
-                             std::string(request.path()),
-                         "unknown_url"));
+    fail(Error::notFound(
+        "Unknown admin API path: " + request.method + " " + std::string(request.path()),
+        "unknown_url"));
     return reply;
   }
 
@@ -113,8 +115,9 @@ AdminReply AdminApi::execute(const HttpRequest& request) {
 
   const std::string action = "basalt:" + std::string(route->action);
   Result<perimeter::Caller> caller =
-      ctx_.authenticate ? ctx_.authenticate(request)
-                        : Result<perimeter::Caller>(Error{ErrorKind::kInternal, "no authenticator"});
+      ctx_.authenticate
+          ? ctx_.authenticate(request)
+          : Result<perimeter::Caller>(Error{ErrorKind::kInternal, "no authenticator"});
   if (!caller) {
     fail(caller.error());
     ev.response_elements.status = reply.status;
@@ -128,7 +131,8 @@ AdminReply AdminApi::execute(const HttpRequest& request) {
   ev.policy_decision.statement = authz.statement;
   if (!authz.allowed) {
     fail(Error{ErrorKind::kPermissionDenied,
-               "User " + caller->name + " is not authorized to perform " + action, {},
+               "User " + caller->name + " is not authorized to perform " + action,
+               {},
                "access_denied"});
     ev.response_elements.status = reply.status;
     return reply;

@@ -11,13 +11,20 @@ namespace basalt::admin {
 
 std::string errorType(int status) {
   switch (status) {
-    case 400: return "invalid_request_error";
-    case 401: return "authentication_error";
-    case 403: return "permission_error";
-    case 404: return "not_found_error";
-    case 409: return "conflict_error";
-    case 503: return "storage_error";
-    default: return "api_error";
+    case 400:
+      return "invalid_request_error";
+    case 401:
+      return "authentication_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 409:
+      return "conflict_error";
+    case 503:
+      return "storage_error";
+    default:
+      return "api_error";
   }
 }
 
@@ -45,7 +52,7 @@ Result<boost::json::object> parseObject(std::string_view body) {
 }
 
 Result<std::optional<std::string>> optionalString(const boost::json::object& o,
-                                                   std::string_view key) {
+                                                  std::string_view key) {
   const boost::json::value* v = o.if_contains(key);
   if (v == nullptr || v->is_null()) return std::optional<std::string>{};
   if (!v->is_string()) {

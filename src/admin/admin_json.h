@@ -25,13 +25,12 @@ Result<boost::json::object> parseObject(std::string_view body);
 
 /// A string member; nullopt when absent; an error naming `key` when present but not a string.
 Result<std::optional<std::string>> optionalString(const boost::json::object& o,
-                                                   std::string_view key);
+                                                  std::string_view key);
 /// A required non-empty string member.
 Result<std::string> requiredString(const boost::json::object& o, std::string_view key);
 Result<std::optional<bool>> optionalBool(const boost::json::object& o, std::string_view key);
 /// An integer member (JSON integer, or a number with no fraction); nullopt when absent.
-Result<std::optional<std::int64_t>> optionalInt(const boost::json::object& o,
-                                                std::string_view key);
+Result<std::optional<std::int64_t>> optionalInt(const boost::json::object& o, std::string_view key);
 
 std::string formatTime(std::chrono::system_clock::time_point t);
 

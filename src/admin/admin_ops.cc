@@ -87,7 +87,8 @@ std::optional<std::string> queryParam(std::string_view query, std::string_view k
     std::string_view pair = query.substr(0, amp);
     const auto eq = pair.find('=');
     if (pair.substr(0, eq) == key) {
-      std::string_view raw = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+      std::string_view raw =
+          eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
       std::string out;
       for (std::size_t i = 0; i < raw.size(); ++i) {
         if (raw[i] == '+') {
@@ -264,8 +265,8 @@ Result<OpResult> membership(AdminContext& ctx, bool add, const std::string& grou
                             const std::string& principal, audit::RequestParameters& params) {
   addParam(params, "group", group);
   addParam(params, "principal", principal);
-  Result<void> r = add ? ctx.store.addToGroup(group, principal)
-                       : ctx.store.removeFromGroup(group, principal);
+  Result<void> r =
+      add ? ctx.store.addToGroup(group, principal) : ctx.store.removeFromGroup(group, principal);
   if (!r) return r.error();
   json::object o;
   o["group"] = group;
@@ -696,31 +697,56 @@ std::optional<Route> resolveRoute(std::string_view method, const std::vector<std
 Result<OpResult> runOp(AdminContext& ctx, const Route& route, const std::vector<std::string>& s,
                        const HttpRequest& req, audit::RequestParameters& params) {
   switch (route.op) {
-    case Op::kCreatePrincipal: return createPrincipal(ctx, req, params);
-    case Op::kListPrincipals: return listPrincipals(ctx);
-    case Op::kGetPrincipal: return getPrincipal(ctx, s[1], params);
-    case Op::kDeletePrincipal: return deletePrincipal(ctx, s[1], params);
-    case Op::kCreateGroup: return createGroup(ctx, req, params);
-    case Op::kListGroups: return listGroups(ctx, nullptr, params);
-    case Op::kGetGroup: return listGroups(ctx, &s[1], params);
-    case Op::kDeleteGroup: return deleteGroup(ctx, s[1], params);
-    case Op::kAddToGroup: return membership(ctx, true, s[1], s[3], params);
-    case Op::kRemoveFromGroup: return membership(ctx, false, s[1], s[3], params);
-    case Op::kCreateKey: return createKey(ctx, req, params);
-    case Op::kListKeys: return listKeys(ctx);
-    case Op::kRevokeKey: return revokeKey(ctx, s[1], params);
-    case Op::kPutPolicy: return putPolicy(ctx, s[1], req, params);
-    case Op::kListPolicies: return listPolicies(ctx);
-    case Op::kGetPolicy: return getPolicy(ctx, s[1], params);
-    case Op::kDeletePolicy: return deletePolicy(ctx, s[1], params);
-    case Op::kAttachPolicy: return attachPolicy(ctx, s[1], req, params);
-    case Op::kDetachPolicy: return attachment(ctx, false, s[1], s[3], params);
-    case Op::kSetQuota: return setQuota(ctx, req, params);
-    case Op::kListQuotas: return listQuotas(ctx);
-    case Op::kDeleteQuota: return deleteQuota(ctx, s[1], req, params);
-    case Op::kQueryAudit: return queryAudit(ctx, req, params);
-    case Op::kVerifyAudit: return verifyAudit(ctx);
-    case Op::kExportAudit: return exportAudit(ctx);
+    case Op::kCreatePrincipal:
+      return createPrincipal(ctx, req, params);
+    case Op::kListPrincipals:
+      return listPrincipals(ctx);
+    case Op::kGetPrincipal:
+      return getPrincipal(ctx, s[1], params);
+    case Op::kDeletePrincipal:
+      return deletePrincipal(ctx, s[1], params);
+    case Op::kCreateGroup:
+      return createGroup(ctx, req, params);
+    case Op::kListGroups:
+      return listGroups(ctx, nullptr, params);
+    case Op::kGetGroup:
+      return listGroups(ctx, &s[1], params);
+    case Op::kDeleteGroup:
+      return deleteGroup(ctx, s[1], params);
+    case Op::kAddToGroup:
+      return membership(ctx, true, s[1], s[3], params);
+    case Op::kRemoveFromGroup:
+      return membership(ctx, false, s[1], s[3], params);
+    case Op::kCreateKey:
+      return createKey(ctx, req, params);
+    case Op::kListKeys:
+      return listKeys(ctx);
+    case Op::kRevokeKey:
+      return revokeKey(ctx, s[1], params);
+    case Op::kPutPolicy:
+      return putPolicy(ctx, s[1], req, params);
+    case Op::kListPolicies:
+      return listPolicies(ctx);
+    case Op::kGetPolicy:
+      return getPolicy(ctx, s[1], params);
+    case Op::kDeletePolicy:
+      return deletePolicy(ctx, s[1], params);
+    case Op::kAttachPolicy:
+      return attachPolicy(ctx, s[1], req, params);
+    case Op::kDetachPolicy:
+      return attachment(ctx, false, s[1], s[3], params);
+    case Op::kSetQuota:
+      return setQuota(ctx, req, params);
+    case Op::kListQuotas:
+      return listQuotas(ctx);
+    case Op::kDeleteQuota:
+      return deleteQuota(ctx, s[1], req, params);
+    case Op::kQueryAudit:
+      return queryAudit(ctx, req, params);
+    case Op::kVerifyAudit:
+      return verifyAudit(ctx);
+    case Op::kExportAudit:
+      return exportAudit(ctx);
   }
   return Error::internal("unhandled admin route");
 }

@@ -12,12 +12,31 @@
 namespace basalt::admin {
 
 enum class Op {
-  kCreatePrincipal, kListPrincipals, kGetPrincipal, kDeletePrincipal,
-  kCreateGroup, kListGroups, kGetGroup, kDeleteGroup, kAddToGroup, kRemoveFromGroup,
-  kCreateKey, kListKeys, kRevokeKey,
-  kPutPolicy, kListPolicies, kGetPolicy, kDeletePolicy, kAttachPolicy, kDetachPolicy,
-  kSetQuota, kListQuotas, kDeleteQuota,
-  kQueryAudit, kVerifyAudit, kExportAudit,
+  kCreatePrincipal,
+  kListPrincipals,
+  kGetPrincipal,
+  kDeletePrincipal,
+  kCreateGroup,
+  kListGroups,
+  kGetGroup,
+  kDeleteGroup,
+  kAddToGroup,
+  kRemoveFromGroup,
+  kCreateKey,
+  kListKeys,
+  kRevokeKey,
+  kPutPolicy,
+  kListPolicies,
+  kGetPolicy,
+  kDeletePolicy,
+  kAttachPolicy,
+  kDetachPolicy,
+  kSetQuota,
+  kListQuotas,
+  kDeleteQuota,
+  kQueryAudit,
+  kVerifyAudit,
+  kExportAudit,
 };
 
 struct Route {

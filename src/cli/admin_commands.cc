@@ -170,8 +170,8 @@ std::optional<std::string> dechunk(std::string_view in) {
 /// One blocking HTTP/1.1 request with `Connection: close` (the CLI makes one call per run).
 HttpAnswer httpCall(const Connection& conn, const std::string& method, const std::string& path,
                     const std::string& body) {
-  const std::string url = conn.url.empty() ? envOr("BASALT_URL", "http://127.0.0.1:8080")
-                                           : conn.url;
+  const std::string url =
+      conn.url.empty() ? envOr("BASALT_URL", "http://127.0.0.1:8080") : conn.url;
   const Endpoint ep = parseUrl(url);
   const std::string key = adminKey(conn);
 
@@ -286,8 +286,9 @@ void callAndPrint(const Connection& conn, const std::string& method, const std::
 
 void addConnectionOptions(CLI::App* sub, const std::shared_ptr<Connection>& conn) {
   sub->add_option("--data", conn->data_dir, "data directory whose admin.key to use");
-  sub->add_option("--url", conn->url, "admin API base URL (default: $BASALT_URL or "
-                                      "http://127.0.0.1:8080)");
+  sub->add_option("--url", conn->url,
+                  "admin API base URL (default: $BASALT_URL or "
+                  "http://127.0.0.1:8080)");
 }
 
 std::string queryString(const std::vector<std::pair<std::string, std::string>>& params) {
@@ -373,9 +374,8 @@ void registerKey(CLI::App& app) {
   CLI::App* revoke = key->add_subcommand("revoke", "Revoke a key (effective immediately)");
   revoke->add_option("KEY_ID", *key_id, "key id or access key id")->required();
   addConnectionOptions(revoke, rconn);
-  revoke->callback([rconn, key_id] {
-    callAndPrint(*rconn, "DELETE", "/admin/v1/keys/" + urlEncode(*key_id));
-  });
+  revoke->callback(
+      [rconn, key_id] { callAndPrint(*rconn, "DELETE", "/admin/v1/keys/" + urlEncode(*key_id)); });
 
   auto lconn = std::make_shared<Connection>();
   CLI::App* list = key->add_subcommand("list", "List keys (never their secrets)");
@@ -440,9 +440,8 @@ void registerPolicy(CLI::App& app) {
   CLI::App* get = policy->add_subcommand("get", "Show a policy and where it is attached");
   get->add_option("POLICY", *gname, "policy name")->required();
   addConnectionOptions(get, gconn);
-  get->callback([gconn, gname] {
-    callAndPrint(*gconn, "GET", "/admin/v1/policies/" + urlEncode(*gname));
-  });
+  get->callback(
+      [gconn, gname] { callAndPrint(*gconn, "GET", "/admin/v1/policies/" + urlEncode(*gname)); });
 
   auto lconn = std::make_shared<Connection>();
   CLI::App* list = policy->add_subcommand("list", "List policies");
@@ -511,8 +510,9 @@ void registerAudit(CLI::App& app) {
   auto local = std::make_shared<LocalAudit>();
   CLI::App* verify = audit_cmd->add_subcommand(
       "verify", "Verify the local audit chain and seals (exit 0 when intact)");
-  verify->add_option("--data", local->data_dir, "data directory (default: $BASALT_DATA or "
-                                                "./basalt-data)");
+  verify->add_option("--data", local->data_dir,
+                     "data directory (default: $BASALT_DATA or "
+                     "./basalt-data)");
   verify->add_option("--db", local->db, "audit database (default: DATA/basalt.db)");
   verify->add_option("--key", local->key,
                      "seal key PEM, public or private (default: DATA/audit-ed25519.pem)");
@@ -547,17 +547,18 @@ void registerAudit(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   addConnectionOptions(query, qconn);
   query->callback([qconn, q] {
-    callAndPrint(*qconn, "GET",
-                 "/admin/v1/audit" + queryString({{"principal", q->principal},
-                                                  {"since", q->since},
-                                                  {"limit", q->limit}}));
+    callAndPrint(
+        *qconn, "GET",
+        "/admin/v1/audit" +
+            queryString({{"principal", q->principal}, {"since", q->since}, {"limit", q->limit}}));
   });
 
   auto econn = std::make_shared<Connection>();
   auto elocal = std::make_shared<LocalAudit>();
   CLI::App* export_cmd = audit_cmd->add_subcommand(
       "export", "Every audit record as JSON lines (for a SIEM); --data reads the local DB");
-  export_cmd->add_option("--data", elocal->data_dir, "read this data directory's database directly");
+  export_cmd->add_option("--data", elocal->data_dir,
+                         "read this data directory's database directly");
   export_cmd->add_option("--db", elocal->db, "read this audit database directly");
   export_cmd->add_option("--url", econn->url, "admin API base URL");
   export_cmd->callback([econn, elocal] {

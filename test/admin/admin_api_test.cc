@@ -4,8 +4,8 @@
 #include "basalt/storage/store.h"
 #include "storage/temp_dir.h"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include <string>
 
@@ -20,8 +20,8 @@ class AdminApiTest : public ::testing::Test {
     auto store = storage::Store::open(dir_.file("basalt.db"));
     ASSERT_TRUE(store) << store.error().message;
     store_ = std::move(*store);
-    ctx_ = std::make_unique<AdminContext>(AdminContext{*store_, {}, {}, {}, "pepper", "", "", "",
-                                                       nullptr, "us-east-1"});
+    ctx_ = std::make_unique<AdminContext>(
+        AdminContext{*store_, {}, {}, {}, "pepper", "", "", "", nullptr, "us-east-1"});
     ctx_->authenticate = [](const HttpRequest& req) -> Result<perimeter::Caller> {
       const std::string* auth = req.header("authorization");
       if (auth == nullptr) {
@@ -164,7 +164,8 @@ TEST_F(AdminApiTest, ApiKeyIsShownOnceAndStoredHashed) {
   EXPECT_EQ(parse(list.body).at("keys").at(0).at("principal").as_string(), "alice");
 
   EXPECT_EQ(call("DELETE", "/admin/v1/keys/" + key_id).status, 200);
-  EXPECT_FALSE(parse(call("GET", "/admin/v1/keys").body).at("keys").at(0).at("revoked_at").is_null());
+  EXPECT_FALSE(
+      parse(call("GET", "/admin/v1/keys").body).at("keys").at(0).at("revoked_at").is_null());
   EXPECT_EQ(call("DELETE", "/admin/v1/keys/nosuchkey").status, 404);
 }
 
@@ -181,13 +182,13 @@ TEST_F(AdminApiTest, SigV4KeysAndExpiry) {
   ASSERT_EQ(keys->size(), 1u);
   EXPECT_TRUE((*keys)[0].expires_at.has_value());
 
-  EXPECT_EQ(call("POST", "/admin/v1/keys", R"({"principal":"svc","expires_at":"yesterday"})")
-                .status,
-            400);
-  EXPECT_EQ(call("POST", "/admin/v1/keys",
-                 R"({"principal":"svc","expires_at":"2001-01-01T00:00:00Z"})")
-                .status,
-            400);
+  EXPECT_EQ(
+      call("POST", "/admin/v1/keys", R"({"principal":"svc","expires_at":"yesterday"})").status,
+      400);
+  EXPECT_EQ(
+      call("POST", "/admin/v1/keys", R"({"principal":"svc","expires_at":"2001-01-01T00:00:00Z"})")
+          .status,
+      400);
   EXPECT_EQ(call("POST", "/admin/v1/keys", R"({"principal":"nobody"})").status, 404);
 }
 
@@ -208,13 +209,10 @@ TEST_F(AdminApiTest, PoliciesAreValidatedAndAttached) {
   AdminReply put = call("PUT", "/admin/v1/policies/p1", doc);
   ASSERT_EQ(put.status, 200) << put.body;
   EXPECT_EQ(param(put, "policy"), "p1");
-  EXPECT_EQ(call("POST", "/admin/v1/policies/p1/attachments", R"({"name":"alice"})").status,
-            200);
+  EXPECT_EQ(call("POST", "/admin/v1/policies/p1/attachments", R"({"name":"alice"})").status, 200);
   EXPECT_EQ(call("POST", "/admin/v1/policies/p1/attachments", R"({"name":"dev"})").status, 200);
-  EXPECT_EQ(call("POST", "/admin/v1/policies/p1/attachments", R"({"name":"ghost"})").status,
-            404);
-  EXPECT_EQ(call("POST", "/admin/v1/policies/nope/attachments", R"({"name":"alice"})").status,
-            404);
+  EXPECT_EQ(call("POST", "/admin/v1/policies/p1/attachments", R"({"name":"ghost"})").status, 404);
+  EXPECT_EQ(call("POST", "/admin/v1/policies/nope/attachments", R"({"name":"alice"})").status, 404);
   json::value got = parse(call("GET", "/admin/v1/policies/p1").body);
   EXPECT_EQ(got.at("attached_to").as_array().size(), 2u);
   EXPECT_TRUE(got.at("document").is_object());

@@ -19,8 +19,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include <cstdlib>
 #include <string>
@@ -57,7 +57,8 @@ Answer httpCall(int port, const std::string& method, const std::string& path,
   (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   std::string raw;
   char buf[8192];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) raw.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    raw.append(buf, static_cast<std::size_t>(n));
   ::close(fd);
   Answer a;
   if (raw.size() > 12 && raw.rfind("HTTP/1.1 ", 0) == 0) a.status = std::atoi(raw.c_str() + 9);
@@ -83,10 +84,16 @@ class AdminServerTest : public ::testing::Test {
     perimeter_ = std::make_unique<perimeter::Perimeter>(
         *store_, std::string(kPepper), std::string(digest.begin(), digest.end()), "us-east-1");
     ASSERT_TRUE(perimeter_->refresh());
-    ctx_ = std::make_unique<AdminContext>(AdminContext{*store_, {}, {}, {}, std::string(kPepper),
-                                                       dir_.path().string(), db_path_,
+    ctx_ = std::make_unique<AdminContext>(AdminContext{*store_,
+                                                       {},
+                                                       {},
+                                                       {},
+                                                       std::string(kPepper),
+                                                       dir_.path().string(),
+                                                       db_path_,
                                                        dir_.file("audit-ed25519.pem"),
-                                                       sink_.get(), ""});
+                                                       sink_.get(),
+                                                       ""});
     bindPerimeter(*ctx_, *perimeter_);
     registerAdminRoutes(router_, *ctx_);
     config::ServerSettings settings;

@@ -49,8 +49,8 @@ struct AdminContext {
   /// Keys the API-key digests: the same pepper the Perimeter verifies with.
   std::string pepper;
   std::string data_dir;
-  std::string audit_db_path;          ///< the SQLite database holding the audit chain
-  std::string audit_public_key_path;  ///< PEM (public or private key) verifying the seals
+  std::string audit_db_path;               ///< the SQLite database holding the audit chain
+  std::string audit_public_key_path;       ///< PEM (public or private key) verifying the seals
   audit::AuditSink* audit_sink = nullptr;  ///< null: admin calls are not audited (tests only)
   std::string region;                      ///< awsRegion of the audit records
 };
