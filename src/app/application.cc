@@ -1,5 +1,7 @@
 #include "basalt/app/application.h"
 
+#include "basalt/admin/admin_api.h"
+#include "basalt/api/bedrock/converse_codec.h"
 #include "basalt/api/openai_chat/chat_codec.h"
 #include "basalt/app/bootstrap.h"
 #include "basalt/audit/signing_key.h"
@@ -26,7 +28,9 @@ struct Application::Parts {
   std::unique_ptr<perimeter::Perimeter> perimeter;
   quota::InMemoryQuotaLedger quota_ledger;
   std::unique_ptr<guardrails::GuardrailSet> guardrails;
+  std::unique_ptr<admin::AdminContext> admin;
   std::unique_ptr<canonical::DoorCodec> chat_codec;
+  std::unique_ptr<canonical::DoorCodec> converse_codec;
   std::unique_ptr<pipeline::Gateway> gateway;
   pipeline::Router router;
   std::unique_ptr<server::Server> server;
@@ -110,6 +114,12 @@ Result<void> Application::buildPerimeter(Parts& p) {
   });
   if (Result<void> r = p.perimeter->refresh(); !r) return r.error();
 
+  p.admin = std::make_unique<admin::AdminContext>(admin::AdminContext{
+      *p.store, {}, {}, {}, secrets->pepper, settings.data_dir, *db_path,
+      settings.data_dir + "/audit-ed25519.pem", p.audit_sink.get(), settings.server.region});
+  admin::bindPerimeter(*p.admin, *p.perimeter);
+  admin::registerAdminRoutes(p.router, *p.admin);
+
   Result<guardrails::GuardrailSet> guardrails = guardrails::GuardrailSet::compile(settings.guardrails);
   if (!guardrails) return guardrails.error();
   p.guardrails = std::make_unique<guardrails::GuardrailSet>(std::move(*guardrails));
@@ -133,6 +143,7 @@ Result<std::unique_ptr<Application>> Application::build(config::SettingsPtr sett
   if (!models) return models.error();
 
   p.chat_codec = api::openai_chat::makeDoorCodec();
+  p.converse_codec = api::bedrock::makeDoorCodec();
   pipeline::Governance governance;
   governance.perimeter = p.perimeter.get();
   governance.quota = &p.quota_ledger;
@@ -166,6 +177,9 @@ void Application::registerRoutes(Parts& p) {
         [&gateway, &chat](HttpRequest& req, Responder& res) -> Task<void> {
           co_await gateway.serveModelCall(chat, req, res);
         });
+  r.addPrefix("POST", "/model/", [&p](HttpRequest& req, Responder& res) -> Task<void> {
+    co_await serveBedrock(p, req, res);
+  });
   r.setFallback([&chat](HttpRequest& req, Responder& res, int status) -> Task<void> {
     Error error = status == 405
                       ? Error{ErrorKind::kMethodNotAllowed,
@@ -178,6 +192,21 @@ void Application::registerRoutes(Parts& p) {
     canonical::EncodedReply reply = chat.encodeError(error);
     co_await res.send(reply.status, std::move(reply.headers), std::move(reply.body));
   });
+}
+
+Task<void> Application::serveBedrock(Parts& p, HttpRequest& req, Responder& res) {
+  const std::optional<api::bedrock::BedrockRoute> route = api::bedrock::parseBedrockPath(req.path());
+  if (route && (route->operation == api::bedrock::BedrockOperation::kConverse ||
+                route->operation == api::bedrock::BedrockOperation::kConverseStream)) {
+    co_await p.gateway->serveModelCall(*p.converse_codec, req, res);
+    co_return;
+  }
+  // InvokeModel's native bodies are not served yet: say so in Bedrock's own shape.
+  canonical::EncodedReply reply = api::bedrock::encodeError(Error::notFound(
+      route ? "InvokeModel is not supported yet; use Converse" : "Unknown operation",
+      "UnknownOperationException"));
+  reply.headers.push_back({"x-amzn-requestid", req.request_id});
+  co_await res.send(reply.status, std::move(reply.headers), std::move(reply.body));
 }
 
 Task<void> Application::listModels(Parts& p, HttpRequest& req, Responder& res) {

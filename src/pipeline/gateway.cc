@@ -113,9 +113,14 @@ struct Gateway::Call {
           {guardrail, source, auditAction(i.action), i.name, static_cast<std::uint32_t>(i.count)});
     }
   }
-  /// x-ratelimit-* headers for the OpenAI doors when a quota applied.
-  void addRateHeaders(Headers& headers) const {
-    if (!ticket || canonical::doorVendor(codec.door()) != canonical::Vendor::kOpenAI) return;
+  /// Door-specific response headers: x-amzn-RequestId on the Bedrock doors, x-ratelimit-* on
+  /// the OpenAI doors when a quota applied.
+  void addDoorHeaders(Headers& headers) const {
+    const canonical::Vendor vendor = canonical::doorVendor(codec.door());
+    if (vendor == canonical::Vendor::kBedrock) {
+      headers.push_back({"x-amzn-requestid", request.request_id});
+    }
+    if (!ticket || vendor != canonical::Vendor::kOpenAI) return;
     for (auto& [name, value] : quota::rateLimitHeaders(ticket->rate())) {
       headers.push_back({name, value});
     }
@@ -144,7 +149,7 @@ class Gateway::ClientStream final : public providers::StreamSink {
       started_ = true;
       metrics::streamOpened();
       Headers headers = encoder_->headers();
-      call_.addRateHeaders(headers);
+      call_.addDoorHeaders(headers);
       const bool open = co_await call_.responder.startStream(200, std::move(headers));
       if (!open) co_return false;
     }
@@ -347,10 +352,12 @@ Task<void> Gateway::serveDecoded(Call& call, canonical::ChatRequest& chat) {
     const std::string resource = governance_.perimeter->modelArn(chat.model);
     call.authz = governance_.perimeter->authorize(*call.caller, action, resource, call.request);
     if (!call.authz.allowed) {
-      co_await fail(call, Error{ErrorKind::kPermissionDenied,
-                                "User: " + call.caller->name + " is not authorized to perform: " +
-                                    action + " on resource: " + resource,
-                                {}, "access_denied"});
+      // Temporaries in a co_await operand are destroyed twice by GCC 12: use locals.
+      Error denied{ErrorKind::kPermissionDenied,
+                   "User: " + call.caller->name + " is not authorized to perform: " + action +
+                       " on resource: " + resource,
+                   {}, "access_denied"};
+      co_await fail(call, denied);
       co_return;
     }
   }
@@ -358,9 +365,10 @@ Task<void> Gateway::serveDecoded(Call& call, canonical::ChatRequest& chat) {
   const ModelEntry* model = models_->find(chat.model);
   if (model == nullptr) {
     call.model = "unknown";  // only configured names become labels: bounded cardinality
-    co_await fail(call, Error::notFound("The model `" + chat.model +
-                                            "` does not exist or you do not have access to it.",
-                                        "model_not_found"));
+    const Error unknown = Error::notFound(
+        "The model `" + chat.model + "` does not exist or you do not have access to it.",
+        "model_not_found");
+    co_await fail(call, unknown);
     co_return;
   }
   call.model = model->name;
@@ -376,7 +384,8 @@ Task<void> Gateway::serveDecoded(Call& call, canonical::ChatRequest& chat) {
     quota::Admission admission = governance_.quota->admit(
         keys, estimateInputTokens(call.request) + max_out, quota::Clock::now());
     if (!admission.admitted) {
-      co_await fail(call, quota::toError(admission.rejection));
+      const Error limited = quota::toError(admission.rejection);
+      co_await fail(call, limited);
       co_return;
     }
     call.ticket.emplace(std::move(admission.ticket));
@@ -483,13 +492,14 @@ Task<void> Gateway::serveBlocked(Call& call, const canonical::ChatRequest& chat,
   encoder->encode(StreamEvent::messageStop(canonical::StopReason::kContentFilter), bytes);
   call.status = 200;
   if (!co_await audit(call)) {
-    co_await fail(call, Error{ErrorKind::kUpstreamUnavailable,
-                              "The audit log is unavailable; the request was not served.", {},
-                              "audit_unavailable"});
+    const Error unavailable{ErrorKind::kUpstreamUnavailable,
+                            "The audit log is unavailable; the request was not served.", {},
+                            "audit_unavailable"};
+    co_await fail(call, unavailable);
     co_return;
   }
   Headers headers = encoder->headers();
-  call.addRateHeaders(headers);
+  call.addDoorHeaders(headers);
   metrics::streamOpened();
   if (co_await call.responder.startStream(200, std::move(headers))) {
     if (co_await call.responder.write(bytes)) co_await call.responder.endStream();
@@ -505,11 +515,12 @@ Task<void> Gateway::finish(Call& call, canonical::EncodedReply reply) {
         Error{ErrorKind::kUpstreamUnavailable,
               "The audit log is unavailable; the request was not served.", {},
               "audit_unavailable"});
+    call.addDoorHeaders(unavailable.headers);
     co_await call.responder.send(unavailable.status, std::move(unavailable.headers),
                                  std::move(unavailable.body));
     co_return;
   }
-  call.addRateHeaders(reply.headers);
+  call.addDoorHeaders(reply.headers);
   co_await call.responder.send(reply.status, std::move(reply.headers), std::move(reply.body));
 }
 

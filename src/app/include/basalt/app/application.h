@@ -33,6 +33,8 @@ class Application {
   static Result<void> buildPerimeter(Parts& parts);
   /// Registers the HTTP surface of `basalt serve` on parts.router.
   static void registerRoutes(Parts& parts);
+  /// POST /model/{modelId}/converse[-stream] (Bedrock Runtime).
+  static Task<void> serveBedrock(Parts& parts, HttpRequest& request, Responder& responder);
   /// GET /v1/models (bedrock:ListFoundationModels).
   static Task<void> listModels(Parts& parts, HttpRequest& request, Responder& responder);
   std::unique_ptr<Parts> parts_;
