@@ -3,8 +3,10 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import ADMIN_KEY, chat_body, read_sse, single_route_model, start_gateway, start_mock
@@ -88,6 +90,57 @@ class Http2Test(unittest.TestCase):
     def test_http11_still_served_on_the_same_port(self):
         status, _, _ = self.gw.request("GET", "/healthz")
         self.assertEqual(status, 200)
+
+
+@unittest.skipUnless(NGHTTP, "nghttp2-client (nghttp) is not installed")
+class Http2LifecycleTest(unittest.TestCase):
+    def test_sigterm_drains_an_h2_stream(self):
+        mock = start_mock()
+        gw = start_gateway([("mock", mock)], single_route_model())
+        tmp = tempfile.mkdtemp(prefix="basalt-h2-")
+        path = os.path.join(tmp, "slow.json")
+        with open(path, "w") as f:
+            json.dump(chat_body("#mock tokens_per_s=10 reply=\"a b c d e f g h\"", stream=True), f)
+        client = subprocess.Popen(
+            [NGHTTP, "--no-dep", "-H", f"authorization: Bearer {ADMIN_KEY}",
+             "-H", "content-type: application/json", "-d", path,
+             f"http://{gw.address}/v1/chat/completions"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            time.sleep(0.4)
+            gw.proc.send_signal(signal.SIGTERM)
+            out, _ = client.communicate(timeout=20)
+            code = gw.proc.wait(15)
+        finally:
+            if client.poll() is None:
+                client.kill()
+            gw.stop()
+            mock.stop()
+        self.assertEqual(code, 0)
+        events = read_sse(out)
+        self.assertEqual(events[-1], "[DONE]")
+        text = "".join(c["choices"][0]["delta"].get("content") or ""
+                       for c in map(json.loads, events[:-1]) if c["choices"])
+        self.assertEqual(text, "a b c d e f g h")
+
+    def test_alpn_h2_under_tls(self):
+        tmp = tempfile.mkdtemp(prefix="basalt-h2-tls-")
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
+                        "/CN=localhost", "-keyout", key, "-out", cert],
+                       check=True, capture_output=True, timeout=30)
+        mock = start_mock()
+        gw = start_gateway([("mock", mock)], single_route_model(),
+                           server_extra=f'tls_cert = "{cert}"\ntls_key = "{key}"')
+        try:
+            code, out, err = nghttp("-nv", "-y", f"https://{gw.address}/healthz")
+            text = out.decode(errors="replace")
+            self.assertEqual(code, 0, err)
+            self.assertIn(":status: 200", text)
+        finally:
+            gw.stop()
+            mock.stop()
 
 
 if __name__ == "__main__":
