@@ -280,6 +280,11 @@ TEST(InMemoryQuotaLedger, ReconfigureWhileAdmitting) {
     ASSERT_TRUE(ledger.configure({{"svc", "", {.concurrent_requests = 1 + i % 3}},
                                   {"other", "", {.requests_per_minute = 1 + i}}}));
   }
+  // On a loaded machine the admitting threads may not have run yet: give them a moment.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (admitted.load() == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::yield();
+  }
   stop = true;
   for (auto& th : threads) th.join();
   EXPECT_GT(admitted.load(), 0);
