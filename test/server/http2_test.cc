@@ -516,6 +516,27 @@ TEST_F(Http2Test, SurvivesLoadWithClientsVanishingMidStream) {
   EXPECT_NE(after.output.find(":status: 200"), std::string::npos) << after.output;
 }
 
+TEST_F(Http2Test, StreamFloodIsBoundedByMaxConcurrentStreams) {
+  startServer();
+  TestClient client(port_);
+  std::string burst = clientStart();
+  for (std::uint32_t id = 1; id < 2 * 300; id += 2) burst += requestHeaders(id, "GET", "/slow");
+  ASSERT_TRUE(client.send(burst));
+  std::vector<Frame> frames;
+  // Streams beyond SETTINGS_MAX_CONCURRENT_STREAMS are refused (RST_STREAM or GOAWAY).
+  EXPECT_TRUE(collect(client, frames,
+                      [](auto& f) { return hasFrame(f, kRstStream) || hasFrame(f, kGoaway); }));
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (handler_.max_in_flight.load() < 128 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  // The first 128 run; none beyond.
+  EXPECT_EQ(handler_.max_in_flight.load(), 128);
+  client.close();
+  const auto r = run("nghttp -v --no-dep " + url_ + "/echo");
+  EXPECT_NE(r.output.find(":status: 200"), std::string::npos) << r.output;
+}
+
 TEST_F(Http2Test, Http1StillWorksOnTheSamePort) {
   startServer();
   const auto h2 = run("nghttp -v --no-dep " + url_ + "/echo");
