@@ -354,6 +354,7 @@ Task<void> Http2Session::run() {
     co_return;
   }
   asio::co_spawn(ex, writerLoop(self), asio::detached);
+  if (worker_.stopping()) beginShutdown();  // arrived as the server began stopping
 
   // The reader: everything the client sends goes through nghttp2_session_mem_recv, whose
   // callbacks create streams and start handlers; the writer loop sends what results.
