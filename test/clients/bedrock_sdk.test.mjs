@@ -28,6 +28,7 @@ const MODEL_ARN = `arn:aws:bedrock:${REGION}::foundation-model/${MODEL}`;
 let gw;
 let allowed; // {access_key_id, secret_access_key} of a principal allowed to invoke gpt-mock
 let denied; // the same for a principal with no policy
+let apiKey; // an API key of the allowed principal (Authorization: Bearer)
 
 // HTTP/1.1 requests Node's http module started (the h2 handler never goes through it).
 let http1Requests = 0;
@@ -88,6 +89,7 @@ before(async () => {
   allowed = principalWithSigv4Key(`sdk-${suffix}`);
   cli('policy', 'attach', `invoke-${suffix}`, `sdk-${suffix}`);
   denied = principalWithSigv4Key(`sdk-nopolicy-${suffix}`);
+  apiKey = cli('key', 'create', `sdk-${suffix}`).api_key;
 });
 
 after(async () => {
@@ -144,11 +146,17 @@ test('default handler is HTTP/2 (h2c prior knowledge): Converse and ConverseStre
   const c = client(allowed);
   assert.ok(c.config.requestHandler instanceof NodeHttp2Handler,
     `default handler is ${c.config.requestHandler?.constructor?.name}`);
+  const seen = captureAuthorization(c);
   try {
     assert.equal(await checkConverse(c, MODEL, 'hello over h2'), 0, 'no HTTP/1.1 request');
     assert.equal(await checkConverse(c, MODEL_ARN, 'arn over h2'), 0);
     assert.equal(await checkConverseStream(c, MODEL, 'one two three four'), 0);
     assert.equal(await checkConverseStream(c, MODEL_ARN, 'streamed arn over h2'), 0);
+    assert.equal(seen.length, 4);
+    for (const auth of seen) {
+      assert.match(auth, new RegExp(`^AWS4-HMAC-SHA256 Credential=${allowed.access_key_id}/\\d{8}/`
+        + `${REGION}/bedrock/aws4_request, SignedHeaders=`));
+    }
   } finally {
     c.destroy();
   }
@@ -198,6 +206,39 @@ for (const http1 of [false, true]) {
         });
     } finally {
       c.destroy();
+    }
+  });
+}
+
+/// Records the Authorization header of each request the client sends, after signing.
+function captureAuthorization(c) {
+  const seen = [];
+  c.middlewareStack.add((next) => async (args) => {
+    seen.push(args.request.headers.authorization ?? args.request.headers.Authorization);
+    return next(args);
+  }, { step: 'deserialize', name: 'captureAuthorization' });
+  return seen;
+}
+
+for (const http1 of [false, true]) {
+  const proto = http1 ? 'HTTP/1.1' : 'HTTP/2';
+
+  test(`API key from AWS_BEARER_TOKEN_BEDROCK is sent as a bearer token (${proto})`, async () => {
+    const saved = process.env.AWS_BEARER_TOKEN_BEDROCK;
+    process.env.AWS_BEARER_TOKEN_BEDROCK = apiKey;
+    let c;
+    try {
+      // Access keys unknown to the gateway: only the bearer token can make this succeed.
+      c = client({ access_key_id: `AKIA${'U'.repeat(16)}`, secret_access_key: 'u'.repeat(40) },
+        { http1 });
+      const seen = captureAuthorization(c);
+      assert.equal(await checkConverse(c, MODEL, 'bearer hello'), http1 ? 1 : 0);
+      assert.equal(await checkConverseStream(c, MODEL, 'bearer stream here'), http1 ? 1 : 0);
+      assert.deepEqual(seen, [`Bearer ${apiKey}`, `Bearer ${apiKey}`]);
+    } finally {
+      c?.destroy();
+      if (saved === undefined) delete process.env.AWS_BEARER_TOKEN_BEDROCK;
+      else process.env.AWS_BEARER_TOKEN_BEDROCK = saved;
     }
   });
 }
