@@ -177,6 +177,26 @@ class Boto3BedrockTest(unittest.TestCase):
         self.assertEqual(upstream["messages"][-1]["role"], "tool")
         self.assertEqual(upstream["messages"][-1]["tool_call_id"], uses[0]["toolUseId"])
 
+    def test_converse_stream_tool_use(self):
+        messages = user('weather?\n#mock tool=get_weather args={"city":"Oslo"}')
+        resp = self.client().converse_stream(modelId=MODEL, messages=messages,
+                                             toolConfig=WEATHER_TOOL)
+        starts = []
+        fragments = []
+        stop_reason = None
+        for event in resp["stream"]:
+            if "contentBlockStart" in event:
+                starts.append(event["contentBlockStart"]["start"]["toolUse"])
+            elif "contentBlockDelta" in event:
+                fragments.append(event["contentBlockDelta"]["delta"]["toolUse"]["input"])
+            elif "messageStop" in event:
+                stop_reason = event["messageStop"]["stopReason"]
+        self.assertEqual(len(starts), 1, starts)
+        self.assertEqual(starts[0]["name"], "get_weather")
+        self.assertTrue(starts[0]["toolUseId"])
+        self.assertEqual(json.loads("".join(fragments)), {"city": "Oslo"})
+        self.assertEqual(stop_reason, "tool_use")
+
     def test_wrong_secret_is_invalid_signature(self):
         client = self.client(secret="x" * 40)
         with self.assertRaises(ClientError) as ctx:
