@@ -17,7 +17,6 @@ from harness import ADMIN_KEY, BASALT, mock_stats, single_route_model, start_gat
 
 try:
     import boto3
-    import botocore
     from botocore.config import Config
     from botocore.exceptions import ClientError
 except ImportError:  # pragma: no cover - depends on the machine
