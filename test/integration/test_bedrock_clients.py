@@ -248,7 +248,7 @@ class Boto3BedrockTest(unittest.TestCase):
                 aws_access_key_id="AKIA" + "U" * 16, aws_secret_access_key="u" * 40)
             client = session.client(
                 "bedrock-runtime", region_name=REGION, endpoint_url=f"http://{self.gw.address}",
-                config=Config(retries={"max_attempts": 1}))
+                config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=15))
             client.meta.events.register(
                 "before-send.bedrock-runtime.Converse",
                 lambda request, **_: sent.append(request.headers.get("Authorization")))
@@ -262,7 +262,7 @@ class Boto3BedrockTest(unittest.TestCase):
         with umock.patch.dict(os.environ, {"AWS_BEARER_TOKEN_BEDROCK": "bsk-not-a-real-key"}):
             client = boto3.client(
                 "bedrock-runtime", region_name=REGION, endpoint_url=f"http://{self.gw.address}",
-                config=Config(retries={"max_attempts": 1}))
+                config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=15))
             with self.assertRaises(ClientError) as ctx:
                 client.converse(modelId=MODEL, messages=user("hi"))
         self.assertClientError(ctx, "UnrecognizedClientException", 401)
