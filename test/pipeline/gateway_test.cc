@@ -1,5 +1,6 @@
 #include "basalt/pipeline/gateway.h"
 
+#include "basalt/audit/audit_sink.h"
 #include "fakes/fake_responder.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -116,11 +117,29 @@ class ScriptedProvider final : public providers::Provider {
 
 Error upstream(ErrorKind kind, std::string msg) { return Error{kind, std::move(msg)}; }
 
+/// An audit sink that records events and can be told to fail (a full or read-only disk).
+class FakeAuditSink final : public audit::AuditSink {
+ public:
+  void append(audit::AuditEvent event, audit::AppendCallback done) override {
+    if (failing) {
+      done(Error{ErrorKind::kUpstreamUnavailable, "disk full", {}, "storage_full"});
+      return;
+    }
+    events.push_back(std::move(event));
+    done(static_cast<std::uint64_t>(events.size()));
+  }
+  bool healthy() const override { return !failing; }
+  std::vector<audit::AuditEvent> events;
+  bool failing = false;
+};
+
 struct Fixture {
   ScriptedProvider* a = nullptr;
   ScriptedProvider* b = nullptr;
   std::unique_ptr<Gateway> gateway;
   FakeCodec codec;
+
+  FakeAuditSink audit_sink;
 
   explicit Fixture(int retries = 0, int breaker_failures = 5) {
     auto settings = std::make_shared<config::Settings>();
@@ -140,7 +159,10 @@ struct Fixture {
     providers.emplace("a", std::move(pa));
     providers.emplace("b", std::move(pb));
     auto table = ModelTable::build(*settings, providers);
-    gateway = std::make_unique<Gateway>(settings, std::move(providers), std::move(*table));
+    Governance governance;
+    governance.audit = &audit_sink;
+    gateway = std::make_unique<Gateway>(settings, std::move(providers), std::move(*table),
+                                        governance);
   }
 
   FakeResponder run(std::string body, int gone_after_writes = -1) {
@@ -256,6 +278,43 @@ TEST(Gateway, ClientGoneStopsTheStream) {
   FakeResponder res = f.run("m stream", /*gone_after_writes=*/1);
   EXPECT_EQ(res.chunks.size(), 1U);
   EXPECT_EQ(f.b->calls, 0);
+}
+
+TEST(Gateway, EveryCallIsAuditedWithItsOutcome) {
+  Fixture f;
+  f.a->script.push_back({std::nullopt, "hello"});
+  f.run("m");
+  f.run("nope");
+  f.run("m stream");
+  ASSERT_EQ(f.audit_sink.events.size(), 3U);
+  EXPECT_EQ(f.audit_sink.events[0].response_elements.status, 200);
+  EXPECT_EQ(f.audit_sink.events[0].request_parameters.model_id, "m");
+  EXPECT_EQ(f.audit_sink.events[0].request_id, "rid");
+  EXPECT_EQ(f.audit_sink.events[1].response_elements.status, 404);
+  EXPECT_EQ(f.audit_sink.events[1].error_code, "model_not_found");
+  EXPECT_EQ(f.audit_sink.events[2].request_parameters.stream, true);
+  EXPECT_EQ(f.audit_sink.events[2].response_elements.stop_reason, "end_turn");
+}
+
+TEST(Gateway, AnswerIsWithheldWhenTheAuditLogFails) {
+  Fixture f;
+  f.audit_sink.failing = true;
+  f.a->script.push_back({std::nullopt, "secret answer"});
+  FakeResponder res = f.run("m");
+  EXPECT_EQ(res.status, 503);
+  EXPECT_EQ(res.body.find("secret answer"), std::string::npos);
+}
+
+TEST(Gateway, StreamEndIsHeldUntilTheRecordIsWritten) {
+  Fixture f;
+  f.a->script.push_back({std::nullopt, "text"});
+  FakeResponder res = f.run("m stream");
+  ASSERT_EQ(f.audit_sink.events.size(), 1U);
+  // The stop frame is the last write and comes after the audit record (the fake's append is
+  // synchronous, so ordering is observable through the recorded chunks).
+  ASSERT_FALSE(res.chunks.empty());
+  EXPECT_EQ(res.chunks.back(), "[stop]");
+  EXPECT_TRUE(res.complete);
 }
 
 }  // namespace
