@@ -5,6 +5,7 @@
 #include "basalt/api/openai_chat/chat_codec.h"
 #include "basalt/app/bootstrap.h"
 #include "basalt/audit/signing_key.h"
+#include "basalt/config/loader.h"
 #include "basalt/core/log.h"
 #include "basalt/core/metrics.h"
 #include "basalt/guardrails/guardrail.h"
@@ -86,6 +87,23 @@ std::optional<std::string> envVar(const char* name) {
 
 Result<void> Application::buildPerimeter(Parts& p) {
   const config::Settings& settings = *p.settings;
+  Result<guardrails::GuardrailSet> guardrails = guardrails::GuardrailSet::compile(settings.guardrails);
+  if (!guardrails) return guardrails.error();
+  p.guardrails = std::make_unique<guardrails::GuardrailSet>(std::move(*guardrails));
+
+  if (!settings.server.perimeter) {
+    // An open gateway is for benchmarks and demos on one machine, never for a network.
+    Result<config::ListenAddress> listen = config::parseListen(settings.server.listen);
+    const bool loopback = listen && (listen->host == "localhost" || listen->host == "::1" ||
+                                     listen->host.starts_with("127."));
+    if (!loopback) {
+      return Error::invalid("server.perimeter = false is only allowed on a loopback listen "
+                            "address, not '" + settings.server.listen + "'");
+    }
+    log::warn("server.perimeter = false: no authentication, authorization, quotas or audit");
+    return {};
+  }
+
   Result<std::string> db_path = storage::sqlitePathFromUrl(settings.storage.url, settings.data_dir);
   if (!db_path) return db_path.error();
   Result<std::unique_ptr<storage::Store>> store = storage::Store::open(*db_path);
@@ -119,10 +137,6 @@ Result<void> Application::buildPerimeter(Parts& p) {
       settings.data_dir + "/audit-ed25519.pem", p.audit_sink.get(), settings.server.region});
   admin::bindPerimeter(*p.admin, *p.perimeter);
   admin::registerAdminRoutes(p.router, *p.admin);
-
-  Result<guardrails::GuardrailSet> guardrails = guardrails::GuardrailSet::compile(settings.guardrails);
-  if (!guardrails) return guardrails.error();
-  p.guardrails = std::make_unique<guardrails::GuardrailSet>(std::move(*guardrails));
   return {};
 }
 
@@ -146,7 +160,7 @@ Result<std::unique_ptr<Application>> Application::build(config::SettingsPtr sett
   p.converse_codec = api::bedrock::makeDoorCodec();
   pipeline::Governance governance;
   governance.perimeter = p.perimeter.get();
-  governance.quota = &p.quota_ledger;
+  governance.quota = p.perimeter ? &p.quota_ledger : nullptr;
   governance.guardrails = p.guardrails.get();
   governance.audit = p.audit_sink.get();
   p.gateway = std::make_unique<pipeline::Gateway>(settings, std::move(providers),
@@ -211,8 +225,9 @@ Task<void> Application::serveBedrock(Parts& p, HttpRequest& req, Responder& res)
 
 Task<void> Application::listModels(Parts& p, HttpRequest& req, Responder& res) {
   const canonical::DoorCodec& chat = *p.chat_codec;
-  Result<perimeter::Caller> caller = p.perimeter->authenticate(req);
-  if (caller) {
+  Result<perimeter::Caller> caller = perimeter::Caller{};
+  if (p.perimeter) caller = p.perimeter->authenticate(req);
+  if (caller && p.perimeter) {
     const perimeter::AuthzResult authz =
         p.perimeter->authorize(*caller, "bedrock:ListFoundationModels", "*", req);
     if (!authz.allowed) {

@@ -97,6 +97,7 @@ void readServer(TableReader& r, ServerSettings& s) {
   r.getIntIn("shutdown_grace_ms", s.shutdown_grace_ms, 0, kIntMax);
   r.getOneOf("log_level", s.log_level,
              {"trace", "debug", "info", "warn", "error", "critical", "off"});
+  r.getBool("perimeter", s.perimeter);
   r.finish();
 }
 

@@ -35,6 +35,27 @@ class LifecycleTest(unittest.TestCase):
         finally:
             gw.stop()
 
+    def test_perimeter_off_serves_without_keys_on_loopback_only(self):
+        mock = start_mock()
+        try:
+            gw = start_gateway([("mock", mock)], single_route_model(),
+                               server_extra="perimeter = false")
+            try:
+                status, _, body = gw.json("POST", "/v1/chat/completions", chat_body("open"),
+                                          {"authorization": None})
+                self.assertEqual(status, 200, body)
+            finally:
+                gw.stop()
+        finally:
+            mock.stop()
+        tmp = tempfile.mkdtemp(prefix="basalt-open-")
+        path = os.path.join(tmp, "basalt.toml")
+        with open(path, "w") as f:
+            f.write(f'data_dir = "{tmp}/data"\n[server]\nlisten = "0.0.0.0:0"\nperimeter = false\n')
+        r = subprocess.run([BASALT, "serve", "--config", path], capture_output=True, timeout=10)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"loopback", r.stderr)
+
     def test_bad_config_fails_fast_naming_the_key(self):
         tmp = tempfile.mkdtemp(prefix="basalt-bad-")
         path = os.path.join(tmp, "basalt.toml")

@@ -28,6 +28,9 @@ struct ServerSettings {
   int idle_timeout_ms = 75000;                ///< keep-alive connection idle limit
   int shutdown_grace_ms = 30000;              ///< how long SIGTERM waits for in-flight streams
   std::string log_level = "info";
+  /// false turns authentication, authorization, quotas and audit off (benchmarks and local
+  /// demos only). Refused at start-up unless the server listens on a loopback address.
+  bool perimeter = true;
 };
 
 struct StorageSettings {
