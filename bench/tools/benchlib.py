@@ -464,7 +464,8 @@ def report(results_path, out_path):
       "RSS after run MB | errors |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     targets = [("direct", "upstream direct (nginx, static reply)"),
-               ("nginx", "nginx reverse proxy"), ("basalt", "Basalt")]
+               ("nginx", "nginx reverse proxy"), ("basalt", "Basalt, governance on"),
+               ("basalt_open", "Basalt, perimeter off (no auth, policy, quota, audit)")]
     for key, label in targets:
         if g(f"sat.{key}.rps") is None:
             w(f"| {label} | not run: {g(f'sat.{key}.skip', '?')} | | | | | | | |")
@@ -481,7 +482,18 @@ def report(results_path, out_path):
     if g("sat.basalt.rps") and g("sat.nginx.rps"):
         ratio = float(g("sat.basalt.rps")) / float(g("sat.nginx.rps"))
         w("")
-        w(f"**Basalt / nginx RPS = {ratio:.2f}** (target ≥ 0.90).")
+        w(f"**Basalt / nginx RPS = {ratio:.2f}** with governance on (target ≥ 0.90).")
+        if g("sat.basalt_open.rps"):
+            open_ratio = float(g("sat.basalt_open.rps")) / float(g("sat.nginx.rps"))
+            w(f"**Basalt (perimeter off) / nginx RPS = {open_ratio:.2f}**.")
+            cost = ""
+            if g("sat.basalt.cpu_us_per_req") and g("sat.basalt_open.cpu_us_per_req"):
+                extra = (float(g("sat.basalt.cpu_us_per_req")) -
+                         float(g("sat.basalt_open.cpu_us_per_req")))
+                cost = f", {extra:.1f} µs of server CPU per request"
+            w(f"Governance (key auth + IAM policy + quota + durable audit) costs "
+              f"{(1 - float(g('sat.basalt.rps')) / float(g('sat.basalt_open.rps'))) * 100:.0f}% "
+              f"of the open gateway's throughput{cost}.")
     w("")
     w(f"### Added latency below saturation")
     w("")
