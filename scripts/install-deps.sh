@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libnghttp2-dev libssl-dev libsqlite3-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libre2-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   python3 ca-certificates openssl curl
   wrk nginx-light nghttp2-client
 )
