@@ -5,6 +5,7 @@
 
 #include "basalt/audit/async_append.h"
 #include "basalt/audit/audit_sink.h"
+#include "basalt/core/percent.h"
 #include "basalt/pipeline/router.h"
 
 #include <boost/asio/use_awaitable.hpp>
@@ -20,30 +21,6 @@ namespace {
 
 constexpr std::string_view kPrefix = "/admin/v1/";
 
-/// Percent-decodes one path segment; nullopt on a malformed escape.
-std::optional<std::string> decodeSegment(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    const int hi = hex(s[i + 1]);
-    const int lo = hex(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
 
 /// The path below /admin/v1/ split on '/', each segment decoded; nullopt when malformed.
 std::optional<std::vector<std::string>> segments(std::string_view path) {
@@ -51,7 +28,7 @@ std::optional<std::vector<std::string>> segments(std::string_view path) {
   std::vector<std::string> out;
   while (!path.empty()) {
     const auto slash = path.find('/');
-    std::optional<std::string> seg = decodeSegment(path.substr(0, slash));
+    std::optional<std::string> seg = percentDecodePath(path.substr(0, slash));
     if (!seg || seg->empty()) return std::nullopt;
     out.push_back(std::move(*seg));
     if (slash == std::string_view::npos) break;

@@ -1,6 +1,7 @@
 #include "basalt/core/error.h"
 #include "basalt/core/exchange.h"
 #include "basalt/core/ids.h"
+#include "basalt/core/percent.h"
 
 #include <gtest/gtest.h>
 
@@ -50,6 +51,15 @@ TEST(Error, StatusMapping) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "model_not_found");
   EXPECT_THROW((void)r.value(), std::runtime_error);
+}
+
+TEST(Percent, DecodesPathSegments) {
+  EXPECT_EQ(percentDecodePath("arn%3Aaws%3Abedrock"), "arn:aws:bedrock");
+  EXPECT_EQ(percentDecodePath("a+b%2Fc"), "a+b/c");
+  EXPECT_EQ(percentDecodePath("%41"), "A");
+  EXPECT_EQ(percentDecodePath("%4"), std::nullopt);
+  EXPECT_EQ(percentDecodePath("%zz"), std::nullopt);
+  EXPECT_EQ(percentDecodePath("end%"), std::nullopt);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Routing helpers: `/model/{modelId}/{operation}` and the model name inside a modelId.
 
 #include "basalt/api/bedrock/converse_codec.h"
+#include "basalt/core/percent.h"
 
 namespace basalt::api::bedrock {
 
@@ -8,32 +9,6 @@ namespace {
 
 constexpr std::string_view kPrefix = "/model/";
 constexpr std::size_t kMaxModelId = 2048;  // ConversationalModelId / InvokeModelIdentifier
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/// Percent-decodes a path segment ('+' stays '+': this is a path, not a form).
-std::optional<std::string> percentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    const int hi = hexValue(s[i + 1]);
-    const int lo = hexValue(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
 
 std::optional<BedrockOperation> operationOf(std::string_view name) {
   if (name == "converse") return BedrockOperation::kConverse;
@@ -52,7 +27,7 @@ std::optional<BedrockRoute> parseBedrockPath(std::string_view path) {
   if (slash == std::string_view::npos || slash == 0) return std::nullopt;
   std::optional<BedrockOperation> op = operationOf(path.substr(slash + 1));
   if (!op) return std::nullopt;
-  std::optional<std::string> id = percentDecode(path.substr(0, slash));
+  std::optional<std::string> id = percentDecodePath(path.substr(0, slash));
   if (!id || id->empty() || id->size() > kMaxModelId) return std::nullopt;
   for (char c : *id) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return std::nullopt;
