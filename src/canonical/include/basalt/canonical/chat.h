@@ -171,6 +171,12 @@ struct ChatRequest {
 
   /// Top-level fields of the door's wire format that Basalt does not model.
   VendorExtras extras;
+
+  /// The gateway's id for this call (filled by the pipeline before encoding); doors that
+  /// derive their response id from it (Responses) answer with the id Basalt audits and stores.
+  std::string request_id;
+  /// The client's `anthropic-beta` header (Messages door), forwarded to Anthropic providers.
+  std::string anthropic_beta;
 };
 
 // ---- response ----
