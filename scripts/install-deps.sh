@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   python3 ca-certificates openssl curl
   wrk nginx-light nghttp2-client
+  bubblewrap libseccomp-dev
 )
 
 missing=()
