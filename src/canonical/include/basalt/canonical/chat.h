@@ -72,7 +72,7 @@ struct ToolResultBlock {
   std::string tool_use_id;
   std::vector<ToolResultPart> content;
   bool is_error = false;
-  bool cache_point = false;  ///< Anthropic cache_control on the result / Bedrock cachePoint after it
+  bool cache_point = false;  ///< Anthropic cache_control on it / Bedrock cachePoint after it
 };
 
 /// Model reasoning / extended thinking.
@@ -117,7 +117,7 @@ struct ToolSpec {
   ToolKind kind = ToolKind::kFunction;
   std::string custom_format_json;  ///< Responses custom-tool grammar/format, raw
   VendorExtras extras;             ///< hosted/unknown tool kinds of one vendor, raw
-  bool cache_point = false;  ///< Anthropic cache_control on this tool / Bedrock cachePoint after it
+  bool cache_point = false;  ///< Anthropic cache_control on it / Bedrock cachePoint after it
 };
 
 struct ToolChoice {
