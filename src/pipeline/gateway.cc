@@ -82,12 +82,13 @@ bool isRetryable(const Error& error) {
 
 /// Everything one model call accumulates for its answer, its audit record and its metrics.
 struct Gateway::Call {
-  Call(const canonical::DoorCodec& c, HttpRequest& req, Responder& res)
-      : codec(c), request(req), responder(res) {}
+  Call(const canonical::DoorCodec& c, HttpRequest& req, Responder& res, CallHooks* h)
+      : codec(c), request(req), responder(res), hooks(h) {}
 
   const canonical::DoorCodec& codec;
   HttpRequest& request;
   Responder& responder;
+  CallHooks* hooks;
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
 
   std::optional<perimeter::Caller> caller;
@@ -115,6 +116,10 @@ struct Gateway::Call {
   }
   /// Door-specific response headers: x-amzn-RequestId on the Bedrock doors, x-ratelimit-* on
   /// the OpenAI doors when a quota applied.
+  const std::string& principalId() const {
+    static const std::string kNobody;
+    return caller ? caller->principal_id : kNobody;
+  }
   void addDoorHeaders(Headers& headers) const {
     const canonical::Vendor vendor = canonical::doorVendor(codec.door());
     if (vendor == canonical::Vendor::kBedrock) {
@@ -140,6 +145,12 @@ class Gateway::ClientStream final : public providers::StreamSink {
     }
   }
 
+  /// Also folds the events the client sees into a ChatResponse (for CallHooks::completed).
+  void accumulate() { accumulator_.emplace(); }
+  canonical::ChatResponse takeResponse() {
+    return accumulator_ ? accumulator_->take() : canonical::ChatResponse{};
+  }
+
   Task<bool> onEvent(const StreamEvent& event) override {
     if (event.type == StreamEvent::Type::kUsage) {
       call_.usage = event.usage;
@@ -157,8 +168,12 @@ class Gateway::ClientStream final : public providers::StreamSink {
     if (guarded_) {
       guarded_events_.clear();
       guarded_->process(event, guarded_events_);
-      for (const StreamEvent& e : guarded_events_) encodeHeld(e);
+      for (const StreamEvent& e : guarded_events_) {
+        if (accumulator_) accumulator_->add(e);
+        encodeHeld(e);
+      }
     } else {
+      if (accumulator_) accumulator_->add(event);
       encodeHeld(event);
     }
     if (!buffer_.empty()) {
@@ -209,6 +224,7 @@ class Gateway::ClientStream final : public providers::StreamSink {
   Call& call_;
   std::unique_ptr<canonical::StreamEncoder> encoder_;
   std::optional<guardrails::GuardedStream> guarded_;
+  std::optional<canonical::StreamAccumulator> accumulator_;
   std::vector<StreamEvent> guarded_events_;
   std::string buffer_;
   std::string held_;
@@ -319,11 +335,11 @@ Task<Result<void>> Gateway::runAttempts(const ModelEntry& model, const std::stri
 }
 
 Task<void> Gateway::serveModelCall(const canonical::DoorCodec& codec, HttpRequest& request,
-                                   Responder& responder) {
+                                   Responder& responder, CallHooks* hooks) {
   // A client that goes away cancels the upstream call, but the audit record is still written:
   // awaiting after cancellation must not throw.
   co_await asio::this_coro::throw_if_cancelled(false);
-  Call call(codec, request, responder);
+  Call call(codec, request, responder, hooks);
 
   if (governance_.perimeter != nullptr) {
     Result<perimeter::Caller> caller = governance_.perimeter->authenticate(request);
@@ -342,6 +358,7 @@ Task<void> Gateway::serveModelCall(const canonical::DoorCodec& codec, HttpReques
 }
 
 Task<void> Gateway::serveDecoded(Call& call, canonical::ChatRequest& chat) {
+  chat.request_id = call.request.request_id;
   call.requested_model = chat.model;
   call.stream = chat.stream;
   call.max_tokens = chat.max_tokens;
@@ -372,6 +389,14 @@ Task<void> Gateway::serveDecoded(Call& call, canonical::ChatRequest& chat) {
     co_return;
   }
   call.model = model->name;
+
+  if (call.hooks != nullptr) {
+    if (Result<void> prepared = call.hooks->prepare(call.principalId(), chat); !prepared) {
+      const Error rejected = prepared.error();
+      co_await fail(call, rejected);
+      co_return;
+    }
+  }
 
   if (governance_.quota != nullptr && call.caller && !call.caller->root) {
     std::int64_t max_out = chat.max_tokens.value_or(0);
@@ -429,6 +454,9 @@ Task<void> Gateway::serveComplete(Call& call, const canonical::ChatRequest& chat
   call.usage = response.usage;
   call.have_usage = true;
   call.stop_reason = response.stop_reason;
+  if (call.hooks != nullptr && call.hooks->wantsResponse(chat)) {
+    call.hooks->completed(call.principalId(), chat, response);
+  }
   co_await finish(call, call.codec.encodeResponse(response, chat));
 }
 
@@ -439,12 +467,15 @@ Task<void> Gateway::serveStream(Call& call, const canonical::ChatRequest& chat,
           ? governance_.guardrails->find(model.guardrail)
           : nullptr;
   ClientStream stream(call, call.codec.newStreamEncoder(chat), guard);
+  const bool hooked = call.hooks != nullptr && call.hooks->wantsResponse(chat);
+  if (hooked) stream.accumulate();
   StreamAttempt attempt(chat, stream);
   Result<void> outcome = co_await runAttempts(model, call.request.request_id, attempt);
   call.addInterventions(model.guardrail, "output", stream.interventions());
 
   if (outcome || stream.blocked()) {
     call.status = 200;
+    if (hooked) call.hooks->completed(call.principalId(), chat, stream.takeResponse());
     co_await audit(call);  // a failed record still ends the stream: its bytes are already out
     co_await stream.finish();
     co_return;

@@ -27,7 +27,8 @@ TEST(Migrations, NewDatabaseGetsTheLatestSchemaInWalMode) {
   EXPECT_EQ(scalar(*db, "SELECT max(version) FROM schema_version"), latestSchemaVersion());
   EXPECT_EQ(scalar(*db, "SELECT count(*) FROM schema_version"), 1);
   for (const char* table : {"principals", "groups", "group_members", "api_keys", "access_keys",
-                            "policies", "attachments", "quotas", "audit", "audit_seals", "meta"}) {
+                            "policies", "attachments", "quotas", "audit", "audit_seals", "meta",
+                            "responses"}) {
     auto st = db->prepare("SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?");
     ASSERT_TRUE(st.has_value());
     st->bind(1, std::string_view(table));

@@ -104,8 +104,24 @@ CREATE TABLE audit_seals (
 );
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations = {{
+// Stored Responses-API responses (`store: true`), for GET /v1/responses/{id} and
+// previous_response_id. `conversation` is the whole exchange (input and output items) so a
+// follow-up call can continue it; rows belong to one principal and expire.
+constexpr std::string_view kV2 = R"sql(
+CREATE TABLE responses (
+  id TEXT PRIMARY KEY,
+  principal_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  response TEXT NOT NULL,
+  conversation TEXT NOT NULL
+);
+CREATE INDEX responses_by_expiry ON responses (expires_at);
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations = {{
     {1, kV1},
+    {2, kV2},
 }};
 
 }  // namespace

@@ -39,6 +39,22 @@ struct Governance {
   audit::AuditSink* audit = nullptr;
 };
 
+/// Door-specific steps around a model call, for doors that keep server-side state (the
+/// Responses door's stored responses and `previous_response_id`). `principal_id` is the
+/// caller's ("" when the perimeter is off): state is always scoped to it.
+class CallHooks {
+ public:
+  virtual ~CallHooks() = default;
+  /// After authorization, before routing; may rewrite `chat` (prepend a stored conversation).
+  /// An error answers the call in the door's shape.
+  virtual Result<void> prepare(const std::string& principal_id, canonical::ChatRequest& chat) = 0;
+  /// Whether `completed` wants this call's response (a stream is then accumulated).
+  virtual bool wantsResponse(const canonical::ChatRequest& chat) const = 0;
+  /// After a successful call, before the answer's last bytes go out.
+  virtual void completed(const std::string& principal_id, const canonical::ChatRequest& chat,
+                         const canonical::ChatResponse& response) = 0;
+};
+
 class Gateway {
  public:
   Gateway(config::SettingsPtr settings, ProviderMap providers, std::unique_ptr<ModelTable> models,
@@ -48,7 +64,7 @@ class Gateway {
   /// Serves one model call that arrived at `codec`'s door. Always answers (or, for a client
   /// that went away, stops quietly); never throws for bad input or upstream failures.
   Task<void> serveModelCall(const canonical::DoorCodec& codec, HttpRequest& request,
-                            Responder& responder);
+                            Responder& responder, CallHooks* hooks = nullptr);
 
   const ModelTable& models() const { return *models_; }
   const config::Settings& settings() const { return *settings_; }
