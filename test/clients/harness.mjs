@@ -9,6 +9,24 @@ export const BASALT = process.env.BASALT_BINARY ?? path.resolve(import.meta.dirn
 /// The root admin key every gateway started here gets (BASALT_ADMIN_KEY on first start).
 export const ADMIN_KEY = 'bsk-test-root-admin-key-for-client-tests';
 
+/// The key the gateway sends to the mock provider (via api_key_env), so tests can check that the
+/// client's Basalt key is not what reaches the provider.
+export const PROVIDER_KEY = 'sk-mock-provider-key-for-client-tests';
+
+/// When set to 1, `startTarget` skips the gateway and points clients straight at mock-upstream
+/// (it speaks the same wire formats). Only for developing a client test before its door exists.
+export const DIRECT = process.env.BASALT_CLIENTS_DIRECT === '1';
+
+/// Provider presets for the gateway config. `base` maps the mock's host:port to the provider's
+/// base_url (the mock serves every vendor's paths on one port).
+export const PROVIDERS = {
+  openai: { type: 'openai', api: 'chat', base: (a) => `http://${a}/v1`, path: '/v1/chat/completions' },
+  'openai-responses': {
+    type: 'openai', api: 'responses', base: (a) => `http://${a}/v1`, path: '/v1/responses',
+  },
+  anthropic: { type: 'anthropic', base: (a) => `http://${a}`, path: '/v1/messages' },
+};
+
 /// Spawns `basalt ARGS...` and resolves with {proc, address} once it prints "listening on".
 export function startProcess(args, { env = {}, cwd } = {}) {
   return new Promise((resolve, reject) => {
@@ -37,11 +55,63 @@ export function startProcess(args, { env = {}, cwd } = {}) {
   });
 }
 
-/// A mock upstream plus a gateway routing model `gpt-mock` to it. Returns {baseURL, stop}.
-export async function startGateway({ mockArgs = [], extraToml = '' } = {}) {
+async function stopProcesses(procs) {
+  for (const p of procs) {
+    if (p.exitCode === null && p.signalCode === null) {
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      await exited;
+    }
+  }
+}
+
+/// Helpers around a running mock-upstream at `address` (host:port).
+function mockHandle(address) {
+  const url = `http://${address}`;
+  return {
+    address,
+    url,
+    /// {method, target, headers, body} of the last model call the mock received.
+    async lastRequest() {
+      const r = await fetch(`${url}/mock/last-request`);
+      const j = await r.json();
+      if (typeof j.body === 'string' && j.body.length > 0) {
+        try { j.json = JSON.parse(j.body); } catch { j.json = null; }
+      }
+      return j;
+    },
+    /// {requests, by_path, open_streams, last_authorization}.
+    async stats() { return (await fetch(`${url}/mock/stats`)).json(); },
+    async resetStats() { await fetch(`${url}/mock/stats`, { method: 'DELETE' }); },
+  };
+}
+
+/// mock-upstream alone. Returns {address, url, lastRequest(), stats(), resetStats(), stop()}.
+export async function startMock(mockArgs = []) {
   const mock = await startProcess(['mock-upstream', '--listen', '127.0.0.1:0', ...mockArgs]);
+  return { ...mockHandle(mock.address), proc: mock.proc, stop: () => stopProcesses([mock.proc]) };
+}
+
+/// A mock upstream plus a gateway routing model `gpt-mock` (and `models`) to it.
+/// `provider` is a PROVIDERS key or a preset object; the default ('openai', chat) is what the
+/// original Chat and Bedrock tests use. Returns {baseURL, address, mock, provider, stop}.
+export async function startGateway({
+  mockArgs = [], extraToml = '', provider = 'openai', models = ['gpt-mock'],
+} = {}) {
+  const preset = typeof provider === 'string' ? PROVIDERS[provider] : provider;
+  if (!preset) throw new Error(`unknown provider preset ${provider}`);
+  const mock = await startMock(mockArgs);
   const dir = mkdtempSync(path.join(tmpdir(), 'basalt-client-'));
   const config = path.join(dir, 'basalt.toml');
+  const api = preset.api && preset.type === 'openai' && preset.api !== 'chat' ? `api = "${preset.api}"\n` : '';
+  const keyLine = preset.withKey === false ? '' : 'api_key_env = "BASALT_CLIENT_TEST_PROVIDER_KEY"\n';
+  const modelTables = models.map((m) => `
+[[models]]
+name = "${m}"
+[[models.routes]]
+provider = "mock"
+model = "mock-model"
+`).join('');
   writeFileSync(config, `data_dir = "${dir}/data"
 [server]
 listen = "127.0.0.1:0"
@@ -49,28 +119,38 @@ threads = 2
 
 [[providers]]
 name = "mock"
-type = "openai"
-base_url = "http://${mock.address}/v1"
-
-[[models]]
-name = "gpt-mock"
-[[models.routes]]
-provider = "mock"
-model = "mock-model"
+type = "${preset.type}"
+${api}base_url = "${preset.base(mock.address)}"
+${keyLine}${modelTables}
 ${extraToml}
 `);
-  const gw = await startProcess(['serve', '--config', config]);
+  let gw;
+  try {
+    gw = await startProcess(['serve', '--config', config],
+      { env: { BASALT_CLIENT_TEST_PROVIDER_KEY: PROVIDER_KEY } });
+  } catch (e) {
+    await mock.stop();
+    throw e;
+  }
   return {
     baseURL: `http://${gw.address}/v1`,
     address: gw.address,
-    async stop() {
-      for (const p of [gw.proc, mock.proc]) {
-        if (p.exitCode === null) {
-          const exited = new Promise((r) => p.once('exit', r));
-          p.kill('SIGTERM');
-          await exited;
-        }
-      }
-    },
+    url: `http://${gw.address}`,
+    mock,
+    provider: preset,
+    direct: false,
+    stop: () => stopProcesses([gw.proc, mock.proc]),
+  };
+}
+
+/// Like startGateway, but with BASALT_CLIENTS_DIRECT=1 returns the mock alone in the same shape
+/// (baseURL/url point at the mock), so a client test can be written before its door exists.
+export async function startTarget(options = {}) {
+  if (!DIRECT) return startGateway(options);
+  const preset = typeof options.provider === 'string' ? PROVIDERS[options.provider] : options.provider;
+  const mock = await startMock(options.mockArgs ?? []);
+  return {
+    baseURL: `${mock.url}/v1`, address: mock.address, url: mock.url, mock, provider: preset,
+    direct: true, stop: mock.stop,
   };
 }
