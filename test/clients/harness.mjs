@@ -71,12 +71,18 @@ function mockHandle(address) {
   return {
     address,
     url,
-    /// {method, target, headers, body} of the last model call the mock received.
+    /// {method, target, headers, body} of the last model call the mock received, plus `json`
+    /// (the parsed body or null) and `text` (the body as a string).
     async lastRequest() {
       const r = await fetch(`${url}/mock/last-request`);
       const j = await r.json();
-      if (typeof j.body === 'string' && j.body.length > 0) {
+      // The body comes back as JSON when it parsed, else as a string.
+      if (typeof j.body === 'string') {
+        j.text = j.body;
         try { j.json = JSON.parse(j.body); } catch { j.json = null; }
+      } else {
+        j.json = j.body;
+        j.text = JSON.stringify(j.body);
       }
       return j;
     },
