@@ -426,6 +426,33 @@ class DocumentReader {
       r.error("guardrail", inQuotes(r.pathOf("guardrail")) + " names guardrail " +
                                inQuotes(m.guardrail) + ", which is not defined");
     }
+    if (const toml::array* aliases = r.getArray("aliases")) {
+      const std::string path = r.pathOf("aliases");
+      for (std::size_t i = 0; i < aliases->size(); ++i) {
+        const toml::node& node = *aliases->get(i);
+        const std::string element = path + "[" + std::to_string(i) + "]";
+        const auto* value = node.as_string();
+        if (value == nullptr) {
+          diags_.add(positionOf(node.source()), element,
+                     inQuotes(element) + " must be a string, got " + std::string(typeName(node)));
+          continue;
+        }
+        const std::string& alias = value->get();
+        const std::size_t star = alias.find('*');
+        if (alias.empty() || alias == "*" ||
+            (star != std::string::npos && star != alias.size() - 1)) {
+          diags_.add(positionOf(node.source()), element,
+                     inQuotes(element) + " must be a model name or a prefix ending in one '*', got " +
+                         inQuotes(alias));
+        } else if (!alias_names_.emplace(alias, element).second) {
+          diags_.add(positionOf(node.source()), element,
+                     inQuotes(element) + ": alias " + inQuotes(alias) + " is already used by " +
+                         inQuotes(alias_names_[alias]));
+        } else {
+          m.aliases.push_back(alias);
+        }
+      }
+    }
     const toml::array* routes = r.getArray("routes");
     if (routes == nullptr && !r.has("routes")) {
       r.tableError("model " + inQuotes(m.name.empty() ? r.path() : m.name) +
@@ -473,6 +500,7 @@ class DocumentReader {
   // name -> key path of its first definition
   std::map<std::string, std::string, std::less<>> provider_names_;
   std::map<std::string, std::string, std::less<>> guardrail_names_;
+  std::map<std::string, std::string, std::less<>> alias_names_;  ///< alias -> where it is set
   std::map<std::string, std::string, std::less<>> model_names_;
 };
 

@@ -736,3 +736,45 @@ TEST(ParseListen, SplitsHostAndPort) {
 
 }  // namespace
 }  // namespace basalt::config
+
+namespace basalt::config {
+namespace {
+
+constexpr std::string_view kAliasBase = R"(
+[[providers]]
+name = "p"
+type = "openai"
+base_url = "http://127.0.0.1:1/v1"
+)";
+
+TEST(ConfigLoader, ModelAliasesAreNamesOrTrailingStarPrefixes) {
+  const SettingsPtr s = ok(parse(std::string(kAliasBase) + R"(
+[[models]]
+name = "haiku"
+aliases = ["claude-haiku-*", "claude-3-5-haiku-20241022"]
+[[models.routes]]
+provider = "p"
+model = "m"
+)"));
+  ASSERT_EQ(s->models.size(), 1U);
+  EXPECT_EQ(s->models[0].aliases,
+            (std::vector<std::string>{"claude-haiku-*", "claude-3-5-haiku-20241022"}));
+}
+
+TEST(ConfigLoader, BadOrDuplicateAliasesNameTheKey) {
+  const std::string route = "\n[[models.routes]]\nprovider = \"p\"\nmodel = \"m\"\n";
+  std::string message = errorOf(std::string(kAliasBase) +
+                                "[[models]]\nname = \"a\"\naliases = [\"x*y\"]" + route);
+  EXPECT_NE(message.find("models[0].aliases[0]"), std::string::npos) << message;
+  message = errorOf(std::string(kAliasBase) + "[[models]]\nname = \"a\"\naliases = [\"*\"]" + route);
+  EXPECT_NE(message.find("prefix ending in one '*'"), std::string::npos) << message;
+  message = errorOf(std::string(kAliasBase) + "[[models]]\nname = \"a\"\naliases = [\"c-*\"]" +
+                    route + "[[models]]\nname = \"b\"\naliases = [\"c-*\"]" + route);
+  EXPECT_NE(message.find("already used by 'models[0].aliases[0]'"), std::string::npos)
+      << message;
+  message = errorOf(std::string(kAliasBase) + "[[models]]\nname = \"a\"\naliases = [3]" + route);
+  EXPECT_NE(message.find("must be a string"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace basalt::config

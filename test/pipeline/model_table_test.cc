@@ -51,3 +51,40 @@ TEST(PlanAttempts, EveryRouteAppearsOnce) {
 
 }  // namespace
 }  // namespace basalt::pipeline
+
+namespace basalt::pipeline {
+namespace {
+
+TEST(ModelTable, FindsNamesThenExactAliasesThenLongestPrefix) {
+  config::Settings settings;
+  auto model = [](std::string name, std::vector<std::string> aliases) {
+    config::ModelSettings m;
+    m.name = std::move(name);
+    m.aliases = std::move(aliases);
+    config::RouteSettings r;
+    r.provider = "p";
+    r.model = "upstream";
+    m.routes.push_back(r);
+    return m;
+  };
+  settings.models.push_back(model("haiku", {"claude-*", "claude-3-haiku"}));
+  settings.models.push_back(model("sonnet", {"claude-sonnet-*"}));
+  settings.models.push_back(model("claude-exact", {}));
+  ProviderMap providers;
+  providers.emplace("p", nullptr);
+  auto table = ModelTable::build(settings, providers);
+  ASSERT_TRUE(table.has_value()) << table.error().message;
+  auto nameOf = [&](std::string_view n) {
+    const ModelEntry* e = (*table)->find(n);
+    return e == nullptr ? std::string("-") : e->name;
+  };
+  EXPECT_EQ(nameOf("claude-exact"), "claude-exact");       // a name beats the prefix "claude-"
+  EXPECT_EQ(nameOf("claude-3-haiku"), "haiku");            // exact alias
+  EXPECT_EQ(nameOf("claude-sonnet-4-5-20250929"), "sonnet");  // longest prefix
+  EXPECT_EQ(nameOf("claude-haiku-4-5"), "haiku");
+  EXPECT_EQ(nameOf("gpt-5"), "-");
+  EXPECT_EQ((*table)->names(), (std::vector<std::string>{"haiku", "sonnet", "claude-exact"}));
+}
+
+}  // namespace
+}  // namespace basalt::pipeline

@@ -67,6 +67,10 @@ struct ModelSettings {
   std::string name;
   std::vector<RouteSettings> routes;
   std::string guardrail;  ///< name of a [[guardrails]] entry, or empty
+  /// Other names clients may send for this model: exact names, or prefixes ending in `*`
+  /// ("claude-haiku-*" routes Claude Code's background model). An exact model name wins over
+  /// an alias, an exact alias over a prefix, a longer prefix over a shorter one.
+  std::vector<std::string> aliases;
 };
 
 /// What a guardrail does with a match.

@@ -41,12 +41,16 @@ class ModelTable {
   static Result<std::unique_ptr<ModelTable>> build(const config::Settings& settings,
                                                    const ProviderMap& providers);
 
+  /// The model `name` designates: a configured name, else an alias (see ModelSettings).
   const ModelEntry* find(std::string_view name) const;
   /// Model names in configuration order.
   const std::vector<std::string>& names() const { return names_; }
 
  private:
   std::unordered_map<std::string, ModelEntry> models_;
+  std::unordered_map<std::string, const ModelEntry*> exact_aliases_;
+  /// (prefix, model), longest prefix first.
+  std::vector<std::pair<std::string, const ModelEntry*>> prefix_aliases_;
   std::vector<std::string> names_;
 };
 
