@@ -1,0 +1,52 @@
+#pragma once
+/// The managed-agents built-in toolset (agent_toolset: bash, read, write, edit, glob, grep) over
+/// a Sandbox. Each tool takes the tool_use `input` object as JSON text and returns a ToolOutcome
+/// for the `tool_result`. Bad input, confinement violations, missing files, failing commands:
+/// all are `is_error` outcomes with a message for the model, never exceptions or crashes.
+///
+/// bash runs inside bubblewrap (Sandbox::run) and BLOCKS: call it off the io_context threads.
+/// The file tools run in-process (fast, bounded) and confine every path to the workspace and the
+/// mounts with openat2(RESOLVE_BENEATH): `..` and symlinks cannot leave a root.
+///
+/// web_fetch is NOT here: it runs in the gateway (its HTTP client and egress policy), not in the
+/// sandbox.
+
+#include "basalt/sandbox/sandbox.h"
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace basalt::sandbox {
+
+struct ToolOutcome {
+  bool is_error = false;
+  std::string content;  ///< always valid UTF-8
+};
+
+/// True for "bash", "read", "write", "edit", "glob", "grep".
+bool isSandboxTool(std::string_view name);
+
+/// Dispatches on the tool name; an unknown name is an is_error outcome.
+ToolOutcome runTool(const Sandbox& sandbox, std::string_view name, std::string_view input_json,
+                    const std::shared_ptr<Cancellation>& cancel = {});
+
+/// {command: string, timeout?: integer milliseconds, restart?: bool}. Each command runs in a
+/// fresh shell with /workspace as cwd (files persist between calls, shell state does not);
+/// `restart` is accepted and only acknowledged.
+ToolOutcome bashTool(const Sandbox& sandbox, std::string_view input_json,
+                     const std::shared_ptr<Cancellation>& cancel = {});
+/// {file_path, offset?: first line (1-based), limit?: lines (default 2000)}: `cat -n` format.
+ToolOutcome readTool(const Sandbox& sandbox, std::string_view input_json);
+/// {file_path, content}: creates parent directories, replaces the file.
+ToolOutcome writeTool(const Sandbox& sandbox, std::string_view input_json);
+/// {file_path, old_string, new_string, replace_all?}: old_string must occur exactly once unless
+/// replace_all; an empty old_string creates a file that does not exist yet.
+ToolOutcome editTool(const Sandbox& sandbox, std::string_view input_json);
+/// {pattern, path?}: files matching a glob (`*`, `?`, `[...]`, `**`, `{a,b}`), newest first.
+ToolOutcome globTool(const Sandbox& sandbox, std::string_view input_json);
+/// {pattern (RE2), path?, glob?, type?, output_mode?: files_with_matches|content|count, -i?, -n?,
+/// -A?, -B?, -C?, head_limit?, multiline?}
+ToolOutcome grepTool(const Sandbox& sandbox, std::string_view input_json);
+
+}  // namespace basalt::sandbox

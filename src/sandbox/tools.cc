@@ -1,0 +1,332 @@
+#include "basalt/sandbox/tools.h"
+
+#include "tool_support.h"
+
+#include <boost/json/parse.hpp>
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+namespace basalt::sandbox {
+namespace detail {
+
+// --- Input ----------------------------------------------------------------------------------
+
+Result<Input> Input::parse(std::string_view json) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(json, ec);
+  if (ec) return Error::invalid("tool input is not valid JSON: " + ec.message());
+  if (!v.is_object()) return Error::invalid("tool input must be a JSON object");
+  Input in;
+  in.obj_ = std::move(v.as_object());
+  return in;
+}
+
+Result<std::string> Input::requiredString(std::string_view name) const {
+  auto v = optionalString(name);
+  if (!v) return v.error();
+  if (!*v) return Error::invalid("missing required field \"" + std::string(name) + "\"", std::string(name));
+  return std::move(**v);
+}
+
+Result<std::optional<std::string>> Input::optionalString(std::string_view name) const {
+  const auto* v = obj_.if_contains(name);
+  if (v == nullptr || v->is_null()) return std::optional<std::string>{};
+  if (!v->is_string()) {
+    return Error::invalid("field \"" + std::string(name) + "\" must be a string", std::string(name));
+  }
+  return std::optional<std::string>(std::string(v->as_string()));
+}
+
+Result<std::optional<std::int64_t>> Input::optionalInt(std::string_view name) const {
+  const auto* v = obj_.if_contains(name);
+  if (v == nullptr || v->is_null()) return std::optional<std::int64_t>{};
+  if (v->is_int64()) return std::optional<std::int64_t>(v->as_int64());
+  if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+    return std::optional<std::int64_t>(static_cast<std::int64_t>(v->as_uint64()));
+  }
+  if (v->is_double()) {
+    double d = v->as_double();
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) {
+      return std::optional<std::int64_t>(static_cast<std::int64_t>(d));
+    }
+  }
+  return Error::invalid("field \"" + std::string(name) + "\" must be an integer", std::string(name));
+}
+
+Result<std::optional<bool>> Input::optionalBool(std::string_view name) const {
+  const auto* v = obj_.if_contains(name);
+  if (v == nullptr || v->is_null()) return std::optional<bool>{};
+  if (!v->is_bool()) {
+    return Error::invalid("field \"" + std::string(name) + "\" must be a boolean", std::string(name));
+  }
+  return std::optional<bool>(v->as_bool());
+}
+
+// --- UTF-8 ----------------------------------------------------------------------------------
+
+std::string toValidUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    }
+    bool valid = len > 0 && i + len <= n;
+    for (std::size_t k = 1; valid && k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) valid = false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if (valid) {
+      static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+      valid = cp >= kMin[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+    }
+    if (valid) {
+      out.append(s.data() + i, len);
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+// --- files ----------------------------------------------------------------------------------
+
+int openBeneath(int dir_fd, const std::string& relative, std::uint64_t flags, std::uint64_t mode) {
+  open_how how{};
+  how.flags = flags | O_CLOEXEC;
+  how.mode = (flags & O_CREAT) != 0 ? mode : 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  for (;;) {
+    long fd = ::syscall(SYS_openat2, dir_fd, relative.c_str(), &how, sizeof how);
+    if (fd >= 0) return static_cast<int>(fd);
+    if (errno == EAGAIN || errno == EINTR) continue;  // a concurrent rename: just retry
+    return -errno;
+  }
+}
+
+std::string openErrorMessage(int neg_errno, const std::string& display) {
+  switch (-neg_errno) {
+    case ENOENT:
+      return "File does not exist: " + display;
+    case EXDEV:
+      return "Path escapes the sandbox (a symlink or mount leads outside it): " + display;
+    case ELOOP:
+      return "Too many levels of symbolic links: " + display;
+    case ENOTDIR:
+      return "A component of the path is not a directory: " + display;
+    case EISDIR:
+      return "Path is a directory: " + display;
+    case EACCES:
+    case EPERM:
+      return "Permission denied: " + display;
+    case EROFS:
+      return "Read-only location: " + display;
+    case ENAMETOOLONG:
+      return "Path is too long: " + display;
+    case ENOSYS:
+      return "This kernel lacks openat2 (Linux >= 5.6 is required for file tools)";
+    default:
+      return "Cannot open " + display + ": " + std::strerror(-neg_errno);
+  }
+}
+
+void chownForSandbox(const Sandbox& sandbox, int fd) {
+  if (sandbox.fileOwnerUid() == static_cast<uid_t>(-1)) return;
+  [[maybe_unused]] int rc = ::fchown(fd, sandbox.fileOwnerUid(), sandbox.fileOwnerGid());
+}
+
+bool readAll(int fd, std::size_t max_bytes, std::string& out) {
+  out.clear();
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) return true;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (out.size() + static_cast<std::size_t>(n) > max_bytes) return false;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// --- glob -----------------------------------------------------------------------------------
+
+namespace {
+
+// Expands the first {a,b,...} group (recursively for the rest). Nested braces are literal.
+void expandBraces(const std::string& pattern, std::vector<std::string>& out, int depth = 0) {
+  auto open = pattern.find('{');
+  auto close = open == std::string::npos ? std::string::npos : pattern.find('}', open);
+  if (open == std::string::npos || close == std::string::npos || depth > 8 || out.size() > 256) {
+    out.push_back(pattern);
+    return;
+  }
+  std::string head = pattern.substr(0, open);
+  std::string tail = pattern.substr(close + 1);
+  std::string body = pattern.substr(open + 1, close - open - 1);
+  std::size_t start = 0;
+  for (;;) {
+    auto comma = body.find(',', start);
+    std::string alt = body.substr(start, comma == std::string::npos ? std::string::npos
+                                                                    : comma - start);
+    expandBraces(head + alt + tail, out, depth + 1);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+}
+
+std::vector<std::string> splitPath(std::string_view path) {
+  std::vector<std::string> parts;
+  std::size_t i = 0;
+  while (i <= path.size()) {
+    auto j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) parts.emplace_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+bool matchSegments(const std::vector<std::string>& pat, std::size_t pi,
+                   const std::vector<std::string>& path, std::size_t si) {
+  if (pi == pat.size()) return si == path.size();
+  if (pat[pi] == "**") {
+    // Zero or more segments; hidden directories only when named explicitly.
+    for (std::size_t k = si; k <= path.size(); ++k) {
+      if (matchSegments(pat, pi + 1, path, k)) return true;
+      if (k < path.size() && !path[k].empty() && path[k][0] == '.') return false;
+    }
+    return false;
+  }
+  if (si == path.size()) return false;
+  if (::fnmatch(pat[pi].c_str(), path[si].c_str(), FNM_PERIOD) != 0) return false;
+  return matchSegments(pat, pi + 1, path, si + 1);
+}
+
+}  // namespace
+
+Result<GlobMatcher> GlobMatcher::compile(std::string_view pattern) {
+  if (pattern.empty()) return Error::invalid("pattern is empty", "pattern");
+  if (pattern.size() > 1024) return Error::invalid("pattern is too long", "pattern");
+  GlobMatcher m;
+  m.basename_only_ = pattern.find('/') == std::string_view::npos;
+  std::vector<std::string> expanded;
+  expandBraces(std::string(pattern), expanded);
+  for (const auto& p : expanded) {
+    auto parts = splitPath(p);
+    for (const auto& part : parts) {
+      if (part == "..") return Error::invalid("pattern must not contain \"..\"", "pattern");
+    }
+    if (!parts.empty()) m.alternatives_.push_back(std::move(parts));
+  }
+  if (m.alternatives_.empty()) return Error::invalid("pattern matches nothing", "pattern");
+  return m;
+}
+
+bool GlobMatcher::matches(std::string_view relative_path) const {
+  auto path = splitPath(relative_path);
+  for (const auto& alt : alternatives_) {
+    if (matchSegments(alt, 0, path, 0)) return true;
+  }
+  return false;
+}
+
+}  // namespace detail
+
+// --- dispatch and bash ----------------------------------------------------------------------
+
+using detail::fail;
+using detail::ok;
+
+bool isSandboxTool(std::string_view name) {
+  return name == "bash" || name == "read" || name == "write" || name == "edit" ||
+         name == "glob" || name == "grep";
+}
+
+ToolOutcome runTool(const Sandbox& sandbox, std::string_view name, std::string_view input_json,
+                    const std::shared_ptr<Cancellation>& cancel) {
+  if (name == "bash") return bashTool(sandbox, input_json, cancel);
+  if (name == "read") return readTool(sandbox, input_json);
+  if (name == "write") return writeTool(sandbox, input_json);
+  if (name == "edit") return editTool(sandbox, input_json);
+  if (name == "glob") return globTool(sandbox, input_json);
+  if (name == "grep") return grepTool(sandbox, input_json);
+  return fail("Unknown sandbox tool: " + detail::toValidUtf8(name));
+}
+
+ToolOutcome bashTool(const Sandbox& sandbox, std::string_view input_json,
+                     const std::shared_ptr<Cancellation>& cancel) {
+  auto in = detail::Input::parse(input_json);
+  if (!in) return fail(in.error().message);
+  auto restart = in->optionalBool("restart");
+  if (!restart) return fail(restart.error().message);
+  auto command = in->optionalString("command");
+  if (!command) return fail(command.error().message);
+  if (restart->value_or(false) && !*command) {
+    return ok("Bash session restarted. Each command runs in a fresh shell in /workspace; files "
+              "persist, shell variables and the working directory do not.");
+  }
+  if (!*command || (*command)->empty()) return fail("missing required field \"command\"");
+  auto timeout = in->optionalInt("timeout");
+  if (!timeout) return fail(timeout.error().message);
+  RunSpec spec;
+  spec.argv = {"/bin/bash", "-c", **command};
+  if (*timeout) {
+    if (**timeout <= 0) return fail("field \"timeout\" must be a positive number of milliseconds");
+    spec.timeout = std::chrono::milliseconds(**timeout);
+  }
+  spec.cancel = cancel;
+  auto r = sandbox.run(spec);
+  if (!r) return fail(r.error().message);
+
+  std::string content = detail::toValidUtf8(r->output);
+  auto note = [&](const std::string& line) {
+    if (!content.empty() && content.back() != '\n') content += '\n';
+    content += line;
+  };
+  if (r->timed_out) {
+    auto limit = spec.timeout.value_or(sandbox.options().limits.wall_timeout);
+    limit = std::min(limit, sandbox.options().limits.max_wall_timeout);
+    note("Command timed out after " + std::to_string(limit.count()) + " ms and was killed.");
+  } else if (r->cancelled) {
+    note("Command was interrupted.");
+  } else if (r->flood_killed) {
+    note("Command was killed: it kept writing output far past the limit.");
+  } else if (r->exit_code != 0) {
+    note("Exit code: " + std::to_string(r->exit_code));
+  }
+  if (content.empty()) content = "(no output)";
+  bool is_error = r->timed_out || r->cancelled || r->flood_killed || r->exit_code != 0;
+  return ToolOutcome{is_error, std::move(content)};
+}
+
+}  // namespace basalt::sandbox

@@ -1,0 +1,331 @@
+// Commands in the bwrap sandbox: isolation, limits, timeouts, output cap, cancellation.
+#include "basalt/sandbox/sandbox.h"
+
+#include "basalt/sandbox/tools.h"
+#include "sandbox_fixture.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+namespace basalt::sandbox {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::SandboxTest;
+
+RunResult runBash(const Sandbox& sb, const std::string& script,
+                  std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+  RunSpec spec;
+  spec.argv = {"/bin/bash", "-c", script};
+  spec.timeout = timeout;
+  auto r = sb.run(spec);
+  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
+  return r ? *r : RunResult{};
+}
+
+// A listening TCP socket on 127.0.0.1, port chosen by the kernel.
+struct Listener {
+  int fd = -1;
+  int port = 0;
+  Listener() {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(fd, 16), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+  ~Listener() { ::close(fd); }
+  bool accepted() const {
+    int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) return false;
+    ::close(c);
+    return true;
+  }
+};
+
+TEST_F(SandboxTest, CommandWritesFileVisibleInWorkspace) {
+  auto sb = make();
+  BASALT_REQUIRE_COMMANDS(sb);
+  auto r = runBash(*sb, "pwd; echo hello > out.txt; mkdir -p d && echo x > d/y");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "/workspace\n");
+  EXPECT_EQ(slurp(sb->workspaceDir() / "out.txt"), "hello\n");
+  EXPECT_EQ(slurp(sb->workspaceDir() / "d" / "y"), "x\n");
+  // And the other way round: a host-side file is visible inside.
+  spit(sb->workspaceDir() / "in.txt", "from host\n");
+  r = runBash(*sb, "cat /workspace/in.txt");
+  EXPECT_EQ(r.output, "from host\n");
+}
+
+TEST_F(SandboxTest, WritingOutsideTheWorkspaceFails) {
+  auto sb = make();
+  BASALT_REQUIRE_COMMANDS(sb);
+  const std::string marker = "basalt-sbx-escape-" + std::to_string(::getpid());
+  auto r = runBash(*sb, "for p in /usr/" + marker + " /etc/" + marker + " /" + marker +
+                            " /bin/" + marker + "; do if echo x > $p; then echo WROTE $p; fi; "
+                            "done 2>/dev/null; echo x > /tmp/" + marker + " && echo TMP_OK");
+  EXPECT_EQ(r.output.find("WROTE"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("TMP_OK"), std::string::npos) << r.output;  // private tmpfs works
+  EXPECT_FALSE(std::filesystem::exists("/usr/" + marker));
+  EXPECT_FALSE(std::filesystem::exists("/etc/" + marker));
+  EXPECT_FALSE(std::filesystem::exists("/" + marker));
+  EXPECT_FALSE(std::filesystem::exists("/tmp/" + marker));  // not the host's /tmp
+  // The sandbox root and other sessions are invisible.
+  r = runBash(*sb, "ls / ; ls " + root_.string() + " 2>&1");
+  EXPECT_EQ(r.output.find("sess_"), std::string::npos) << r.output;
+}
+
+TEST_F(SandboxTest, NoNetworkWhenNetworkIsOff) {
+  auto sb = make();
+  BASALT_REQUIRE_COMMANDS(sb);
+  Listener listener;
+  const std::string port = std::to_string(listener.port);
+  auto r = runBash(*sb, "exec 3<>/dev/tcp/127.0.0.1/" + port + " && echo CONNECTED");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.output.find("CONNECTED"), std::string::npos) << r.output;
+  if (std::filesystem::exists("/usr/bin/curl")) {
+    r = runBash(*sb, "curl -sS --max-time 5 http://127.0.0.1:" + port + "/ && echo CONNECTED");
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_EQ(r.output.find("CONNECTED"), std::string::npos) << r.output;
+  }
+  r = runBash(*sb, "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '");
+  EXPECT_EQ(r.output, "lo\n");  // only the namespace's own loopback
+  EXPECT_FALSE(listener.accepted());
+}
+
+TEST_F(SandboxTest, NetworkAllSharesTheHostNetwork) {
+  // The positive control for the test above: same probe, network allowed, it connects.
+  SandboxOptions opts;
+  opts.network = Network::kAll;
+  auto sb = make(std::move(opts));
+  BASALT_REQUIRE_COMMANDS(sb);
+  Listener listener;
+  auto r = runBash(*sb, "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(listener.port) +
+                            " && echo CONNECTED");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("CONNECTED"), std::string::npos) << r.output;
+  EXPECT_TRUE(listener.accepted());
+}
+
+TEST_F(SandboxTest, ForkBombIsContained) {
+  SandboxOptions opts;
+  opts.limits.max_processes = 32;
+  auto sb = make(std::move(opts));
+  BASALT_REQUIRE_COMMANDS(sb);
+  auto start = std::chrono::steady_clock::now();
+  auto r = runBash(*sb, ":(){ :|:& };:", 3s);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, 20s);
+  // The test process is unharmed and can still start processes, sandboxed or not.
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) ::_exit(7);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_EQ(WEXITSTATUS(status), 7);
+  auto again = runBash(*sb, "echo alive");
+  EXPECT_EQ(again.output, "alive\n");
+  // The process limit is what stopped it.
+  auto limit = runBash(*sb, "ulimit -u");
+  EXPECT_EQ(limit.output, "32\n");
+}
+
+TEST_F(SandboxTest, CpuTimeLimitKills) {
+  SandboxOptions opts;
+  opts.limits.cpu_seconds = 1;
+  auto sb = make(std::move(opts));
+  BASALT_REQUIRE_COMMANDS(sb);
+  auto r = runBash(*sb, "while :; do :; done", 30s);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_LT(r.elapsed, 15s);
+}
+
+TEST_F(SandboxTest, WallClockTimeoutKillsTheWholeTree) {
+  auto sb = make();
+  BASALT_REQUIRE_COMMANDS(sb);
+  auto r = runBash(*sb, "sleep 60 & (sleep 60; echo late) & sleep 60", 500ms);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_LT(r.elapsed, 8s);
+  EXPECT_EQ(r.output.find("late"), std::string::npos);
+  // A timeout longer than the policy maximum is clamped.
+  SandboxOptions opts;
+  opts.limits.max_wall_timeout = 300ms;
+  auto capped = make(std::move(opts));
+  r = runBash(*capped, "sleep 60", 600s);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_LT(r.elapsed, 8s);
+}
+
+TEST_F(SandboxTest, TenMegabytesOfOutputAreCapped) {
+  SandboxOptions opts;
+  opts.limits.max_output_bytes = 64 * 1024;
+  opts.limits.flood_kill_bytes = 64ull << 20;
+  auto sb = make(std::move(opts));
+  BASALT_REQUIRE_COMMANDS(sb);
+  auto r = runBash(*sb, "head -c 10000000 /dev/zero | tr '\\0' a; echo; echo done >&2", 60s);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(r.output_truncated);
+  EXPECT_FALSE(r.flood_killed);
+  EXPECT_LT(r.output.size(), 64u * 1024 + 200);
+  EXPECT_EQ(r.output.substr(0, 10), std::string(10, 'a'));
+  EXPECT_NE(r.output.find("output truncated"), std::string::npos);
+}
+
+TEST_F(SandboxTest, EndlessOutputIsKilled) {
+  SandboxOptions opts;
+  opts.limits.max_output_bytes = 4096;
+  opts.limits.flood_kill_bytes = 1 << 20;
+  auto sb = make(std::move(opts));
+  BASALT_REQUIRE_COMMANDS(sb);
+  auto r = runBash(*sb, "yes", 60s);
+  EXPECT_TRUE(r.flood_killed);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_LT(r.elapsed, 30s);
+  EXPECT_LT(r.output.size(), 4096u + 200);
+}
+
+TEST_F(SandboxTest, EnvironmentIsScrubbed) {
+  ::setenv("BASALT_SANDBOX_TEST_SECRET", "do-not-leak", 1);
+  SandboxOptions opts;
+  opts.env = {{"GIVEN_VAR", "given"}};
+  auto sb = make(std::move(opts));
+  BASALT_REQUIRE_COMMANDS(sb);
+  auto r = runBash(*sb, "env | sort");
+  EXPECT_EQ(r.output.find("do-not-leak"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("HOME=/workspace\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("GIVEN_VAR=given\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("PATH="), std::string::npos) << r.output;
+  ::unsetenv("BASALT_SANDBOX_TEST_SECRET");
+}
+
+TEST_F(SandboxTest, SeccompAndNamespacesAreInForce) {
+  auto sb = make();
+  BASALT_REQUIRE_COMMANDS(sb);
+  auto r = runBash(*sb, "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status; "
+                        "unshare -U true && echo UNSHARED; echo $$; hostname");
+  EXPECT_NE(r.output.find("Seccomp:\t2"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("NoNewPrivs:\t1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("CapEff:\t0000000000000000"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("UNSHARED"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("sandbox"), std::string::npos) << r.output;  // own uts namespace
+  if (::geteuid() == 0) {
+    r = runBash(*sb, "id -u; stat -c %u /workspace");
+    EXPECT_EQ(r.output, "65534\n65534\n");  // never host root
+  }
+}
+
+TEST_F(SandboxTest, CancellationStopsARunningCommand) {
+  auto sb = make();
+  BASALT_REQUIRE_COMMANDS(sb);
+  auto cancel = std::make_shared<Cancellation>();
+  RunSpec spec;
+  spec.argv = {"/bin/bash", "-c", "touch started; sleep 60"};
+  spec.timeout = 60s;
+  spec.cancel = cancel;
+  auto fut = sb->runAsync(spec);
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!std::filesystem::exists(sb->workspaceDir() / "started") &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);  // polling a real side effect, bounded
+  }
+  ASSERT_TRUE(std::filesystem::exists(sb->workspaceDir() / "started"));
+  cancel->cancel();
+  ASSERT_EQ(fut.wait_for(15s), std::future_status::ready);
+  auto r = fut.get();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->cancelled);
+  EXPECT_FALSE(r->timed_out);
+}
+
+TEST_F(SandboxTest, MountsAreVisibleWithTheirMode) {
+  auto rw = root_ / "memstore";
+  auto ro = root_ / "readonly";
+  std::filesystem::create_directories(rw);
+  std::filesystem::create_directories(ro);
+  spit(ro / "fact.txt", "sky is blue\n");
+  SandboxOptions opts;
+  opts.mounts = {{rw, "/mnt/memory/notes", false}, {ro, "/mnt/ro", true}};
+  auto sb = make(std::move(opts));
+  BASALT_REQUIRE_COMMANDS(sb);
+  auto r = runBash(*sb, "echo remembered > /mnt/memory/notes/m.txt; cat /mnt/ro/fact.txt; "
+                        "echo x > /mnt/ro/new.txt 2>/dev/null && echo RO_WRITTEN");
+  EXPECT_EQ(slurp(rw / "m.txt"), "remembered\n");
+  EXPECT_NE(r.output.find("sky is blue"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("RO_WRITTEN"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(ro / "new.txt"));
+}
+
+TEST_F(SandboxTest, BadOptionsAreRejected) {
+  SandboxOptions opts;
+  opts.root = root_;
+  opts.session_id = "../evil";
+  EXPECT_FALSE(Sandbox::open(opts).has_value());
+  opts.session_id = "ok";
+  opts.mounts = {{root_, "/usr/local", false}};
+  EXPECT_FALSE(Sandbox::open(opts).has_value());
+  opts.mounts = {{root_, "/mnt/../etc", false}};
+  EXPECT_FALSE(Sandbox::open(opts).has_value());
+  opts.mounts = {{root_ / "missing", "/mnt/x", false}};
+  EXPECT_FALSE(Sandbox::open(opts).has_value());
+  opts.mounts = {};
+  opts.env = {{"BAD=NAME", "x"}};
+  EXPECT_FALSE(Sandbox::open(opts).has_value());
+}
+
+TEST_F(SandboxTest, WithoutBubblewrapCommandsFailClosedAndFileToolsStillWork) {
+  SandboxOptions opts;
+  opts.bwrap_path = "/nonexistent/bwrap";
+  auto sb = make(std::move(opts));
+  ASSERT_NE(sb, nullptr);
+  EXPECT_FALSE(sb->support().commands);
+  EXPECT_NE(sb->support().reason.find("bubblewrap"), std::string::npos);
+  RunSpec spec;
+  spec.argv = {"/bin/true"};
+  auto r = sb->run(spec);
+  ASSERT_FALSE(r.has_value());  // never runs unconfined
+  EXPECT_EQ(r.error().code, "sandbox_unavailable");
+  auto bash = bashTool(*sb, R"({"command":"echo hi"})");
+  EXPECT_TRUE(bash.is_error);
+  EXPECT_NE(bash.content.find("sandbox unavailable"), std::string::npos) << bash.content;
+  auto w = writeTool(*sb, R"({"file_path":"a.txt","content":"x"})");
+  EXPECT_FALSE(w.is_error) << w.content;
+  EXPECT_EQ(slurp(sb->workspaceDir() / "a.txt"), "x");
+}
+
+TEST_F(SandboxTest, BashToolReportsExitCodesAndTimeouts) {
+  auto sb = make();
+  BASALT_REQUIRE_COMMANDS(sb);
+  auto ok = bashTool(*sb, R"({"command":"echo out; echo err >&2"})");
+  EXPECT_FALSE(ok.is_error);
+  EXPECT_EQ(ok.content, "out\nerr\n");
+  auto failed = bashTool(*sb, R"({"command":"echo nope; exit 3"})");
+  EXPECT_TRUE(failed.is_error);
+  EXPECT_EQ(failed.content, "nope\nExit code: 3");
+  auto slow = bashTool(*sb, R"({"command":"sleep 30","timeout":300})");
+  EXPECT_TRUE(slow.is_error);
+  EXPECT_NE(slow.content.find("timed out after 300 ms"), std::string::npos) << slow.content;
+  auto restart = bashTool(*sb, R"({"restart":true})");
+  EXPECT_FALSE(restart.is_error);
+  auto binary = bashTool(*sb, R"({"command":"printf 'a\\377b'"})");
+  EXPECT_EQ(binary.content, "a\xEF\xBF\xBD" "b");  // invalid UTF-8 replaced
+  for (const char* bad : {R"({})", R"({"command":5})", R"({"command":"x","timeout":"1"})",
+                          R"({"command":"x","timeout":-1})", "not json", "[1]"}) {
+    auto r = bashTool(*sb, bad);
+    EXPECT_TRUE(r.is_error) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace basalt::sandbox
