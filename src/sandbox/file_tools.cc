@@ -106,7 +106,9 @@ Result<void> writeAll(int fd, std::string_view data) {
   return {};
 }
 
-bool writableRoot(const ConfinedPath& p) { return !p.root->read_only; }
+bool writableRoot(const ConfinedPath& p) {
+  return !p.root->read_only;
+}
 
 }  // namespace
 

@@ -23,33 +23,34 @@ constexpr std::string_view kWorkspace = "/workspace";
 constexpr const char* kPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // Top-level directories a mount may not shadow (the sandbox's own system view).
-constexpr std::string_view kReservedTop[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64",
-                                             "libx32", "etc", "proc", "dev", "tmp", "sys",
-                                             "run", "var", "boot", "root", "home"};
+constexpr std::string_view kReservedTop[] = {"usr",    "bin", "sbin", "lib",  "lib32", "lib64",
+                                             "libx32", "etc", "proc", "dev",  "tmp",   "sys",
+                                             "run",    "var", "boot", "root", "home"};
 
 // /etc entries a shell and common tools need (loader cache, alternatives symlinks, TLS roots,
 // locale/time). Bound read-only; passwd/group are generated instead of copied from the host.
 constexpr const char* kEtcFiles[] = {
-    "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
-    "/etc/ssl", "/etc/ca-certificates", "/etc/localtime", "/etc/nsswitch.conf",
-    "/etc/mime.types", "/etc/protocols", "/etc/services", "/etc/inputrc", "/etc/bash.bashrc",
-    "/etc/profile", "/etc/gitconfig", "/etc/python3", "/etc/python3.11", "/etc/perl"};
+    "/etc/ld.so.cache",  "/etc/ld.so.conf",    "/etc/ld.so.conf.d",
+    "/etc/alternatives", "/etc/ssl",           "/etc/ca-certificates",
+    "/etc/localtime",    "/etc/nsswitch.conf", "/etc/mime.types",
+    "/etc/protocols",    "/etc/services",      "/etc/inputrc",
+    "/etc/bash.bashrc",  "/etc/profile",       "/etc/gitconfig",
+    "/etc/python3",      "/etc/python3.11",    "/etc/perl"};
 constexpr const char* kEtcNetworkFiles[] = {"/etc/resolv.conf", "/etc/hosts", "/etc/host.conf",
                                             "/etc/gai.conf"};
 
 bool validSessionId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
   });
 }
 
 bool validEnvName(std::string_view name) {
   if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
   });
 }
 
@@ -85,7 +86,9 @@ bool isUnder(std::string_view path, std::string_view root) {
          path[root.size()] == '/';
 }
 
-int moveHigh(int fd) { return ::fcntl(fd, F_DUPFD_CLOEXEC, kHighFd); }
+int moveHigh(int fd) {
+  return ::fcntl(fd, F_DUPFD_CLOEXEC, kHighFd);
+}
 
 Result<int> dataFd(const std::string& name, const std::string& content) {
   int fd = ::memfd_create(name.c_str(), MFD_CLOEXEC);
@@ -127,9 +130,10 @@ Result<std::vector<std::string>> baseArgs(const Isolation& iso, int& next_fd, Fd
     fds.emplace_back(high, target);
     return target;
   };
-  std::vector<std::string> a = {"--unshare-user", "--unshare-pid", "--unshare-ipc",
-                                "--unshare-uts",  "--unshare-cgroup-try", "--disable-userns",
-                                "--die-with-parent", "--new-session", "--hostname", "sandbox"};
+  std::vector<std::string> a = {
+      "--unshare-user",       "--unshare-pid",    "--unshare-ipc",     "--unshare-uts",
+      "--unshare-cgroup-try", "--disable-userns", "--die-with-parent", "--new-session",
+      "--hostname",           "sandbox"};
   if (iso.network == Network::kNone) a.push_back("--unshare-net");
   a.insert(a.end(), {"--ro-bind", "/usr", "/usr"});
   for (const char* dir : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
@@ -150,7 +154,8 @@ Result<std::vector<std::string>> baseArgs(const Isolation& iso, int& next_fd, Fd
   }
   const std::string uid = std::to_string(iso.inside_uid);
   const std::string gid = std::to_string(iso.inside_gid);
-  auto passwd = dataFd("passwd", "sandbox:x:" + uid + ":" + gid + ":sandbox:/workspace:/bin/bash\n");
+  auto passwd =
+      dataFd("passwd", "sandbox:x:" + uid + ":" + gid + ":sandbox:/workspace:/bin/bash\n");
   if (!passwd) return passwd.error();
   auto passwd_fd = pass(*passwd);
   if (!passwd_fd) return passwd_fd.error();
@@ -199,7 +204,9 @@ std::vector<std::string> withProcessLimit(int max_processes, const std::vector<s
   return out;
 }
 
-bool runningAsRoot() { return ::geteuid() == 0; }
+bool runningAsRoot() {
+  return ::geteuid() == 0;
+}
 
 // bwrap resolves every bind source with realpath() as the sandbox uid, so each ancestor of a
 // bound directory must be searchable by that uid. Returns the first one that is not.
@@ -211,7 +218,7 @@ std::optional<std::string> unsearchableAncestor(const std::filesystem::path& dir
   for (auto p = canonical.parent_path();; p = p.parent_path()) {
     struct stat st {};
     if (::stat(p.c_str(), &st) != 0) return p.string();
-    bool ok = st.st_uid == uid ? (st.st_mode & S_IXUSR) != 0
+    bool ok = st.st_uid == uid   ? (st.st_mode & S_IXUSR) != 0
               : st.st_gid == gid ? (st.st_mode & S_IXGRP) != 0
                                  : (st.st_mode & S_IXOTH) != 0;
     if (!ok) return p.string();
@@ -233,7 +240,8 @@ Cancellation::~Cancellation() {
 void Cancellation::cancel() {
   cancelled_.store(true, std::memory_order_release);
   std::uint64_t one = 1;
-  if (fd_ >= 0) [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
+  if (fd_ >= 0) [[maybe_unused]]
+    auto n = ::write(fd_, &one, sizeof one);
 }
 
 // --- Sandbox --------------------------------------------------------------------------------
@@ -271,7 +279,8 @@ Result<std::unique_ptr<Sandbox>> Sandbox::open(SandboxOptions options) {
   std::filesystem::create_directories(sb->workspace_dir_, ec);
   if (ec) return Error::internal("sandbox: cannot create workspace: " + ec.message());
   int ws = ::open(sb->workspace_dir_.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (ws < 0) return Error::internal("sandbox: cannot open workspace: " + std::string(strerror(errno)));
+  if (ws < 0)
+    return Error::internal("sandbox: cannot open workspace: " + std::string(strerror(errno)));
   sb->roots_.push_back(Root{std::string(kWorkspace), ws, false});
   if (root && ::fchownat(ws, "", sb->owner_uid_, sb->owner_gid_, AT_EMPTY_PATH) != 0) {
     return Error::internal("sandbox: cannot chown workspace: " + std::string(strerror(errno)));
@@ -359,7 +368,8 @@ Support Sandbox::probe(const std::string& bwrap_path, uid_t run_as_uid, gid_t ru
       plan.path = bwrap_path;
       plan.argv = {bwrap_path};
       plan.argv.insert(plan.argv.end(), args->begin(), args->end());
-      plan.argv.insert(plan.argv.end(), {"--tmpfs", "/workspace", "--remount-ro", "/", "--chdir", "/workspace", "--"});
+      plan.argv.insert(plan.argv.end(), {"--tmpfs", "/workspace", "--remount-ro", "/", "--chdir",
+                                         "/workspace", "--"});
       auto cmd = withProcessLimit(64, {"/bin/true"});
       plan.argv.insert(plan.argv.end(), cmd.begin(), cmd.end());
       plan.envp = {kPath};
@@ -389,7 +399,9 @@ Support Sandbox::probe(const std::string& bwrap_path, uid_t run_as_uid, gid_t ru
 Result<RunResult> Sandbox::run(const RunSpec& spec) const {
   if (!support_.commands) {
     return Error{ErrorKind::kUpstreamUnavailable,
-                 "sandbox unavailable on this host: " + support_.reason, {}, "sandbox_unavailable"};
+                 "sandbox unavailable on this host: " + support_.reason,
+                 {},
+                 "sandbox_unavailable"};
   }
   if (spec.argv.empty()) return Error::invalid("sandbox: empty command");
   for (const auto& a : spec.argv) {
@@ -413,9 +425,8 @@ Result<RunResult> Sandbox::run(const RunSpec& spec) const {
     owned.fds.push_back(fd);
     int target = next_fd++;
     plan.fds.emplace_back(fd, target);
-    plan.argv.insert(plan.argv.end(),
-                     {r.read_only ? "--ro-bind-fd" : "--bind-fd", std::to_string(target),
-                      r.sandbox_path});
+    plan.argv.insert(plan.argv.end(), {r.read_only ? "--ro-bind-fd" : "--bind-fd",
+                                       std::to_string(target), r.sandbox_path});
   }
   // bwrap's root is a tmpfs; freeze it (and the /etc built on it) once every mount is in place.
   plan.argv.insert(plan.argv.end(),

@@ -195,7 +195,9 @@ ToolOutcome globTool(const Sandbox& sandbox, std::string_view input_json) {
     if (hit) matches.push_back(Match{f.rel, f.st});
   });
   bool complete = walker.walk(base_fd, "", 0);
-  if (matches.empty()) return ok(complete ? "No files found" : "No files found (search stopped early: too many entries)");
+  if (matches.empty())
+    return ok(complete ? "No files found"
+                       : "No files found (search stopped early: too many entries)");
   std::stable_sort(matches.begin(), matches.end(),
                    [](const Match& a, const Match& b) { return newerFirst(a.st, b.st); });
   std::string out;
@@ -205,8 +207,8 @@ ToolOutcome globTool(const Sandbox& sandbox, std::string_view input_json) {
     out += '\n';
   }
   if (matches.size() > shown || !complete) {
-    out += "(results truncated: " + std::to_string(matches.size()) +
-           (complete ? "" : "+") + " matches; use a more specific pattern or path)\n";
+    out += "(results truncated: " + std::to_string(matches.size()) + (complete ? "" : "+") +
+           " matches; use a more specific pattern or path)\n";
   }
   return ok(detail::toValidUtf8(out));
 }
@@ -305,7 +307,8 @@ ToolOutcome grepTool(const Sandbox& sandbox, std::string_view input_json) {
     }
     auto lineOf = [&](std::size_t off) {
       return static_cast<std::size_t>(std::upper_bound(starts.begin(), starts.end(), off) -
-                                      starts.begin()) - 1;
+                                      starts.begin()) -
+             1;
     };
     auto lineText = [&](std::size_t l) {
       std::size_t s = starts[l];
@@ -319,9 +322,8 @@ ToolOutcome grepTool(const Sandbox& sandbox, std::string_view input_json) {
       std::string_view sv(text);
       std::size_t pos = 0;
       re2::StringPiece m;
-      while (pos <= sv.size() &&
-             re.Match(re2::StringPiece(sv.data(), sv.size()), pos, sv.size(), RE2::UNANCHORED,
-                      &m, 1)) {
+      while (pos <= sv.size() && re.Match(re2::StringPiece(sv.data(), sv.size()), pos, sv.size(),
+                                          RE2::UNANCHORED, &m, 1)) {
         ++count;
         std::size_t s = static_cast<std::size_t>(m.data() - sv.data());
         std::size_t e = s + m.size();
@@ -344,7 +346,8 @@ ToolOutcome grepTool(const Sandbox& sandbox, std::string_view input_json) {
       std::int64_t last_printed = -1;
       for (std::size_t l = 0; l < starts.size() && !output_full; ++l) {
         if (!hit[l]) continue;
-        std::int64_t from = std::max<std::int64_t>(static_cast<std::int64_t>(l) - b, last_printed + 1);
+        std::int64_t from =
+            std::max<std::int64_t>(static_cast<std::int64_t>(l) - b, last_printed + 1);
         std::int64_t to = std::min<std::int64_t>(static_cast<std::int64_t>(l) + a,
                                                  static_cast<std::int64_t>(starts.size()) - 1);
         if (last_printed >= 0 && from > last_printed + 1 && (a > 0 || b > 0)) fr.lines += "--\n";
@@ -394,13 +397,17 @@ ToolOutcome grepTool(const Sandbox& sandbox, std::string_view input_json) {
     complete = walker.walk(base->fd, "", 0);
   }
 
-  if (results.empty()) return ok(complete ? "No matches found" : "No matches found (search stopped early: too many entries)");
+  if (results.empty())
+    return ok(complete ? "No matches found"
+                       : "No matches found (search stopped early: too many entries)");
   std::string out;
   if (output_mode == "files_with_matches") {
-    std::stable_sort(results.begin(), results.end(),
-                     [](const FileResult& x, const FileResult& y) { return newerFirst(x.st, y.st); });
+    std::stable_sort(results.begin(), results.end(), [](const FileResult& x, const FileResult& y) {
+      return newerFirst(x.st, y.st);
+    });
     std::size_t shown = std::min<std::size_t>(results.size(), max_lines);
-    out = "Found " + std::to_string(results.size()) + (results.size() == 1 ? " file\n" : " files\n");
+    out =
+        "Found " + std::to_string(results.size()) + (results.size() == 1 ? " file\n" : " files\n");
     for (std::size_t i = 0; i < shown && out.size() < kMaxOutput; ++i) {
       out += results[i].display;
       out += '\n';
@@ -412,8 +419,8 @@ ToolOutcome grepTool(const Sandbox& sandbox, std::string_view input_json) {
     for (std::size_t i = 0; i < results.size() && i < max_lines && out.size() < kMaxOutput; ++i) {
       out += results[i].display + ":" + std::to_string(results[i].count) + "\n";
     }
-    out += "Found " + std::to_string(total) + (multi ? " matches" : " matching lines") +
-           " in " + std::to_string(results.size()) + (results.size() == 1 ? " file\n" : " files\n");
+    out += "Found " + std::to_string(total) + (multi ? " matches" : " matching lines") + " in " +
+           std::to_string(results.size()) + (results.size() == 1 ? " file\n" : " files\n");
   } else {
     for (const auto& r : results) {
       if (out.size() + r.lines.size() > kMaxOutput) {

@@ -1,7 +1,7 @@
 #include "seccomp_filter.h"
 
-#include <seccomp.h>
 #include <sched.h>
+#include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -16,17 +16,56 @@ namespace {
 // Denied outright. The namespaces already confine most of these; seccomp closes the kernel
 // surface behind them (a kernel bug in mount or bpf is a host escape, not a sandbox one).
 constexpr const char* kDenied[] = {
-    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
-    "mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen",
-    "fsconfig", "fsmount", "fspick", "mount_setattr",
-    "unshare", "setns",
-    "keyctl", "add_key", "request_key",
-    "bpf", "perf_event_open", "userfaultfd", "fanotify_init",
-    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
-    "reboot", "swapon", "swapoff", "syslog", "acct", "quotactl", "quotactl_fd",
-    "open_by_handle_at", "name_to_handle_at", "lookup_dcookie",
-    "iopl", "ioperm", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
-    "vhangup", "nfsservctl", "uselib", "io_uring_setup", "io_uring_enter",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "kcmp",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+    "unshare",
+    "setns",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "fanotify_init",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "syslog",
+    "acct",
+    "quotactl",
+    "quotactl_fd",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "lookup_dcookie",
+    "iopl",
+    "ioperm",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "vhangup",
+    "nfsservctl",
+    "uselib",
+    "io_uring_setup",
+    "io_uring_enter",
     "io_uring_register",
 };
 

@@ -124,10 +124,9 @@ Result<RunResult> spawnAndWait(const SpawnPlan& plan) {
   Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (devnull.get() < 0) return sysError("open /dev/null");
 
-  ChildArgs args{plan.path.c_str(),  argv.data(),        envp.data(),
-                 devnull.get(),      out_write.get(),    plan.fds.data(),
-                 plan.fds.size(),    plan.switch_user,   plan.uid,
-                 plan.gid,           plan.rlimits.data(), plan.rlimits.size(),
+  ChildArgs args{plan.path.c_str(), argv.data(),     envp.data(),         devnull.get(),
+                 out_write.get(),   plan.fds.data(), plan.fds.size(),     plan.switch_user,
+                 plan.uid,          plan.gid,        plan.rlimits.data(), plan.rlimits.size(),
                  ::getpid()};
 
   const auto start = Clock::now();

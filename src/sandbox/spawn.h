@@ -16,13 +16,13 @@
 namespace basalt::sandbox {
 
 struct SpawnPlan {
-  std::string path;                      ///< executable (absolute)
+  std::string path;  ///< executable (absolute)
   std::vector<std::string> argv;
-  std::vector<std::string> envp;         ///< "NAME=value", the whole environment
+  std::vector<std::string> envp;  ///< "NAME=value", the whole environment
   /// Descriptors the child gets at fixed numbers: {source fd in this process, target fd}.
   /// Targets must be 3, 4, 5 ... in order; everything else above 2 is closed in the child.
   std::vector<std::pair<int, int>> fds;
-  bool switch_user = false;              ///< setgroups({}) + setresgid/setresuid before exec
+  bool switch_user = false;  ///< setgroups({}) + setresgid/setresuid before exec
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<std::pair<int, rlimit>> rlimits;  ///< applied in the child before exec

@@ -14,8 +14,12 @@
 
 namespace basalt::sandbox::detail {
 
-inline ToolOutcome fail(std::string message) { return ToolOutcome{true, std::move(message)}; }
-inline ToolOutcome ok(std::string content) { return ToolOutcome{false, std::move(content)}; }
+inline ToolOutcome fail(std::string message) {
+  return ToolOutcome{true, std::move(message)};
+}
+inline ToolOutcome ok(std::string content) {
+  return ToolOutcome{false, std::move(content)};
+}
 
 /// The tool input as a JSON object, with typed accessors whose errors name the field.
 class Input {

@@ -33,7 +33,9 @@ Result<Input> Input::parse(std::string_view json) {
 Result<std::string> Input::requiredString(std::string_view name) const {
   auto v = optionalString(name);
   if (!v) return v.error();
-  if (!*v) return Error::invalid("missing required field \"" + std::string(name) + "\"", std::string(name));
+  if (!*v)
+    return Error::invalid("missing required field \"" + std::string(name) + "\"",
+                          std::string(name));
   return std::move(**v);
 }
 
@@ -41,7 +43,8 @@ Result<std::optional<std::string>> Input::optionalString(std::string_view name) 
   const auto* v = obj_.if_contains(name);
   if (v == nullptr || v->is_null()) return std::optional<std::string>{};
   if (!v->is_string()) {
-    return Error::invalid("field \"" + std::string(name) + "\" must be a string", std::string(name));
+    return Error::invalid("field \"" + std::string(name) + "\" must be a string",
+                          std::string(name));
   }
   return std::optional<std::string>(std::string(v->as_string()));
 }
@@ -59,14 +62,16 @@ Result<std::optional<std::int64_t>> Input::optionalInt(std::string_view name) co
       return std::optional<std::int64_t>(static_cast<std::int64_t>(d));
     }
   }
-  return Error::invalid("field \"" + std::string(name) + "\" must be an integer", std::string(name));
+  return Error::invalid("field \"" + std::string(name) + "\" must be an integer",
+                        std::string(name));
 }
 
 Result<std::optional<bool>> Input::optionalBool(std::string_view name) const {
   const auto* v = obj_.if_contains(name);
   if (v == nullptr || v->is_null()) return std::optional<bool>{};
   if (!v->is_bool()) {
-    return Error::invalid("field \"" + std::string(name) + "\" must be a boolean", std::string(name));
+    return Error::invalid("field \"" + std::string(name) + "\" must be a boolean",
+                          std::string(name));
   }
   return std::optional<bool>(v->as_bool());
 }
@@ -196,8 +201,8 @@ void expandBraces(const std::string& pattern, std::vector<std::string>& out, int
   std::size_t start = 0;
   for (;;) {
     auto comma = body.find(',', start);
-    std::string alt = body.substr(start, comma == std::string::npos ? std::string::npos
-                                                                    : comma - start);
+    std::string alt =
+        body.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     expandBraces(head + alt + tail, out, depth + 1);
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -268,8 +273,8 @@ using detail::fail;
 using detail::ok;
 
 bool isSandboxTool(std::string_view name) {
-  return name == "bash" || name == "read" || name == "write" || name == "edit" ||
-         name == "glob" || name == "grep";
+  return name == "bash" || name == "read" || name == "write" || name == "edit" || name == "glob" ||
+         name == "grep";
 }
 
 ToolOutcome runTool(const Sandbox& sandbox, std::string_view name, std::string_view input_json,
@@ -292,8 +297,9 @@ ToolOutcome bashTool(const Sandbox& sandbox, std::string_view input_json,
   auto command = in->optionalString("command");
   if (!command) return fail(command.error().message);
   if (restart->value_or(false) && !*command) {
-    return ok("Bash session restarted. Each command runs in a fresh shell in /workspace; files "
-              "persist, shell variables and the working directory do not.");
+    return ok(
+        "Bash session restarted. Each command runs in a fresh shell in /workspace; files "
+        "persist, shell variables and the working directory do not.");
   }
   if (!*command || (*command)->empty()) return fail("missing required field \"command\"");
   auto timeout = in->optionalInt("timeout");

@@ -51,13 +51,13 @@ class SandboxTest : public ::testing::Test {
 };
 
 /// Skips a test that needs commands when bwrap cannot run on this machine (the reason is shown).
-#define BASALT_REQUIRE_COMMANDS(sb)                                                   \
-  do {                                                                                \
-    ASSERT_NE((sb), nullptr);                                                         \
-    if (!(sb)->support().commands) {                                                  \
-      GTEST_SKIP() << "bubblewrap unusable here: " << (sb)->support().reason           \
-                   << " (scripts/install-deps.sh installs the bubblewrap package)";    \
-    }                                                                                 \
+#define BASALT_REQUIRE_COMMANDS(sb)                                                 \
+  do {                                                                              \
+    ASSERT_NE((sb), nullptr);                                                       \
+    if (!(sb)->support().commands) {                                                \
+      GTEST_SKIP() << "bubblewrap unusable here: " << (sb)->support().reason        \
+                   << " (scripts/install-deps.sh installs the bubblewrap package)"; \
+    }                                                                               \
   } while (0)
 
 }  // namespace basalt::sandbox::testing

@@ -72,9 +72,11 @@ TEST_F(SandboxTest, WritingOutsideTheWorkspaceFails) {
   auto sb = make();
   BASALT_REQUIRE_COMMANDS(sb);
   const std::string marker = "basalt-sbx-escape-" + std::to_string(::getpid());
-  auto r = runBash(*sb, "for p in /usr/" + marker + " /etc/" + marker + " /" + marker +
-                            " /bin/" + marker + "; do if echo x > $p; then echo WROTE $p; fi; "
-                            "done 2>/dev/null; echo x > /tmp/" + marker + " && echo TMP_OK");
+  auto r = runBash(*sb, "for p in /usr/" + marker + " /etc/" + marker + " /" + marker + " /bin/" +
+                            marker +
+                            "; do if echo x > $p; then echo WROTE $p; fi; "
+                            "done 2>/dev/null; echo x > /tmp/" +
+                            marker + " && echo TMP_OK");
   EXPECT_EQ(r.output.find("WROTE"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("TMP_OK"), std::string::npos) << r.output;  // private tmpfs works
   EXPECT_FALSE(std::filesystem::exists("/usr/" + marker));
@@ -111,8 +113,8 @@ TEST_F(SandboxTest, NetworkAllSharesTheHostNetwork) {
   auto sb = make(std::move(opts));
   BASALT_REQUIRE_COMMANDS(sb);
   Listener listener;
-  auto r = runBash(*sb, "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(listener.port) +
-                            " && echo CONNECTED");
+  auto r = runBash(
+      *sb, "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(listener.port) + " && echo CONNECTED");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("CONNECTED"), std::string::npos) << r.output;
   EXPECT_TRUE(listener.accepted());
@@ -213,8 +215,9 @@ TEST_F(SandboxTest, EnvironmentIsScrubbed) {
 TEST_F(SandboxTest, SeccompAndNamespacesAreInForce) {
   auto sb = make();
   BASALT_REQUIRE_COMMANDS(sb);
-  auto r = runBash(*sb, "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status; "
-                        "unshare -U true && echo UNSHARED; echo $$; hostname");
+  auto r = runBash(*sb,
+                   "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status; "
+                   "unshare -U true && echo UNSHARED; echo $$; hostname");
   EXPECT_NE(r.output.find("Seccomp:\t2"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("NoNewPrivs:\t1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("CapEff:\t0000000000000000"), std::string::npos) << r.output;
@@ -259,8 +262,9 @@ TEST_F(SandboxTest, MountsAreVisibleWithTheirMode) {
   opts.mounts = {{rw, "/mnt/memory/notes", false}, {ro, "/mnt/ro", true}};
   auto sb = make(std::move(opts));
   BASALT_REQUIRE_COMMANDS(sb);
-  auto r = runBash(*sb, "echo remembered > /mnt/memory/notes/m.txt; cat /mnt/ro/fact.txt; "
-                        "echo x > /mnt/ro/new.txt 2>/dev/null && echo RO_WRITTEN");
+  auto r = runBash(*sb,
+                   "echo remembered > /mnt/memory/notes/m.txt; cat /mnt/ro/fact.txt; "
+                   "echo x > /mnt/ro/new.txt 2>/dev/null && echo RO_WRITTEN");
   EXPECT_EQ(slurp(rw / "m.txt"), "remembered\n");
   EXPECT_NE(r.output.find("sky is blue"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("RO_WRITTEN"), std::string::npos) << r.output;
@@ -304,6 +308,57 @@ TEST_F(SandboxTest, WithoutBubblewrapCommandsFailClosedAndFileToolsStillWork) {
   EXPECT_EQ(slurp(sb->workspaceDir() / "a.txt"), "x");
 }
 
+TEST_F(SandboxTest, ConcurrentRunsAreIndependent) {
+  auto a = make();
+  auto b = make();
+  BASALT_REQUIRE_COMMANDS(a);
+  std::vector<std::future<Result<RunResult>>> runs;
+  for (int i = 0; i < 4; ++i) {
+    RunSpec spec;
+    spec.argv = {"/bin/bash", "-c", "echo " + std::to_string(i) + " > f" + std::to_string(i) +
+                                        "; ls"};
+    spec.timeout = 30s;
+    runs.push_back((i % 2 == 0 ? a : b)->runAsync(spec));
+  }
+  for (int i = 0; i < 4; ++i) {
+    auto r = runs[i].get();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->exit_code, 0) << r->output;
+  }
+  // Each session sees only its own workspace.
+  EXPECT_TRUE(std::filesystem::exists(a->workspaceDir() / "f0"));
+  EXPECT_TRUE(std::filesystem::exists(a->workspaceDir() / "f2"));
+  EXPECT_FALSE(std::filesystem::exists(a->workspaceDir() / "f1"));
+  EXPECT_TRUE(std::filesystem::exists(b->workspaceDir() / "f1"));
+  EXPECT_FALSE(std::filesystem::exists(b->workspaceDir() / "f2"));
+}
+
+TEST_F(SandboxTest, DangerousSyscallsAreDenied) {
+  auto sb = make();
+  BASALT_REQUIRE_COMMANDS(sb);
+  // mount(2) and ptrace(2) through real binaries; each must fail.
+  auto r = runBash(*sb, "mount -t tmpfs none /tmp 2>/dev/null && echo MOUNTED; "
+                        "python3 -c 'import ctypes; "
+                        "print(\"ptrace\", ctypes.CDLL(None, use_errno=True).ptrace(0,0,0,0), "
+                        "ctypes.get_errno())'");
+  EXPECT_EQ(r.output.find("MOUNTED"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("ptrace -1 1\n"), std::string::npos) << r.output;  // EPERM
+}
+
+TEST_F(SandboxTest, LinksMadeInsideTheSandboxDoNotFoolTheFileTools) {
+  auto sb = make();
+  BASALT_REQUIRE_COMMANDS(sb);
+  // Inside the sandbox /etc/passwd is a generated file; on the host the same absolute link would
+  // reach the host's. The in-process tools must refuse it.
+  auto r = runBash(*sb, "ln -s /etc/passwd pw; ln -s / rootlink; ln -s ../.. up");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  for (const char* p : {"pw", "rootlink/etc/passwd", "up/etc/passwd"}) {
+    auto out = readTool(*sb, std::string("{\"file_path\":\"") + p + "\"}");
+    EXPECT_TRUE(out.is_error) << p << ": " << out.content;
+    EXPECT_EQ(out.content.find("root:"), std::string::npos) << p;
+  }
+}
+
 TEST_F(SandboxTest, BashToolReportsExitCodesAndTimeouts) {
   auto sb = make();
   BASALT_REQUIRE_COMMANDS(sb);
@@ -319,7 +374,9 @@ TEST_F(SandboxTest, BashToolReportsExitCodesAndTimeouts) {
   auto restart = bashTool(*sb, R"({"restart":true})");
   EXPECT_FALSE(restart.is_error);
   auto binary = bashTool(*sb, R"({"command":"printf 'a\\377b'"})");
-  EXPECT_EQ(binary.content, "a\xEF\xBF\xBD" "b");  // invalid UTF-8 replaced
+  EXPECT_EQ(binary.content,
+            "a\xEF\xBF\xBD"
+            "b");  // invalid UTF-8 replaced
   for (const char* bad : {R"({})", R"({"command":5})", R"({"command":"x","timeout":"1"})",
                           R"({"command":"x","timeout":-1})", "not json", "[1]"}) {
     auto r = bashTool(*sb, bad);

@@ -97,9 +97,13 @@ TEST_F(ToolsTest, ReadErrors) {
   r = read("empty.txt");
   EXPECT_FALSE(r.is_error);
   EXPECT_NE(r.content.find("empty"), std::string::npos);
-  spit(ws_ / "bad.txt", "a\xff" "b\n");
+  spit(ws_ / "bad.txt",
+       "a\xff"
+       "b\n");
   r = read("bad.txt");
-  EXPECT_EQ(r.content, "     1\ta\xEF\xBF\xBD" "b\n");
+  EXPECT_EQ(r.content,
+            "     1\ta\xEF\xBF\xBD"
+            "b\n");
 }
 
 TEST_F(ToolsTest, AFifoDoesNotHangTheReader) {
@@ -113,10 +117,10 @@ TEST_F(ToolsTest, AFifoDoesNotHangTheReader) {
 TEST_F(ToolsTest, PathsOutsideTheWorkspaceAreRejected) {
   spit(root_ / "outside.txt", "secret\n");
   const std::string outside = (root_ / "outside.txt").string();
-  for (const std::string& p :
-       std::vector<std::string>{std::string("../outside.txt"), std::string("../../outside.txt"),
-        std::string("/workspace/../outside.txt"), std::string("a/../../outside.txt"),
-        std::string("/etc/passwd"), outside, std::string("/"), std::string("/workspacex/a")}) {
+  for (const std::string& p : std::vector<std::string>{
+           std::string("../outside.txt"), std::string("../../outside.txt"),
+           std::string("/workspace/../outside.txt"), std::string("a/../../outside.txt"),
+           std::string("/etc/passwd"), outside, std::string("/"), std::string("/workspacex/a")}) {
     auto r = read(p);
     EXPECT_TRUE(r.is_error) << p;
     EXPECT_EQ(r.content.find("secret"), std::string::npos) << p;
@@ -139,8 +143,8 @@ TEST_F(ToolsTest, SymlinksCannotEscape) {
   std::filesystem::create_symlink("../outside.txt", ws_ / "rel_link");
   std::filesystem::create_symlink(root_ / "outdir", ws_ / "dir_link");
   std::filesystem::create_symlink("/etc", ws_ / "etc_link");
-  for (std::string p : {"abs_link", "rel_link", "dir_link/f.txt", "etc_link/passwd",
-                               "dir_link/new.txt"}) {
+  for (std::string p :
+       {"abs_link", "rel_link", "dir_link/f.txt", "etc_link/passwd", "dir_link/new.txt"}) {
     auto r = read(p);
     EXPECT_TRUE(r.is_error) << p;
     EXPECT_EQ(r.content.find("secret"), std::string::npos) << p;
@@ -208,7 +212,9 @@ TEST_F(ToolsTest, InvalidInputIsAToolError) {
   EXPECT_TRUE(writeTool(*sb_, R"({"file_path":"a"})").is_error);
   EXPECT_TRUE(writeTool(*sb_, R"({"file_path":"/workspace","content":"x"})").is_error);
   EXPECT_TRUE(editTool(*sb_, R"({"file_path":"a","old_string":"x"})").is_error);
-  EXPECT_TRUE(editTool(*sb_, R"({"file_path":"a","old_string":"x","new_string":"y","replace_all":"yes"})").is_error);
+  EXPECT_TRUE(
+      editTool(*sb_, R"({"file_path":"a","old_string":"x","new_string":"y","replace_all":"yes"})")
+          .is_error);
   EXPECT_TRUE(globTool(*sb_, R"({})").is_error);
   EXPECT_TRUE(globTool(*sb_, R"({"pattern":"../*"})").is_error);
   EXPECT_TRUE(grepTool(*sb_, R"({"pattern":"("})").is_error);
@@ -266,8 +272,9 @@ TEST_F(ToolsTest, GrepModes) {
   r = grepTool(*sb_, R"j({"pattern":"Foo\\(\\)","output_mode":"content","glob":"*.cc"})j");
   EXPECT_EQ(r.content, "/workspace/a.cc:2:  return Foo();\n");
   r = grepTool(*sb_, R"({"pattern":"return","output_mode":"content","-C":1,"path":"a.cc"})");
-  EXPECT_EQ(r.content, "/workspace/a.cc-1-int main() {\n/workspace/a.cc:2:  return Foo();\n"
-                       "/workspace/a.cc-3-}\n");
+  EXPECT_EQ(r.content,
+            "/workspace/a.cc-1-int main() {\n/workspace/a.cc:2:  return Foo();\n"
+            "/workspace/a.cc-3-}\n");
   r = grepTool(*sb_, R"({"pattern":"^int","output_mode":"content","-n":false,"type":"cpp"})");
   EXPECT_NE(r.content.find("/workspace/lib/b.h:int Foo();\n"), std::string::npos) << r.content;
   r = grepTool(*sb_, R"({"pattern":"int","output_mode":"content","head_limit":1})");
@@ -298,7 +305,11 @@ TEST_F(ToolsTest, MountsAreRootsForTheFileTools) {
   auto r = readTool(*sb, R"({"file_path":"/mnt/ro/fixed.txt"})");
   EXPECT_EQ(r.content, "     1\tconstant\n");
   EXPECT_TRUE(writeTool(*sb, R"({"file_path":"/mnt/ro/x","content":"x"})").is_error);
-  EXPECT_TRUE(editTool(*sb, R"({"file_path":"/mnt/ro/fixed.txt","old_string":"constant","new_string":"changed"})").is_error);
+  EXPECT_TRUE(
+      editTool(
+          *sb,
+          R"({"file_path":"/mnt/ro/fixed.txt","old_string":"constant","new_string":"changed"})")
+          .is_error);
   EXPECT_TRUE(readTool(*sb, R"({"file_path":"/mnt/memory/../ro/../../etc/passwd"})").is_error);
   auto g = globTool(*sb, R"({"pattern":"**/*.md","path":"/mnt/memory"})");
   EXPECT_EQ(g.content, "/mnt/memory/topic/fact.md\n");

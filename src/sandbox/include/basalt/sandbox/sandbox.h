@@ -45,15 +45,15 @@ struct Mount {
 /// Resource limits for every command. Per-process limits are rlimits; the wall-clock timeout and
 /// the output cap apply to the command as a whole.
 struct Limits {
-  std::chrono::milliseconds wall_timeout{120'000};  ///< default when a run gives none
+  std::chrono::milliseconds wall_timeout{120'000};      ///< default when a run gives none
   std::chrono::milliseconds max_wall_timeout{600'000};  ///< a run's own timeout is clamped here
-  int cpu_seconds = 300;                    ///< RLIMIT_CPU per process (SIGXCPU, then SIGKILL)
+  int cpu_seconds = 300;  ///< RLIMIT_CPU per process (SIGXCPU, then SIGKILL)
   std::uint64_t address_space_bytes = 4ull << 30;  ///< RLIMIT_AS per process
-  int max_processes = 256;                  ///< RLIMIT_NPROC inside the sandbox's user namespace
+  int max_processes = 256;                    ///< RLIMIT_NPROC inside the sandbox's user namespace
   std::uint64_t max_file_bytes = 1ull << 30;  ///< RLIMIT_FSIZE (also caps the write tool)
-  int max_open_files = 1024;                ///< RLIMIT_NOFILE
-  std::uint64_t tmp_bytes = 512ull << 20;   ///< size of the tmpfs at /tmp
-  std::size_t max_output_bytes = 64 * 1024;  ///< stdout+stderr kept; the rest is dropped
+  int max_open_files = 1024;                  ///< RLIMIT_NOFILE
+  std::uint64_t tmp_bytes = 512ull << 20;     ///< size of the tmpfs at /tmp
+  std::size_t max_output_bytes = 64 * 1024;   ///< stdout+stderr kept; the rest is dropped
   /// Output beyond the cap is drained and discarded; past this many discarded bytes the command
   /// is killed (something that floods forever should not run until the wall-clock timeout).
   std::size_t flood_kill_bytes = 16ull << 20;
@@ -101,12 +101,12 @@ struct RunSpec {
 };
 
 struct RunResult {
-  int exit_code = -1;   ///< the command's exit status; 128+N when killed by signal N
-  std::string output;   ///< stdout and stderr interleaved, capped (marker appended if truncated)
+  int exit_code = -1;  ///< the command's exit status; 128+N when killed by signal N
+  std::string output;  ///< stdout and stderr interleaved, capped (marker appended if truncated)
   bool output_truncated = false;
-  bool timed_out = false;      ///< killed by the wall-clock timeout
-  bool flood_killed = false;   ///< killed for writing far more than the output cap
-  bool cancelled = false;      ///< killed through the Cancellation
+  bool timed_out = false;     ///< killed by the wall-clock timeout
+  bool flood_killed = false;  ///< killed for writing far more than the output cap
+  bool cancelled = false;     ///< killed through the Cancellation
   std::chrono::milliseconds elapsed{0};
 };
 
@@ -127,8 +127,8 @@ struct Root {
 /// RESOLVE_BENEATH ...) so neither `..` nor a symlink can leave the root.
 struct ConfinedPath {
   const Root* root = nullptr;
-  std::string relative;      ///< normalized, no leading '/', "." for the root itself
-  std::string display;       ///< the normalized sandbox path ("/workspace/a/b.txt")
+  std::string relative;  ///< normalized, no leading '/', "." for the root itself
+  std::string display;   ///< the normalized sandbox path ("/workspace/a/b.txt")
 };
 
 class Sandbox {
