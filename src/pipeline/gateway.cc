@@ -341,7 +341,9 @@ Task<void> Gateway::serveModelCall(const canonical::DoorCodec& codec, HttpReques
   co_await asio::this_coro::throw_if_cancelled(false);
   Call call(codec, request, responder, hooks);
 
-  if (governance_.perimeter != nullptr) {
+  if (const perimeter::Caller* preset = hooks != nullptr ? hooks->presetCaller() : nullptr) {
+    call.caller = *preset;
+  } else if (governance_.perimeter != nullptr) {
     Result<perimeter::Caller> caller = governance_.perimeter->authenticate(request);
     if (!caller) {
       co_await fail(call, caller.error());
@@ -616,6 +618,7 @@ Task<bool> Gateway::audit(Call& call) {
   event.policy_decision.policy = call.authz.policy;
   event.policy_decision.statement = call.authz.statement;
   event.guardrail_interventions = std::move(call.interventions);
+  if (call.hooks != nullptr) call.hooks->annotate(event);
 
   Result<std::uint64_t> stored =
       co_await audit::asyncAppend(*governance_.audit, std::move(event), asio::use_awaitable);

@@ -1,6 +1,8 @@
 #include "basalt/pipeline/gateway.h"
 
+#include "basalt/audit/audit_event.h"
 #include "basalt/audit/audit_sink.h"
+#include "basalt/perimeter/perimeter.h"
 #include "fakes/fake_responder.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -165,14 +167,15 @@ struct Fixture {
                                         governance);
   }
 
-  FakeResponder run(std::string body, int gone_after_writes = -1) {
+  FakeResponder run(std::string body, int gone_after_writes = -1, CallHooks* hooks = nullptr) {
     boost::asio::io_context io;
     FakeResponder res;
     res.gone_after_writes = gone_after_writes;
     HttpRequest req;
     req.body = std::move(body);
     req.request_id = "rid";
-    boost::asio::co_spawn(io, gateway->serveModelCall(codec, req, res), boost::asio::detached);
+    boost::asio::co_spawn(io, gateway->serveModelCall(codec, req, res, hooks),
+                          boost::asio::detached);
     io.run();
     return res;
   }
@@ -186,6 +189,69 @@ TEST(Gateway, AnswersFromThePrimaryRoute) {
   EXPECT_EQ(res.body, "hello");
   EXPECT_EQ(f.a->upstream_models, std::vector<std::string>{"a-model"});
   EXPECT_EQ(f.b->calls, 0);
+}
+
+/// Records what the gateway tells its hooks; can reject a call in prepare().
+class RecordingHooks final : public CallHooks {
+ public:
+  const perimeter::Caller* presetCaller() const override { return preset ? &*preset : nullptr; }
+  void annotate(audit::AuditEvent& event) const override {
+    event.request_parameters.extra.emplace_back("sessionId", "sesn_1");
+  }
+  Result<void> prepare(const std::string& principal, canonical::ChatRequest& chat) override {
+    prepared_principal = principal;
+    request_id = chat.request_id;
+    if (reject) return Error::invalid("previous response not found", "previous_response_id");
+    return {};
+  }
+  bool wantsResponse(const canonical::ChatRequest&) const override { return true; }
+  void completed(const std::string& principal, const canonical::ChatRequest&,
+                 const canonical::ChatResponse& response) override {
+    completed_principal = principal;
+    for (const auto& b : response.content) {
+      if (auto* t = std::get_if<canonical::TextBlock>(&b)) completed_text += t->text;
+    }
+    ++completions;
+  }
+  std::optional<perimeter::Caller> preset;
+  bool reject = false;
+  std::string prepared_principal = "-";
+  std::string completed_principal = "-";
+  std::string request_id;
+  std::string completed_text;
+  int completions = 0;
+};
+
+TEST(Gateway, HooksSeeTheCallAndTheResponseTheClientGot) {
+  for (const char* body : {"m", "m stream"}) {
+    Fixture f;
+    f.a->script.push_back({std::nullopt, "hello"});
+    RecordingHooks hooks;
+    hooks.preset = perimeter::Caller{"prn_agent", "agent-1", "agent"};
+    FakeResponder res = f.run(body, -1, &hooks);
+    EXPECT_EQ(res.status, 200) << body;
+    EXPECT_EQ(hooks.prepared_principal, "prn_agent");
+    EXPECT_EQ(hooks.request_id, "rid");
+    EXPECT_EQ(hooks.completions, 1) << body;
+    EXPECT_EQ(hooks.completed_principal, "prn_agent");
+    EXPECT_EQ(hooks.completed_text, "hello") << body;
+    ASSERT_EQ(f.audit_sink.events.size(), 1U);
+    EXPECT_EQ(f.audit_sink.events[0].user_identity.principal_id, "prn_agent");
+    ASSERT_EQ(f.audit_sink.events[0].request_parameters.extra.size(), 1U);
+    EXPECT_EQ(f.audit_sink.events[0].request_parameters.extra[0].second, "sesn_1");
+  }
+}
+
+TEST(Gateway, AHookThatRejectsAnswersWithoutCallingAProvider) {
+  Fixture f;
+  RecordingHooks hooks;
+  hooks.reject = true;
+  FakeResponder res = f.run("m", -1, &hooks);
+  EXPECT_EQ(res.status, 400);
+  EXPECT_EQ(res.body, "previous response not found");
+  EXPECT_EQ(f.a->calls, 0);
+  EXPECT_EQ(hooks.completions, 0);
+  EXPECT_EQ(f.audit_sink.events.size(), 1U);
 }
 
 TEST(Gateway, UnknownModelIs404AndBadRequestIs400) {

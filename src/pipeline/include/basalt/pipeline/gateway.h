@@ -17,6 +17,7 @@
 
 namespace basalt::perimeter {
 class Perimeter;
+struct Caller;
 }
 namespace basalt::quota {
 class QuotaLedger;
@@ -26,6 +27,7 @@ class GuardrailSet;
 }
 namespace basalt::audit {
 class AuditSink;
+struct AuditEvent;
 }
 
 namespace basalt::pipeline {
@@ -39,20 +41,30 @@ struct Governance {
   audit::AuditSink* audit = nullptr;
 };
 
-/// Door-specific steps around a model call, for doors that keep server-side state (the
-/// Responses door's stored responses and `previous_response_id`). `principal_id` is the
-/// caller's ("" when the perimeter is off): state is always scoped to it.
+/// Steps around a model call for doors that keep server-side state (the Responses door's
+/// stored responses and `previous_response_id`) and for in-process callers (a managed agent's
+/// model calls enter through a door like any client, as the session's principal).
+/// `principal_id` is the caller's ("" when the perimeter is off): state is scoped to it.
 class CallHooks {
  public:
   virtual ~CallHooks() = default;
+  /// The caller when it is already known (an agent session's identity): authentication of
+  /// the request is skipped, authorization, quotas, guardrails and audit are not.
+  virtual const perimeter::Caller* presetCaller() const { return nullptr; }
+  /// Adds the caller's attribution (agent, session, end user) to the call's audit record.
+  virtual void annotate(audit::AuditEvent& /*event*/) const {}
   /// After authorization, before routing; may rewrite `chat` (prepend a stored conversation).
   /// An error answers the call in the door's shape.
-  virtual Result<void> prepare(const std::string& principal_id, canonical::ChatRequest& chat) = 0;
+  virtual Result<void> prepare(const std::string& /*principal_id*/,
+                               canonical::ChatRequest& /*chat*/) {
+    return {};
+  }
   /// Whether `completed` wants this call's response (a stream is then accumulated).
-  virtual bool wantsResponse(const canonical::ChatRequest& chat) const = 0;
+  virtual bool wantsResponse(const canonical::ChatRequest& /*chat*/) const { return false; }
   /// After a successful call, before the answer's last bytes go out.
-  virtual void completed(const std::string& principal_id, const canonical::ChatRequest& chat,
-                         const canonical::ChatResponse& response) = 0;
+  virtual void completed(const std::string& /*principal_id*/,
+                         const canonical::ChatRequest& /*chat*/,
+                         const canonical::ChatResponse& /*response*/) {}
 };
 
 class Gateway {
