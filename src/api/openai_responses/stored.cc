@@ -32,6 +32,14 @@ std::string encodeStoredConversation(const canonical::ChatRequest& request,
   return json::serialize(detail::encodeItems(messages, /*faithful=*/true, calls, /*stored=*/true));
 }
 
+bool storeRequested(const canonical::ChatRequest& request) {
+  if (request.extras.vendor != canonical::Vendor::kOpenAI || request.extras.empty()) return true;
+  std::optional<json::value> v = detail::parseJson(request.extras.json);
+  if (!v || !v->is_object()) return true;
+  const json::value* store = v->get_object().if_contains("store");
+  return store == nullptr || !store->is_bool() || store->get_bool();
+}
+
 Result<void> prependConversation(std::string_view stored, canonical::ChatRequest& request) {
   std::optional<json::value> v = detail::parseJson(stored);
   if (!v || !v->is_array()) {

@@ -51,6 +51,10 @@ canonical::EncodedReply encodeError(const Error& error);
 std::string encodeStoredConversation(const canonical::ChatRequest& request,
                                      const canonical::ChatResponse& response);
 
+/// Whether the client asked for the response to be stored (`store`, true when absent, as on
+/// OpenAI's API; Codex sends false).
+bool storeRequested(const canonical::ChatRequest& request);
+
 /// Decodes a conversation stored by encodeStoredConversation and puts it before the request's
 /// own messages. Fails (kInternal) only when `stored` is not such an array.
 Result<void> prependConversation(std::string_view stored, canonical::ChatRequest& request);
