@@ -62,8 +62,23 @@ struct ChildArgs {
   pid_t parent;
 };
 
+// State of the reaper process (below). Private to that process after fork().
+volatile sig_atomic_t g_kill_requested = 0;
+volatile pid_t g_bwrap_pid = 0;
+
+void onKillRequest(int) {
+  int saved = errno;
+  g_kill_requested = 1;
+  if (pid_t p = g_bwrap_pid; p > 0) ::kill(-p, SIGKILL);
+  errno = saved;
+}
+
+// The forked child is a small reaper that starts bwrap and waits for every process it leaves
+// behind: bwrap's outer process exits as soon as its pid-1 init reports the exit code, before
+// that init is reaped, so without a subreaper each command would leave a zombie for the host's
+// init (and Basalt running as pid 1 in a container never reaps them). SIGTERM to the reaper
+// kills bwrap's process group; the reaper then collects everything and exits 128+9.
 [[noreturn]] void childMain(const ChildArgs& a) {
-  // Our own process group, so the parent can kill everything bwrap leaves in it.
   ::setsid();
   if (a.switch_user) {
     // Raw syscalls: glibc's wrappers broadcast to all threads, which a forked child must avoid.
@@ -71,10 +86,11 @@ struct ChildArgs {
     if (::syscall(SYS_setresgid, a.gid, a.gid, a.gid) != 0) ::_exit(125);
     if (::syscall(SYS_setresuid, a.uid, a.uid, a.uid) != 0) ::_exit(125);
   }
-  // After the uid change (which clears it): if Basalt dies, bwrap dies, and --die-with-parent
-  // takes the sandbox with it.
+  // After the uid change (which clears it): if Basalt's thread dies, the reaper dies, bwrap
+  // dies, and --die-with-parent takes the sandbox with it.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != a.parent) ::_exit(125);
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   if (::dup2(a.devnull, 0) < 0 || ::dup2(a.out, 1) < 0 || ::dup2(a.out, 2) < 0) ::_exit(125);
   for (std::size_t i = 0; i < a.nfds; ++i) {
     if (::dup2(a.fds[i].first, a.fds[i].second) < 0) ::_exit(125);
@@ -92,11 +108,41 @@ struct ChildArgs {
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
   }
+  sigset_t term;
+  ::sigemptyset(&term);
+  ::sigaddset(&term, SIGTERM);
+  ::sigprocmask(SIG_SETMASK, &term, nullptr);  // held until bwrap's pid is known
+  struct sigaction on_term {};
+  on_term.sa_handler = onKillRequest;
+  ::sigaction(SIGTERM, &on_term, nullptr);
+
   sigset_t none;
   ::sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::execve(a.path, a.argv, a.envp);
-  ::_exit(127);
+  pid_t bwrap = ::vfork();
+  if (bwrap == 0) {
+    ::setpgid(0, 0);  // its own group, so a kill request reaches bwrap but not the reaper
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execve(a.path, a.argv, a.envp);
+    ::_exit(127);
+  }
+  if (bwrap < 0) ::_exit(125);
+  g_bwrap_pid = bwrap;
+  // The reaper holds no end of the output pipe: EOF means bwrap's side is gone.
+  ::syscall(SYS_close_range, 0u, ~0u, 0u);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);  // a pending kill request is delivered here
+  int bwrap_status = 0;
+  for (;;) {
+    int status = 0;
+    pid_t done = ::waitpid(-1, &status, 0);
+    if (done < 0) {
+      if (errno == EINTR) continue;
+      break;  // ECHILD: everything is reaped
+    }
+    if (done == bwrap) bwrap_status = status;
+  }
+  if (WIFEXITED(bwrap_status)) ::_exit(WEXITSTATUS(bwrap_status));
+  ::_exit(128 + (WIFSIGNALED(bwrap_status) ? WTERMSIG(bwrap_status) : 0));
 }
 
 int waitStatusToExitCode(int status) {
@@ -156,11 +202,12 @@ Result<RunResult> spawnAndWait(const SpawnPlan& plan) {
   std::string& out = result.output;
   char buf[65536];
 
+  // Soft kill: ask the reaper to kill bwrap's group and collect it. The hard kill (below) is
+  // for a reaper that does not exit in time.
   auto killAll = [&] {
     if (killed) return;
     killed = true;
-    ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
-    ::kill(-pid, SIGKILL);  // the process group; pid is not reaped yet, so not reused
+    ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGTERM, nullptr, 0);
   };
 
   // After the process exits (or is killed), the pipe closes as soon as the sandbox's pid
@@ -229,7 +276,10 @@ Result<RunResult> spawnAndWait(const SpawnPlan& plan) {
   }
 
   int status = 0;
-  if (!exited) killAll();
+  if (!exited) {
+    ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+    ::kill(-pid, SIGKILL);  // pid is not reaped yet, so the group id is not reused
+  }
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   result.exit_code = waitStatusToExitCode(status);

@@ -4,6 +4,8 @@
 #include "basalt/sandbox/tools.h"
 #include "sandbox_fixture.h"
 
+#include <gmock/gmock.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -12,6 +14,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <thread>
 
 namespace basalt::sandbox {
@@ -315,8 +318,8 @@ TEST_F(SandboxTest, ConcurrentRunsAreIndependent) {
   std::vector<std::future<Result<RunResult>>> runs;
   for (int i = 0; i < 4; ++i) {
     RunSpec spec;
-    spec.argv = {"/bin/bash", "-c", "echo " + std::to_string(i) + " > f" + std::to_string(i) +
-                                        "; ls"};
+    spec.argv = {"/bin/bash", "-c",
+                 "echo " + std::to_string(i) + " > f" + std::to_string(i) + "; ls"};
     spec.timeout = 30s;
     runs.push_back((i % 2 == 0 ? a : b)->runAsync(spec));
   }
@@ -337,10 +340,11 @@ TEST_F(SandboxTest, DangerousSyscallsAreDenied) {
   auto sb = make();
   BASALT_REQUIRE_COMMANDS(sb);
   // mount(2) and ptrace(2) through real binaries; each must fail.
-  auto r = runBash(*sb, "mount -t tmpfs none /tmp 2>/dev/null && echo MOUNTED; "
-                        "python3 -c 'import ctypes; "
-                        "print(\"ptrace\", ctypes.CDLL(None, use_errno=True).ptrace(0,0,0,0), "
-                        "ctypes.get_errno())'");
+  auto r = runBash(*sb,
+                   "mount -t tmpfs none /tmp 2>/dev/null && echo MOUNTED; "
+                   "python3 -c 'import ctypes; "
+                   "print(\"ptrace\", ctypes.CDLL(None, use_errno=True).ptrace(0,0,0,0), "
+                   "ctypes.get_errno())'");
   EXPECT_EQ(r.output.find("MOUNTED"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("ptrace -1 1\n"), std::string::npos) << r.output;  // EPERM
 }
@@ -357,6 +361,45 @@ TEST_F(SandboxTest, LinksMadeInsideTheSandboxDoNotFoolTheFileTools) {
     EXPECT_TRUE(out.is_error) << p << ": " << out.content;
     EXPECT_EQ(out.content.find("root:"), std::string::npos) << p;
   }
+}
+
+// Processes whose comm or argv[0] is `comm` (zombies only, or all), anywhere on the host.
+std::vector<std::string> findProcesses(const std::string& comm, bool zombies_only) {
+  std::vector<std::string> found;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "stat");
+    std::string stat;
+    std::getline(in, stat);
+    auto open = stat.find('(');
+    auto close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) {
+      continue;
+    }
+    std::ifstream cmd(e.path() / "cmdline");
+    std::string argv0;
+    std::getline(cmd, argv0, '\0');
+    if (stat.substr(open + 1, close - open - 1) != comm && argv0 != comm) continue;
+    char state = stat[close + 2];
+    if (!zombies_only || state == 'Z') found.push_back(name + " " + state);
+  }
+  return found;
+}
+
+TEST_F(SandboxTest, LeavesNoProcessesOrZombiesBehind) {
+  auto sb = make();
+  BASALT_REQUIRE_COMMANDS(sb);
+  auto r = runBash(*sb, "exec -a basalt-sbx-sleeper sleep 60 & echo started", 10s);
+  EXPECT_EQ(r.exit_code, 0);
+  r = runBash(*sb, "exec -a basalt-sbx-sleeper sleep 60", 300ms);
+  EXPECT_TRUE(r.timed_out);
+  // Everything was reaped by run() itself: not left to the host's init.
+  EXPECT_THAT(findProcesses("bwrap", true), ::testing::IsEmpty());
+  EXPECT_THAT(findProcesses("basalt-sbx-sleeper", false), ::testing::IsEmpty());
+  int status = 0;
+  EXPECT_EQ(::waitpid(-1, &status, WNOHANG), -1);  // no child of ours is left either
+  EXPECT_EQ(errno, ECHILD);
 }
 
 TEST_F(SandboxTest, BashToolReportsExitCodesAndTimeouts) {
