@@ -431,7 +431,28 @@ Result<RunResult> Sandbox::run(const RunSpec& spec) const {
   // bwrap's root is a tmpfs; freeze it (and the /etc built on it) once every mount is in place.
   plan.argv.insert(plan.argv.end(),
                    {"--remount-ro", "/", "--chdir", std::string(kWorkspace), "--"});
-  auto cmd = withProcessLimit(limits.max_processes, spec.argv);
+  std::vector<std::string> argv = spec.argv;
+  int state_read = -1;
+  if (spec.state_channel) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return Error::internal("sandbox: pipe2 failed");
+    state_read = p[0];
+    owned.fds.push_back(p[0]);
+    int high = moveHigh(p[1]);
+    ::close(p[1]);
+    if (high < 0) return Error::internal("sandbox: fcntl failed");
+    owned.fds.push_back(high);
+    const std::string target = std::to_string(next_fd);
+    plan.fds.emplace_back(high, next_fd++);
+    for (auto& a : argv) {
+      for (auto pos = a.find("{STATE_FD}"); pos != std::string::npos;
+           pos = a.find("{STATE_FD}", pos + target.size())) {
+        a.replace(pos, 10, target);
+      }
+    }
+  }
+  plan.state_read_fd = state_read;
+  auto cmd = withProcessLimit(limits.max_processes, argv);
   plan.argv.insert(plan.argv.end(), cmd.begin(), cmd.end());
 
   plan.envp = {kPath, "HOME=/workspace", "LANG=C.UTF-8", "TERM=dumb"};
@@ -456,6 +477,16 @@ Result<RunResult> Sandbox::run(const RunSpec& spec) const {
 
 std::future<Result<RunResult>> Sandbox::runAsync(RunSpec spec) const {
   return std::async(std::launch::async, [this, spec = std::move(spec)] { return run(spec); });
+}
+
+std::string Sandbox::shellCwd() const {
+  std::lock_guard lock(shell_mu_);
+  return shell_cwd_;
+}
+
+void Sandbox::setShellCwd(std::string cwd) const {
+  std::lock_guard lock(shell_mu_);
+  shell_cwd_ = std::move(cwd);
 }
 
 Result<ConfinedPath> Sandbox::confine(std::string_view path) const {

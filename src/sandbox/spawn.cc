@@ -283,6 +283,12 @@ Result<RunResult> spawnAndWait(const SpawnPlan& plan) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   result.exit_code = waitStatusToExitCode(status);
+  if (plan.state_read_fd >= 0) {
+    ::fcntl(plan.state_read_fd, F_SETFL, ::fcntl(plan.state_read_fd, F_GETFL) | O_NONBLOCK);
+    char state[4096];
+    ssize_t got = ::read(plan.state_read_fd, state, sizeof state);
+    if (got > 0) result.state.assign(state, static_cast<std::size_t>(got));
+  }
   result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
   if (dropped > 0) {
     result.output_truncated = true;

@@ -30,6 +30,7 @@ struct SpawnPlan {
   std::size_t max_output_bytes = 0;
   std::size_t flood_kill_bytes = 0;
   const Cancellation* cancel = nullptr;
+  int state_read_fd = -1;  ///< read (non-blocking, up to 4 KiB) into RunResult::state at the end
 };
 
 /// Spawns and waits. Errors only when the process could not be started.

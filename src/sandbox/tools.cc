@@ -272,6 +272,17 @@ bool GlobMatcher::matches(std::string_view relative_path) const {
 using detail::fail;
 using detail::ok;
 
+namespace {
+
+// $1: the directory to start in, $2: the command. The EXIT trap reports the final directory
+// on the state channel (not run when the command replaces the shell with exec: cwd then
+// stays as it was).
+constexpr const char* kShellWrapper =
+    "__basalt_cmd=$2; cd -- \"$1\" 2>/dev/null || cd /workspace; set --; "
+    "trap 'pwd >&{STATE_FD}' EXIT; eval \"$__basalt_cmd\"";
+
+}  // namespace
+
 bool isSandboxTool(std::string_view name) {
   return name == "bash" || name == "read" || name == "write" || name == "edit" || name == "glob" ||
          name == "grep";
@@ -296,16 +307,21 @@ ToolOutcome bashTool(const Sandbox& sandbox, std::string_view input_json,
   if (!restart) return fail(restart.error().message);
   auto command = in->optionalString("command");
   if (!command) return fail(command.error().message);
-  if (restart->value_or(false) && !*command) {
-    return ok(
-        "Bash session restarted. Each command runs in a fresh shell in /workspace; files "
-        "persist, shell variables and the working directory do not.");
+  if (restart->value_or(false)) {
+    sandbox.setShellCwd("/workspace");
+    if (!*command) {
+      return ok("Bash session restarted: the working directory is /workspace again.");
+    }
   }
   if (!*command || (*command)->empty()) return fail("missing required field \"command\"");
   auto timeout = in->optionalInt("timeout");
   if (!timeout) return fail(timeout.error().message);
   RunSpec spec;
-  spec.argv = {"/bin/bash", "-c", **command};
+  // Each call is a fresh shell, but the working directory carries over like in a persistent
+  // session: the shell starts where the last call ended and reports `pwd` on the state channel
+  // when it exits.
+  spec.argv = {"/bin/bash", "-c", kShellWrapper, "bash", sandbox.shellCwd(), **command};
+  spec.state_channel = true;
   if (*timeout) {
     if (**timeout <= 0) return fail("field \"timeout\" must be a positive number of milliseconds");
     spec.timeout = std::chrono::milliseconds(**timeout);
@@ -313,6 +329,13 @@ ToolOutcome bashTool(const Sandbox& sandbox, std::string_view input_json,
   spec.cancel = cancel;
   auto r = sandbox.run(spec);
   if (!r) return fail(r.error().message);
+  if (auto cwd = r->state; !cwd.empty() && cwd.back() == '\n') {
+    cwd.pop_back();
+    // Only a plausible absolute path; `cd` inside the sandbox is the real check next time.
+    if (!cwd.empty() && cwd[0] == '/' && cwd.find('\n') == std::string::npos) {
+      sandbox.setShellCwd(std::move(cwd));
+    }
+  }
 
   std::string content = detail::toValidUtf8(r->output);
   auto note = [&](const std::string& line) {

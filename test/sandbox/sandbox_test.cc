@@ -402,6 +402,33 @@ TEST_F(SandboxTest, LeavesNoProcessesOrZombiesBehind) {
   EXPECT_EQ(errno, ECHILD);
 }
 
+TEST_F(SandboxTest, BashToolKeepsTheWorkingDirectory) {
+  auto sb = make();
+  BASALT_REQUIRE_COMMANDS(sb);
+  EXPECT_FALSE(bashTool(*sb, R"({"command":"mkdir -p proj/src && cd proj"})").is_error);
+  auto r = bashTool(*sb, R"({"command":"pwd; X=1"})");
+  EXPECT_EQ(r.content, "/workspace/proj\n");
+  r = bashTool(*sb, R"({"command":"cd src; echo ${X:-unset}"})");
+  EXPECT_EQ(r.content, "unset\n");  // variables do not persist
+  r = bashTool(*sb, R"({"command":"pwd"})");
+  EXPECT_EQ(r.content, "/workspace/proj/src\n");
+  // A failing command still reports where it ended.
+  r = bashTool(*sb, R"({"command":"cd /tmp; false"})");
+  EXPECT_TRUE(r.is_error);
+  EXPECT_EQ(bashTool(*sb, R"({"command":"pwd"})").content, "/tmp\n");
+  // A directory that disappeared falls back to /workspace.
+  EXPECT_FALSE(bashTool(*sb, R"({"command":"cd /workspace/proj/src"})").is_error);
+  std::filesystem::remove_all(sb->workspaceDir() / "proj");
+  EXPECT_EQ(bashTool(*sb, R"({"command":"pwd"})").content, "/workspace\n");
+  EXPECT_FALSE(bashTool(*sb, R"({"command":"cd /usr"})").is_error);
+  r = bashTool(*sb, R"({"restart":true})");
+  EXPECT_FALSE(r.is_error);
+  EXPECT_EQ(bashTool(*sb, R"({"command":"pwd"})").content, "/workspace\n");
+  // Quoting survives the wrapper.
+  r = bashTool(*sb, R"({"command":"printf '%s|' \"a b\" '$HOME' \"$HOME\""})");
+  EXPECT_EQ(r.content, "a b|$HOME|/workspace|");
+}
+
 TEST_F(SandboxTest, BashToolReportsExitCodesAndTimeouts) {
   auto sb = make();
   BASALT_REQUIRE_COMMANDS(sb);

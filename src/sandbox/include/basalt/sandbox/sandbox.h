@@ -3,7 +3,8 @@
 /// host, and commands run inside bubblewrap (user/pid/ipc/uts/net/mount namespaces, seccomp,
 /// rlimits, wall-clock timeout, output cap). What is and is not enforced: see README.md.
 ///
-/// Threading: `Sandbox` is immutable after `open()` and safe to share between threads. `run()`
+/// Threading: `Sandbox` is safe to share between threads (its only mutable state, the bash
+/// tool's working directory, is locked). `run()`
 /// BLOCKS for the duration of the command (up to the wall-clock timeout): never call it on an
 /// io_context thread. Call it on a worker thread/pool, or use `runAsync()`, which returns a
 /// std::future served by a dedicated thread. A `Cancellation` ends a running command early
@@ -19,6 +20,7 @@
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,7 +78,8 @@ struct SandboxOptions {
   gid_t run_as_gid = 65534;
 };
 
-/// Ends a running command early. Thread-safe; one Cancellation may serve many runs.
+/// Ends a running command early. Thread-safe; one Cancellation may serve many runs, and once
+/// cancelled it stays cancelled (later runs with it return at once, `cancelled` set).
 class Cancellation {
  public:
   Cancellation();
@@ -98,6 +101,10 @@ struct RunSpec {
   std::vector<std::string> argv;  ///< argv[0] is resolved inside the sandbox (e.g. "/bin/bash")
   std::optional<std::chrono::milliseconds> timeout;  ///< clamped to Limits::max_wall_timeout
   std::shared_ptr<Cancellation> cancel;              ///< optional
+  /// Gives the command a second output channel for machine-readable state: the literal
+  /// "{STATE_FD}" in any argv element is replaced by its descriptor number. What the command
+  /// writes there (up to 4 KiB) comes back in RunResult::state.
+  bool state_channel = false;
 };
 
 struct RunResult {
@@ -108,6 +115,7 @@ struct RunResult {
   bool flood_killed = false;  ///< killed for writing far more than the output cap
   bool cancelled = false;     ///< killed through the Cancellation
   std::chrono::milliseconds elapsed{0};
+  std::string state;  ///< what was written to the state channel (RunSpec::state_channel)
 };
 
 /// What this machine lets the sandbox enforce (probed once per bwrap path and uid).
@@ -158,6 +166,10 @@ class Sandbox {
   uid_t fileOwnerUid() const { return owner_uid_; }
   gid_t fileOwnerGid() const { return owner_gid_; }
 
+  /// The bash tool's working directory between calls ("/workspace" after open or restart).
+  std::string shellCwd() const;
+  void setShellCwd(std::string cwd) const;
+
   /// The probe behind support(): whether bwrap can run here with all the isolation we require.
   static Support probe(const std::string& bwrap_path, uid_t run_as_uid, gid_t run_as_gid);
 
@@ -170,6 +182,8 @@ class Sandbox {
   Support support_;
   uid_t owner_uid_ = static_cast<uid_t>(-1);
   gid_t owner_gid_ = static_cast<gid_t>(-1);
+  mutable std::mutex shell_mu_;
+  mutable std::string shell_cwd_ = "/workspace";
 };
 
 }  // namespace basalt::sandbox

@@ -32,8 +32,8 @@ ToolOutcome runTool(const Sandbox& sandbox, std::string_view name, std::string_v
                     const std::shared_ptr<Cancellation>& cancel = {});
 
 /// {command: string, timeout?: integer milliseconds, restart?: bool}. Each command runs in a
-/// fresh shell with /workspace as cwd (files persist between calls, shell state does not);
-/// `restart` is accepted and only acknowledged.
+/// fresh shell; files and the working directory persist between calls (the cwd starts at
+/// /workspace), shell variables do not. `restart` resets the working directory.
 ToolOutcome bashTool(const Sandbox& sandbox, std::string_view input_json,
                      const std::shared_ptr<Cancellation>& cancel = {});
 /// {file_path, offset?: first line (1-based), limit?: lines (default 2000)}: `cat -n` format.
