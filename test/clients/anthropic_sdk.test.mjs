@@ -7,7 +7,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
-import { ADMIN_KEY, DIRECT, PROVIDER_KEY, startTarget } from './harness.mjs';
+import { ADMIN_KEY, DIRECT, PROVIDER_KEY, providersUnderTest, startTarget } from './harness.mjs';
 
 /// Authentication and routing need the gateway: skipped against the bare mock.
 const gatewayOnly = { skip: DIRECT && 'needs the gateway' };
@@ -35,7 +35,7 @@ function newClient(gw, options = {}) {
 }
 
 // Each provider type the door must work with (harness PROVIDERS).
-for (const provider of ['anthropic', 'openai', 'openai-responses']) {
+for (const provider of providersUnderTest(['anthropic', 'openai', 'openai-responses'])) {
   describe(`Messages door, provider ${provider}`, () => {
     let gw;
     let client;

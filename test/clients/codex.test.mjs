@@ -12,7 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ADMIN_KEY, startTarget } from './harness.mjs';
+import { ADMIN_KEY, providersUnderTest, startTarget } from './harness.mjs';
 
 const CODEX = path.resolve(import.meta.dirname, 'node_modules/@openai/codex/bin/codex.js');
 
@@ -105,7 +105,7 @@ exporter = "none"
 }
 
 // The Responses door in front of each provider type (harness PROVIDERS).
-for (const provider of ['openai-responses', 'anthropic', 'openai']) {
+for (const provider of providersUnderTest(['openai-responses', 'anthropic', 'openai'])) {
   describe(`Codex CLI, Responses door, provider ${provider}`, () => {
     let gw;
     let root;

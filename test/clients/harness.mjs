@@ -27,6 +27,15 @@ export const PROVIDERS = {
   anthropic: { type: 'anthropic', base: (a) => `http://${a}`, path: '/v1/messages' },
 };
 
+/// The provider presets a test file runs against: its `defaults`, narrowed by the environment
+/// variable BASALT_CLIENT_PROVIDERS=a,b (CMake sets it while a provider type is not wired yet).
+export function providersUnderTest(defaults) {
+  const only = process.env.BASALT_CLIENT_PROVIDERS;
+  if (!only) return defaults;
+  const wanted = only.split(',').map((s) => s.trim()).filter(Boolean);
+  return defaults.filter((p) => wanted.includes(p));
+}
+
 /// Spawns `basalt ARGS...` and resolves with {proc, address} once it prints "listening on".
 export function startProcess(args, { env = {}, cwd } = {}) {
   return new Promise((resolve, reject) => {

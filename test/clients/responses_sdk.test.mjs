@@ -3,7 +3,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { ADMIN_KEY, DIRECT, PROVIDER_KEY, startTarget } from './harness.mjs';
+import { ADMIN_KEY, DIRECT, PROVIDER_KEY, providersUnderTest, startTarget } from './harness.mjs';
 
 /// Authentication and routing need the gateway: skipped against the bare mock.
 const gatewayOnly = { skip: DIRECT && 'needs the gateway' };
@@ -41,7 +41,7 @@ function checkUsage(usage, outputTokens) {
 }
 
 // Each provider type the door must work with (harness PROVIDERS).
-for (const provider of ['openai-responses', 'anthropic', 'openai']) {
+for (const provider of providersUnderTest(['openai-responses', 'anthropic', 'openai'])) {
   describe(`Responses door, provider ${provider}`, () => {
     let gw;
     let client;
