@@ -4,6 +4,7 @@
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -108,6 +109,24 @@ Result<int> buildSeccompFilterFd() {
         rc < 0) {
       return seccompError("clone flags", rc);
     }
+  }
+  // Socket families: only AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK. The others are either
+  // not namespaced at all (AF_VSOCK reaches the hypervisor host of a VM whatever the network
+  // namespace says) or rarely used kernel surface (AF_ALG, AF_KEY, AF_PACKET, AF_XDP ...).
+  for (scmp_datum_t family = 0; family < AF_PACKET; ++family) {
+    if (family == AF_UNIX || family == AF_INET || family == AF_INET6 || family == AF_NETLINK) {
+      continue;
+    }
+    if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+                                  SCMP_A0(SCMP_CMP_EQ, family));
+        rc < 0) {
+      return seccompError("socket family", rc);
+    }
+  }
+  if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+                                SCMP_A0(SCMP_CMP_GE, AF_PACKET));
+      rc < 0) {
+    return seccompError("socket family", rc);
   }
   // Pushing bytes into another terminal's input queue; --new-session already detaches, belt
   // and braces.

@@ -347,6 +347,18 @@ TEST_F(SandboxTest, DangerousSyscallsAreDenied) {
                    "ctypes.get_errno())'");
   EXPECT_EQ(r.output.find("MOUNTED"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("ptrace -1 1\n"), std::string::npos) << r.output;  // EPERM
+  // vsock is not covered by the network namespace (it reaches a VM's host): no such sockets.
+  r = runBash(*sb,
+              "python3 -c 'import socket\n"
+              "for f in (socket.AF_VSOCK, socket.AF_ALG, socket.AF_PACKET):\n"
+              "  try:\n"
+              "    socket.socket(f, socket.SOCK_DGRAM if f == socket.AF_PACKET else "
+              "socket.SOCK_STREAM if f == socket.AF_VSOCK else socket.SOCK_SEQPACKET)\n"
+              "    print(\"OPENED\", f)\n"
+              "  except OSError as e:\n"
+              "    print(\"denied\", e.errno)\n"
+              "import socket as s; s.socket(s.AF_UNIX); s.socket(s.AF_INET6); print(\"ok\")'");
+  EXPECT_EQ(r.output, "denied 97\ndenied 97\ndenied 97\nok\n");
 }
 
 TEST_F(SandboxTest, LinksMadeInsideTheSandboxDoNotFoolTheFileTools) {
