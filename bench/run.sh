@@ -30,6 +30,10 @@ STREAMS=10000        # concurrent streams
 STREAM_TOKENS_PER_S=1
 STREAM_WORDS=30      # reply length in words: each stream lasts STREAM_WORDS / STREAM_TOKENS_PER_S s
 STREAM_RAMP=1000     # new streams per second
+H2_STREAMS_PER_CONN=100  # HTTP/2 streams per client connection (Basalt allows 128)
+CHUNK_WORDS=2000     # per-chunk runs: reply length, one SSE event per word
+CHUNK_TOKENS_PER_S=2000  # per-chunk runs, paced mode: chunks per second
+declare -A CHUNK_STREAMS=([unpaced]=50 [paced]=10)  # per-chunk runs: streams per measurement
 STARTUP_RUNS=5
 ROUNDS=3             # each non-streaming measurement, round-robin over the targets; median shown
 RECORD=0
@@ -43,7 +47,8 @@ usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --record) RECORD=1 ;;
-    --quick) DURATION=3; WARMUP=1; ROUNDS=1; STREAMS=1000; STREAM_WORDS=6; STARTUP_RUNS=3 ;;
+    --quick) DURATION=3; WARMUP=1; ROUNDS=1; STREAMS=1000; STREAM_WORDS=6; STARTUP_RUNS=3
+             CHUNK_STREAMS=([unpaced]=10 [paced]=2) ;;
     --rounds) ROUNDS=$2; shift ;;
     --duration) DURATION=$2; shift ;;
     --connections) CONNS=$2; shift ;;
@@ -451,14 +456,101 @@ for t in "${TARGETS[@]}"; do put_median fixed "$t" p99_us; done
 if (( RUN_BASALT )); then stop "$BASALT_PID"; fi
 
 # ---------------------------------------------------------------------------------------------
-# Streaming: mock-upstream with a paced reply, a fresh Basalt in front of it.
+# Streaming: mock-upstream with a paced reply, a fresh Basalt in front of it per protocol; then
+# long streams for the per-chunk cost. Each 10,000-stream run gets a fresh Basalt so that its
+# peak RSS does not include what the previous run left in the allocator.
+
+# stream_load PREFIX PROTO N RAMP TIMEOUT: one `benchlib.py stream` run against Basalt; its
+# STREAM_RESULT becomes PREFIX.*. Over HTTP/2 the streams share ceil(N / H2_STREAMS_PER_CONN)
+# connections opened before the ramp.
+stream_load() {
+  local prefix=$1 proto=$2 n=$3 ramp=$4 timeout=$5 conns=1 line
+  [[ $proto == h2 ]] && conns=$(( (n + H2_STREAMS_PER_CONN - 1) / H2_STREAMS_PER_CONN ))
+  line=$(loadgen python3 "$LIB" stream --port "$BASALT_PORT" --proto "$proto" --conns "$conns" \
+    --body "$REQ_BODY" --key "$API_KEY" -n "$n" --ramp "$ramp" --timeout "$timeout" |
+    grep '^STREAM_RESULT') || line="STREAM_RESULT failed=1"
+  log "stream $prefix ($proto): ${line#STREAM_RESULT }"
+  put "$prefix.n" "$n"
+  for kv in ${line#STREAM_RESULT }; do put "$prefix.${kv%%=*}" "${kv#*=}"; done
+}
+
+# stream_protocol PROTO PREFIX LIGHT_PREFIX N: a fresh Basalt in front of the paced mock; 100
+# streams at light load (TTFB without queueing), then N streams all open at once while a sampler
+# reads Basalt's RSS every 50 ms. RSS per stream = (peak - RSS before the N streams) / N open.
+stream_protocol() {
+  local proto=$1 prefix=$2 light=$3 n=$4
+  start_basalt "basalt-stream-$proto" "$WORK/basalt-stream.toml" || exit 1
+  setup_governance "$BASALT_PORT"
+  stream_load "$light" "$proto" 100 100 $((stream_secs + 30))
+  put "$prefix.base_rss_kib" "$(python3 "$LIB" rss "$BASALT_PID")"
+  python3 "$LIB" rss-peak "$BASALT_PID" "$WORK/peak_rss_$proto" &
+  SAMPLER=$!; PIDS+=("$SAMPLER")
+  stream_load "$prefix" "$proto" "$n" "$STREAM_RAMP" $((stream_secs + 60))
+  stop "$SAMPLER"
+  put "$prefix.peak_rss_kib" "$(cat "$WORK/peak_rss_$proto" 2>/dev/null || echo)"
+  stop "$BASALT_PID"
+}
+
+# chunk_once MODE PROTO TARGET PORT MOCK_DIRECTIVE [CPU_PID]: CHUNK_STREAMS[MODE] long streams one
+# after another (after one unmeasured warm-up stream); CHUNK_RESULT becomes
+# chunk.MODE.PROTO.TARGET.*. With CPU_PID, also that process tree's CPU per SSE event.
+chunk_once() {
+  local mode=$1 proto=$2 t=$3 port=$4 directive=$5 cpu_pid=${6:-} line
+  local args=(--port "$port" --proto "$proto" --body "$REQ_BODY" --key "$API_KEY"
+              -n "${CHUNK_STREAMS[$mode]}" --timeout 120)
+  [[ -n "$directive" ]] && args+=(--mock "$directive")
+  [[ -n "$cpu_pid" ]] && args+=(--cpu-pid "$cpu_pid")
+  line=$(loadgen python3 "$LIB" chunks "${args[@]}" | grep '^CHUNK_RESULT') ||
+    line="CHUNK_RESULT failed=1"
+  log "chunks $mode $proto $t: ${line#CHUNK_RESULT }"
+  for kv in ${line#CHUNK_RESULT }; do put "chunk.$mode.$proto.$t.${kv%%=*}" "${kv#*=}"; done
+}
+
+# chunk_runs: per-chunk overhead. A second mock replies with CHUNK_WORDS words (one SSE event
+# each); each mode and protocol runs straight against the mock, then through a fresh Basalt.
+# Unpaced, the mock writes the whole reply at once, so the mean gap through Basalt is the time
+# Basalt needs per chunk when it is the bottleneck; paced (a `#mock tokens_per_s` directive),
+# every chunk is its own write, as with a real model, and Basalt's CPU per chunk includes a read
+# and a write per chunk.
+chunk_runs() {
+  local reply mode proto directive
+  reply=$(python3 -c "print(' '.join(['w%d' % i for i in range($CHUNK_WORDS)]))")
+  mkdir -p "$WORK/mock-chunks"
+  CHUNK_MOCK_PORT=$(python3 "$LIB" free-port)
+  "$BASALT" mock-upstream --listen "127.0.0.1:$CHUNK_MOCK_PORT" --reply "$reply" \
+    >"$WORK/mock-chunks/stdout.log" 2>&1 &
+  CHUNK_MOCK_PID=$!; PIDS+=("$CHUNK_MOCK_PID")
+  wait_port "$CHUNK_MOCK_PORT" || { cat "$WORK/mock-chunks/stdout.log" >&2; exit 1; }
+  write_basalt_config "$WORK/basalt-chunks.toml" "http://127.0.0.1:$CHUNK_MOCK_PORT/v1" gpt-4o-mini
+  start_basalt basalt-chunks "$WORK/basalt-chunks.toml" || exit 1
+  setup_governance "$BASALT_PORT"
+  put chunk.words "$CHUNK_WORDS"
+  put chunk.paced_rate "$CHUNK_TOKENS_PER_S"
+  for mode in unpaced paced; do
+    directive=""
+    [[ $mode == paced ]] && directive="tokens_per_s=$CHUNK_TOKENS_PER_S"
+    put "chunk.$mode.streams" "${CHUNK_STREAMS[$mode]}"
+    for proto in h1 h2; do
+      chunk_once "$mode" "$proto" direct "$CHUNK_MOCK_PORT" "$directive"
+      chunk_once "$mode" "$proto" basalt "$BASALT_PORT" "$directive" "$BASALT_PID"
+    done
+  done
+  stop "$BASALT_PID"; stop "$CHUNK_MOCK_PID"
+}
 
 if (( RUN_STREAM && RUN_BASALT )); then
-  # Basalt holds a client and an upstream descriptor per stream.
-  max_streams=$(( (NOFILE - 256) / 2 ))
-  if (( STREAMS > max_streams )); then
-    note "$STREAMS streams need about $((2 * STREAMS + 256)) file descriptors in Basalt but the hard limit (ulimit -Hn) here is $NOFILE and cannot be raised in this container: ran $max_streams streams"
-    STREAMS=$max_streams
+  # Over HTTP/1.1 Basalt holds a client and an upstream descriptor per stream; over HTTP/2 only
+  # the upstream one (the client side is STREAMS / H2_STREAMS_PER_CONN connections).
+  h1_streams=$STREAMS h2_streams=$STREAMS
+  max_h1=$(( (NOFILE - 256) / 2 ))
+  max_h2=$(( NOFILE - 256 - STREAMS / H2_STREAMS_PER_CONN - 1 ))
+  if (( h1_streams > max_h1 )); then
+    note "HTTP/1.1: $STREAMS streams need about $((2 * STREAMS + 256)) file descriptors in Basalt but the hard limit (ulimit -Hn) here is $NOFILE and cannot be raised in this container: ran $max_h1 streams"
+    h1_streams=$max_h1
+  fi
+  if (( h2_streams > max_h2 )); then
+    note "HTTP/2: the hard descriptor limit ($NOFILE) allows only $max_h2 streams"
+    h2_streams=$max_h2
   fi
   reply=$(python3 -c "print(' '.join(['word%d' % i for i in range($STREAM_WORDS)]))")
   mock_dir="$WORK/mock"; mkdir -p "$mock_dir"
@@ -468,28 +560,16 @@ if (( RUN_STREAM && RUN_BASALT )); then
   MOCK_PID=$!; PIDS+=("$MOCK_PID")
   wait_port "$MOCK_PORT" || { cat "$mock_dir/stdout.log" >&2; exit 1; }
   write_basalt_config "$WORK/basalt-stream.toml" "http://127.0.0.1:$MOCK_PORT/v1" gpt-4o-mini
-  start_basalt basalt-stream "$WORK/basalt-stream.toml" || exit 1
-  setup_governance "$BASALT_PORT"
   stream_secs=$(( STREAM_WORDS / STREAM_TOKENS_PER_S ))
 
-  # Light load first: TTFB without queueing.
-  line=$(loadgen python3 "$LIB" stream --port "$BASALT_PORT" --body "$REQ_BODY" --key "$API_KEY" \
-    -n 100 --ramp 100 --timeout $((stream_secs + 30)) | grep '^STREAM_RESULT')
-  log "stream light: ${line#STREAM_RESULT }"
-  put stream1.n 100
-  for kv in ${line#STREAM_RESULT }; do put "stream1.${kv%%=*}" "${kv#*=}"; done
-
-  python3 "$LIB" rss-peak "$BASALT_PID" "$WORK/peak_rss" &
-  SAMPLER=$!; PIDS+=("$SAMPLER")
-  line=$(loadgen python3 "$LIB" stream --port "$BASALT_PORT" --body "$REQ_BODY" --key "$API_KEY" \
-    -n "$STREAMS" --ramp "$STREAM_RAMP" --timeout $((stream_secs + 60)) | grep '^STREAM_RESULT') ||
-    line="STREAM_RESULT failed=1"
-  stop "$SAMPLER"
-  log "stream: ${line#STREAM_RESULT }"
-  for kv in ${line#STREAM_RESULT }; do put "stream.${kv%%=*}" "${kv#*=}"; done
-  put stream.peak_rss_kib "$(cat "$WORK/peak_rss" 2>/dev/null || echo)"
-  note "streams: mock-upstream replies with $STREAM_WORDS words at $STREAM_TOKENS_PER_S chunk/s (each stream lasts ~${stream_secs}s); the client opens $STREAM_RAMP streams/s, so all are open at once; TTFB = first byte of the HTTP response, first SSE data = first 'data:' line, both from sending the request on a new connection"
-  stop "$BASALT_PID"; stop "$MOCK_PID"
+  stream_protocol h1 stream stream1 "$h1_streams"
+  stream_protocol h2 stream_h2 stream1_h2 "$h2_streams"
+  stop "$MOCK_PID"
+  put stream.h2_per_conn "$H2_STREAMS_PER_CONN"
+  note "streams: mock-upstream replies with $STREAM_WORDS words at $STREAM_TOKENS_PER_S chunk/s (each stream lasts ~${stream_secs}s); the client (\`benchlib.py stream\`, Python asyncio) opens $STREAM_RAMP streams/s, so all are open at once; a fresh Basalt per protocol. TTFB = first byte of the response (HTTP/2: its HEADERS frame), first SSE data = first \`data:\` line (HTTP/2: the first DATA frame), both from sending the request: over HTTP/1.1 that includes connecting, over HTTP/2 the $H2_STREAMS_PER_CONN streams of a connection share one opened before the ramp"
+  note "RSS per stream = (peak RSS with the streams open - RSS just before they opened) / streams open"
+  chunk_runs
+  note "per chunk: a $CHUNK_WORDS-word reply, one SSE event per word, streams one after another (${CHUNK_STREAMS[unpaced]} unpaced, ${CHUNK_STREAMS[paced]} paced at $CHUNK_TOKENS_PER_S chunks/s), first straight from mock-upstream, then through Basalt over the same client protocol; mean gap = (last event - first event) / (events - 1), added = through Basalt minus direct; Basalt CPU = CPU ticks of the Basalt process during the measured streams / SSE events relayed (unpaced, Basalt reads many events per read; paced, each chunk costs a read and a write, as with a real model)"
 elif (( ! RUN_STREAM )); then
   put stream.skip "--no-stream"
 else

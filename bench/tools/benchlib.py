@@ -12,12 +12,14 @@ Subcommands:
   http-status URL [BODYFILE] [KEY]  print the status of one request (POST when BODYFILE given)
   median FILE KEY               of lines of key=value pairs, print the one with the median KEY
   pct LOGFILE                   percentiles of an h2load --log-file (3rd column, microseconds)
-  stream ...                    the streaming load client (see `stream --help`)
+  stream ...                    N concurrent streams over HTTP/1.1 or HTTP/2 (`stream --help`)
+  chunks ...                    inter-chunk gaps and CPU per chunk of long streams (`chunks --help`)
   report RESULTS OUT_MD         render RESULTS (key=value lines) as the Markdown report
 """
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import platform
@@ -25,6 +27,7 @@ import re
 import resource
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -223,19 +226,71 @@ def pct(logfile):
 
 
 # ---------------------------------------------------------------------------------------------
-# streaming client: N concurrent chat.completion streams over HTTP/1.1
+# streaming clients: chat.completion streams over HTTP/1.1 (one connection per stream) or HTTP/2
+# (h2c with prior knowledge, many streams per connection). Callbacks only (no per-read coroutine
+# or timer), so that one Python process can hold 10,000 streams without becoming the bottleneck.
+# h2load is not used for HTTP/2 because it reports time to first byte per connection, not per
+# stream; this client times every stream.
 
 
-class _StreamProtocol(asyncio.Protocol):
-    """One HTTP/1.1 streamed request. Callbacks only (no per-read coroutine or timer), so that
-    one Python process can hold 10,000 streams without becoming the bottleneck."""
+class _StreamTiming:
+    """What one streamed response looked like from the client: when its first byte and first SSE
+    `data:` line arrived, how many SSE events it carried and, with record=True, when each read
+    delivered how many of them (for the inter-chunk gaps)."""
 
-    def __init__(self, request, t_start, opened, done_future):
-        self.request, self.t_start, self.opened, self.done = request, t_start, opened, done_future
-        self.first_byte = self.first_data = None
+    __slots__ = ("t_start", "opened", "done", "first_byte", "first_data", "last_data", "t_end",
+                 "status", "events", "done_seen", "tail", "reads")
+
+    def __init__(self, opened, done, record=False):
+        self.opened, self.done = opened, done
+        self.t_start = self.first_byte = self.first_data = self.last_data = self.t_end = None
         self.status = None
-        self.finished = False
+        self.events = 0
+        self.done_seen = False
         self.tail = b""
+        self.reads = [] if record else None
+
+    def on_first_byte(self, now, status):
+        self.first_byte = now
+        self.status = status
+        self.opened.append(now)
+
+    def on_body(self, now, data):
+        # Count in tail + data minus the tail, so that a `data:` split over two reads counts once.
+        buf = self.tail + data
+        n = buf.count(b"data:") - self.tail.count(b"data:")
+        if n:
+            if self.first_data is None:
+                self.first_data = now
+            self.last_data = now
+            self.events += n
+            if self.reads is not None:
+                self.reads.append((now, n))
+        if not self.done_seen and b"[DONE]" in buf:
+            self.done_seen = True
+        self.tail = buf[-16:]
+
+    def finish(self, now):
+        if self.done.done():
+            return
+        self.t_end = now
+        if self.status != "200":
+            self.done.set_result(("status", f"{self.status}"))
+        elif not self.done_seen or self.first_data is None:
+            self.done.set_result(("io", "the stream ended before [DONE]"))
+        else:
+            self.done.set_result(("ok", self))
+
+    def fail(self, kind, detail=""):
+        if not self.done.done():
+            self.done.set_result((kind, detail))
+
+
+class _H1Stream(asyncio.Protocol):
+    """One HTTP/1.1 streamed request on its own connection; done at `[DONE]`."""
+
+    def __init__(self, request, timing):
+        self.request, self.timing = request, timing
         self.transport = None
 
     def connection_made(self, transport):
@@ -244,76 +299,314 @@ class _StreamProtocol(asyncio.Protocol):
 
     def data_received(self, data):
         now = time.perf_counter()
-        if self.first_byte is None:
-            self.first_byte = now
-            self.opened.append(now)
+        t = self.timing
+        if t.first_byte is None:
             line_end = data.find(b"\r\n")
             parts = data[:line_end if line_end > 0 else 64].split(b" ", 2)
-            self.status = parts[1].decode(errors="replace") if len(parts) > 1 else "?"
-        buf = self.tail + data
-        if self.first_data is None and b"\ndata:" in buf:
-            self.first_data = now
-        if b"[DONE]" in buf:
-            self.finished = True
-            self._finish(("ok", self.first_byte - self.t_start, self.first_data - self.t_start,
-                          now - self.t_start) if self.status == "200" and self.first_data
-                         else ("status", f"{self.status}"))
+            t.on_first_byte(now, parts[1].decode(errors="replace") if len(parts) > 1 else "?")
+        t.on_body(now, data)
+        if t.done_seen:
+            t.finish(now)
             self.transport.close()
-            return
-        self.tail = buf[-16:]
 
     def connection_lost(self, exc):
-        if not self.done.done():
-            self._finish(("io", f"closed before [DONE] (status {self.status}, {exc!r})"))
-
-    def _finish(self, result):
-        if not self.done.done():
-            self.done.set_result(result)
+        self.timing.fail("io", f"closed before [DONE] (status {self.timing.status}, {exc!r})")
 
 
-async def one_stream(host, port, request, t_results, idx, opened, timeout):
-    loop = asyncio.get_running_loop()
-    t_start = time.perf_counter()
-    fut = loop.create_future()
-    transport = None
-    try:
-        transport, _ = await loop.create_connection(
-            lambda: _StreamProtocol(request, t_start, opened, fut), host, port)
-    except OSError as e:
-        t_results[idx] = ("connect", str(e))
-        return
-    timer = loop.call_later(timeout, lambda: fut.done() or fut.set_result(("timeout", "")))
-    t_results[idx] = await fut
-    timer.cancel()
-    transport.close()
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+_DATA, _HEADERS, _RST_STREAM, _SETTINGS, _PING, _GOAWAY, _WINDOW_UPDATE = 0, 1, 3, 4, 6, 7, 8
+_END_STREAM = _ACK = 0x1
+_END_HEADERS, _PADDED, _PRIORITY = 0x4, 0x8, 0x20
+_MAX_WINDOW = 2**31 - 1
+_MAX_FRAME = 16384
+# HPACK static table entries for :status (RFC 7541 appendix A), and "200" Huffman-coded.
+_STATIC_STATUS = {8: "200", 9: "204", 10: "206", 11: "304", 12: "400", 13: "404", 14: "500"}
+_HUFFMAN_200 = b"\x10\x01"
+
+
+def _frame(ftype, flags, sid, payload=b""):
+    return len(payload).to_bytes(3, "big") + bytes((ftype, flags)) + sid.to_bytes(4, "big") + payload
+
+
+def _hpack_int(value, prefix_bits, first=0):
+    limit = (1 << prefix_bits) - 1
+    if value < limit:
+        return bytes((first | value,))
+    out = [first | limit]
+    value -= limit
+    while value >= 128:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _hpack_block(headers):
+    """Literal fields without indexing and with literal names (RFC 7541 6.2.2): the encoder keeps
+    no state, so one block serves every stream."""
+    out = bytearray()
+    for name, value in headers:
+        n, v = name.encode(), value.encode()
+        out += b"\x00" + _hpack_int(len(n), 7) + n + _hpack_int(len(v), 7) + v
+    return bytes(out)
+
+
+def _h2_status(block):
+    """The response status from the first field of a header block, without a full HPACK decoder
+    (servers send :status first; nghttp2 sends 200 as the indexed field 0x88)."""
+    if not block:
+        return "?"
+    b = block[0]
+    if b & 0x80:
+        return _STATIC_STATUS.get(b & 0x7F, "?")
+    if len(block) < 2:
+        return "?"
+    # A literal with an indexed name (one byte, :status is index 8..14), then the value string.
+    huffman, length = block[1] & 0x80, block[1] & 0x7F
+    value = bytes(block[2:2 + length])
+    if huffman:
+        return "200" if value == _HUFFMAN_200 else "non-200"
+    return value.decode(errors="replace")
+
+
+class _H2Connection(asyncio.Protocol):
+    """A minimal HTTP/2 client connection (h2c, prior knowledge) for streamed POSTs: it opens
+    stream and connection windows to the maximum at once, acknowledges SETTINGS and PING,
+    honours the connection send window for request bodies, and times each stream."""
+
+    def __init__(self, ready):
+        self.ready = ready  # future: True once the server's first SETTINGS arrived
+        self.transport = None
+        self.buf = bytearray()
+        self.streams = {}  # stream id -> _StreamTiming
+        self.next_id = 1
+        self.send_window = 65535
+        self.pending = collections.deque()  # (stream id, body) waiting for the send window
+        self.max_streams = None
+        self.recv_unacked = 0
+        self.closed = None  # why no new stream can be opened
+
+    def connection_made(self, transport):
+        self.transport = transport
+        settings = (struct.pack(">HI", 2, 0)  # SETTINGS_ENABLE_PUSH = 0
+                    + struct.pack(">HI", 4, _MAX_WINDOW))  # SETTINGS_INITIAL_WINDOW_SIZE
+        transport.write(_H2_PREFACE + _frame(_SETTINGS, 0, 0, settings) +
+                        _frame(_WINDOW_UPDATE, 0, 0, struct.pack(">I", _MAX_WINDOW - 65535)))
+
+    def open_stream(self, header_block, body, timing):
+        """Sends HEADERS and the body; returns the stream id (None when the connection is gone)."""
+        if self.closed:
+            timing.fail("io", self.closed)
+            return None
+        sid = self.next_id
+        self.next_id += 2
+        self.streams[sid] = timing
+        timing.t_start = time.perf_counter()
+        self.transport.write(_frame(_HEADERS, _END_HEADERS, sid, header_block))
+        self.pending.append((sid, body))
+        self._flush()
+        return sid
+
+    def cancel(self, sid):
+        if sid is not None and self.streams.pop(sid, None) is not None and not self.closed:
+            self.transport.write(_frame(_RST_STREAM, 0, sid, struct.pack(">I", 8)))  # CANCEL
+
+    def _flush(self):
+        out = []
+        while self.pending and len(self.pending[0][1]) <= self.send_window:
+            sid, body = self.pending.popleft()
+            if sid in self.streams:
+                self.send_window -= len(body)
+                out.append(_frame(_DATA, _END_STREAM, sid, body))
+        if out:
+            self.transport.write(b"".join(out))
+
+    def data_received(self, data):
+        now = time.perf_counter()
+        buf = self.buf
+        buf += data
+        pos, out = 0, []
+        while len(buf) - pos >= 9:
+            length = int.from_bytes(buf[pos:pos + 3], "big")
+            if len(buf) - pos - 9 < length:
+                break
+            ftype, flags = buf[pos + 3], buf[pos + 4]
+            sid = int.from_bytes(buf[pos + 5:pos + 9], "big") & 0x7FFFFFFF
+            payload = bytes(buf[pos + 9:pos + 9 + length])
+            pos += 9 + length
+            self._on_frame(now, ftype, flags, sid, payload, out)
+        del buf[:pos]
+        if out and not self.closed:
+            self.transport.write(b"".join(out))
+
+    @staticmethod
+    def _strip(flags, payload, priority_flag=0):
+        start, end = 0, len(payload)
+        if flags & _PADDED:
+            start, end = 1, len(payload) - payload[0]
+        if flags & priority_flag:
+            start += 5
+        return payload[start:end]
+
+    def _on_frame(self, now, ftype, flags, sid, payload, out):
+        if ftype == _DATA:
+            self.recv_unacked += len(payload)
+            if self.recv_unacked > 1 << 30:  # keep the connection window open
+                out.append(_frame(_WINDOW_UPDATE, 0, 0, struct.pack(">I", self.recv_unacked)))
+                self.recv_unacked = 0
+            t = self.streams.get(sid)
+            if t is not None:
+                t.on_body(now, self._strip(flags, payload))
+                if flags & _END_STREAM:
+                    del self.streams[sid]
+                    t.finish(now)
+        elif ftype == _HEADERS:
+            t = self.streams.get(sid)
+            if t is not None:
+                if t.first_byte is None:  # not trailers
+                    t.on_first_byte(now, _h2_status(self._strip(flags, payload, _PRIORITY)))
+                if flags & _END_STREAM:
+                    del self.streams[sid]
+                    t.finish(now)
+        elif ftype == _RST_STREAM:
+            t = self.streams.pop(sid, None)
+            if t is not None:
+                t.fail("reset", f"RST_STREAM {int.from_bytes(payload[:4], 'big')}")
+        elif ftype == _SETTINGS:
+            if not flags & _ACK:
+                for i in range(0, len(payload) - 5, 6):
+                    key, value = struct.unpack(">HI", payload[i:i + 6])
+                    if key == 3:
+                        self.max_streams = value
+                out.append(_frame(_SETTINGS, _ACK, 0))
+                if not self.ready.done():
+                    self.ready.set_result(True)
+        elif ftype == _PING:
+            if not flags & _ACK:
+                out.append(_frame(_PING, _ACK, 0, payload))
+        elif ftype == _GOAWAY:
+            last = int.from_bytes(payload[:4], "big") & 0x7FFFFFFF
+            self.closed = f"GOAWAY {int.from_bytes(payload[4:8], 'big')}"
+            for s in [s for s in self.streams if s > last]:
+                self.streams.pop(s).fail("goaway", self.closed)
+        elif ftype == _WINDOW_UPDATE and sid == 0:
+            self.send_window += int.from_bytes(payload[:4], "big") & 0x7FFFFFFF
+            self._flush()
+
+    def connection_lost(self, exc):
+        self.closed = f"connection closed ({exc!r})"
+        for t in self.streams.values():
+            t.fail("io", self.closed)
+        self.streams.clear()
+        if not self.ready.done():
+            self.ready.set_result(False)
+
+
+class _Target:
+    """Where and what to send: the same chat request (stream = true) over either protocol."""
+
+    def __init__(self, a):
+        body = json.load(open(a.body))
+        body["stream"] = True
+        if getattr(a, "mock", None):  # a `#mock` directive line for basalt mock-upstream
+            user = [m for m in body["messages"] if m.get("role") == "user"][-1]
+            user["content"] += f"\n#mock {a.mock}"
+        self.raw = json.dumps(body, separators=(",", ":")).encode()
+        if len(self.raw) > _MAX_FRAME:
+            sys.exit("the request body must fit in one HTTP/2 DATA frame (16 KiB)")
+        self.host, self.port, self.proto = a.host, a.port, a.proto
+        self.h1_request = (
+            f"POST /v1/chat/completions HTTP/1.1\r\nHost: {a.host}:{a.port}\r\n"
+            f"Content-Type: application/json\r\nAccept: text/event-stream\r\n"
+            f"Authorization: Bearer {a.key}\r\nContent-Length: {len(self.raw)}\r\n\r\n"
+        ).encode() + self.raw
+        self.h2_headers = _hpack_block([
+            (":method", "POST"), (":scheme", "http"), (":path", "/v1/chat/completions"),
+            (":authority", f"{a.host}:{a.port}"), ("content-type", "application/json"),
+            ("accept", "text/event-stream"), ("authorization", f"Bearer {a.key}"),
+            ("content-length", str(len(self.raw)))])
+
+    async def open_h2(self, count):
+        """`count` HTTP/2 connections, each past the server's SETTINGS."""
+        loop = asyncio.get_running_loop()
+        conns = []
+        for _ in range(count):
+            ready = loop.create_future()
+            _, conn = await loop.create_connection(lambda: _H2Connection(ready), self.host,
+                                                   self.port)
+            if not await asyncio.wait_for(ready, 10):
+                sys.exit(f"no HTTP/2 SETTINGS from {self.host}:{self.port}: {conn.closed}")
+            conns.append(conn)
+        return conns
+
+    async def one(self, opened, timeout, conn=None, record=False):
+        """One stream (HTTP/1.1 on a new connection, or HTTP/2 on `conn`): (kind, detail), where
+        kind "ok" comes with the _StreamTiming."""
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        timing = _StreamTiming(opened, fut, record)
+        transport = sid = None
+        if conn is None:
+            timing.t_start = time.perf_counter()
+            try:
+                transport, _ = await loop.create_connection(
+                    lambda: _H1Stream(self.h1_request, timing), self.host, self.port)
+            except OSError as e:
+                return ("connect", str(e))
+        else:
+            sid = conn.open_stream(self.h2_headers, self.raw, timing)
+        timer = loop.call_later(timeout, timing.fail, "timeout", "")
+        result = await fut
+        timer.cancel()
+        if transport is not None:
+            transport.close()
+        elif result[0] == "timeout":
+            conn.cancel(sid)
+        return result
+
+
+def _error_kinds(results, verbose=False):
+    errs = {}
+    for r in results:
+        if not r or r[0] != "ok":
+            kind = r[0] if r else "none"
+            errs[kind] = errs.get(kind, 0) + 1
+            if verbose and r:
+                print("stream error:", r, file=sys.stderr)
+    return sum(errs.values()), ",".join(f"{k}:{v}" for k, v in sorted(errs.items())) or "-"
 
 
 async def stream_main(a):
-    body = json.load(open(a.body))
-    body["stream"] = True
-    raw = json.dumps(body, separators=(",", ":")).encode()
-    head = (
-        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {a.host}:{a.port}\r\n"
-        f"Content-Type: application/json\r\nAccept: text/event-stream\r\n"
-        f"Authorization: Bearer {a.key}\r\nContent-Length: {len(raw)}\r\n\r\n"
-    ).encode()
-    request = head + raw
+    """N concurrent streams opened at a fixed rate; over HTTP/2 spread round-robin over
+    --conns connections opened first."""
+    target = _Target(a)
+    conns = [None]
+    if a.proto == "h2":
+        conns = await target.open_h2(a.conns)
+        per_conn = -(-a.n // a.conns)
+        limit = min(c.max_streams or per_conn for c in conns)
+        if per_conn > limit:
+            sys.exit(f"{per_conn} streams per connection, but the server allows {limit}: "
+                     "use more --conns")
     results = [None] * a.n
     opened = []
     tasks = []
+
+    async def run(idx, conn):
+        results[idx] = await target.one(opened, a.timeout, conn)
+
     t0 = time.perf_counter()
-    # Ramp up at a fixed rate (in 5 ms batches) so that connection setup is spread out.
+    # Ramp up at a fixed rate (in 5 ms batches) so that stream setup is spread out.
     started = 0
     while started < a.n:
         due = min(a.n, int((time.perf_counter() - t0) * a.ramp) + 1)
         while started < due:
-            tasks.append(asyncio.ensure_future(
-                one_stream(a.host, a.port, request, results, started, opened, a.timeout)))
+            tasks.append(asyncio.ensure_future(run(started, conns[started % len(conns)])))
             started += 1
         await asyncio.sleep(0.005)
     t_all_started = time.perf_counter()
-    # Signal run.sh once every stream got its first byte (all are open at once then, as long as
-    # each stream lasts longer than the ramp).
+    # All are open at once once every stream got its first byte, as long as each stream lasts
+    # longer than the ramp.
     while len(opened) < a.n and any(not t.done() for t in tasks):
         await asyncio.sleep(0.05)
     t_all_open = time.perf_counter()
@@ -322,24 +615,23 @@ async def stream_main(a):
             f.write(f"{len(opened)}\n")
     await asyncio.gather(*tasks)
     t_end = time.perf_counter()
-    ok = [r for r in results if r and r[0] == "ok"]
-    errs = {}
-    for r in results:
-        if not r or r[0] != "ok":
-            kind = r[0] if r else "none"
-            errs[kind] = errs.get(kind, 0) + 1
-            if a.verbose and r:
-                print("stream error:", r, file=sys.stderr)
+    ok = [r[1] for r in results if r and r[0] == "ok"]
+    errors, kinds = _error_kinds(results, a.verbose)
     if a.dump:
         with open(a.dump, "w") as f:
             for r in results:
-                f.write(" ".join(str(x) for x in r) + "\n" if r else "none\n")
-    ttfb = sorted(r[1] * 1e6 for r in ok)
-    ttfd = sorted(r[2] * 1e6 for r in ok)
-    dur = sorted(r[3] for r in ok)
+                if r and r[0] == "ok":
+                    t = r[1]
+                    f.write(f"ok {t.first_byte - t.t_start} {t.first_data - t.t_start} "
+                            f"{t.t_end - t.t_start}\n")
+                else:
+                    f.write(" ".join(str(x) for x in r) + "\n" if r else "none\n")
+    ttfb = sorted((t.first_byte - t.t_start) * 1e6 for t in ok)
+    ttfd = sorted((t.first_data - t.t_start) * 1e6 for t in ok)
+    dur = sorted(t.t_end - t.t_start for t in ok)
     print(
-        f"STREAM_RESULT n={a.n} ok={len(ok)} errors={sum(errs.values())} "
-        f"error_kinds={','.join(f'{k}:{v}' for k, v in sorted(errs.items())) or '-'} "
+        f"STREAM_RESULT proto={a.proto} conns={len(conns) if a.proto == 'h2' else a.n} "
+        f"n={a.n} ok={len(ok)} errors={errors} error_kinds={kinds} "
         f"max_open={len(opened)} ramp_s={t_all_started - t0:.2f} "
         f"all_open_s={t_all_open - t0:.2f} total_s={t_end - t0:.2f} "
         f"ttfb_p50_us={percentile(ttfb, 50):.0f} ttfb_p99_us={percentile(ttfb, 99):.0f} "
@@ -348,22 +640,89 @@ async def stream_main(a):
     )
 
 
-def stream(argv):
-    p = argparse.ArgumentParser(prog="benchlib.py stream")
+async def chunks_main(a):
+    """Streams one after another (each with many chunks), timing every SSE event; with --cpu-pid
+    also the CPU time that process tree used for the measured streams, per event."""
+    target = _Target(a)
+    conn = (await target.open_h2(1))[0] if a.proto == "h2" else None
+    opened = []
+    for _ in range(a.warmup):  # the first stream of a process pays for its upstream connection
+        await target.one(opened, a.timeout, conn, record=True)
+    c0 = cpu_tree_ticks(a.cpu_pid) if a.cpu_pid else 0
+    results = []
+    for _ in range(a.n):
+        results.append(await target.one(opened, a.timeout, conn, record=True))
+    c1 = cpu_tree_ticks(a.cpu_pid) if a.cpu_pid else 0
+    ok = [r[1] for r in results if r[0] == "ok"]
+    errors, kinds = _error_kinds(results, a.verbose)
+    events = sum(t.events for t in ok)
+    # Mean gap of a stream: first to last event over the gaps between its events. The gap list
+    # has one entry per event after the first: the time since the previous read for the first
+    # event of a read, 0 for the others that arrived in the same read.
+    means, spans, gaps = [], [], []
+    for t in ok:
+        if t.events < 2:
+            continue
+        spans.append((t.last_data - t.first_data) * 1e3)
+        means.append((t.last_data - t.first_data) * 1e6 / (t.events - 1))
+        prev = None
+        for now, n in t.reads:
+            if prev is not None:
+                gaps.append((now - prev) * 1e6)
+            gaps.extend([0.0] * (n - 1))
+            prev = now
+    means.sort()
+    spans.sort()
+    gaps.sort()
+    cpu = ""
+    if a.cpu_pid:
+        ticks = c1 - c0
+        cpu = (f" cpu_ticks={ticks} cpu_us_per_event="
+               f"{ticks * 1e6 / os.sysconf('SC_CLK_TCK') / max(1, events):.2f}")
+    print(
+        f"CHUNK_RESULT proto={a.proto} n={a.n} ok={len(ok)} errors={errors} error_kinds={kinds} "
+        f"events={events} events_per_stream={events / max(1, len(ok)):.0f} "
+        f"gap_mean_us={percentile(means, 50):.2f} gap_p50_us={percentile(gaps, 50):.1f} "
+        f"gap_p99_us={percentile(gaps, 99):.1f} span_ms={percentile(spans, 50):.1f}{cpu}"
+    )
+
+
+def _stream_args(prog, argv, extra):
+    p = argparse.ArgumentParser(prog=f"benchlib.py {prog}")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
+    p.add_argument("--proto", choices=("h1", "h2"), default="h1",
+                   help="h1: HTTP/1.1, a connection per stream; h2: h2c with prior knowledge")
     p.add_argument("--body", required=True, help="chat request JSON; stream=true is added")
     p.add_argument("--key", default="sk-bench")
-    p.add_argument("-n", type=int, default=100, help="concurrent streams")
-    p.add_argument("--ramp", type=float, default=2000.0, help="new streams per second")
     p.add_argument("--timeout", type=float, default=120.0, help="per-stream limit, seconds")
-    p.add_argument("--ready-file", help="written once every stream has its first byte")
-    p.add_argument("--dump", help="write one line per stream (kind, ttfb, first data, total s)")
     p.add_argument("-v", "--verbose", action="store_true")
+    extra(p)
     a = p.parse_args(argv)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    asyncio.run(stream_main(a))
+    return a
+
+
+def stream(argv):
+    def extra(p):
+        p.add_argument("-n", type=int, default=100, help="concurrent streams")
+        p.add_argument("--conns", type=int, default=1, help="HTTP/2 connections")
+        p.add_argument("--ramp", type=float, default=2000.0, help="new streams per second")
+        p.add_argument("--ready-file", help="written once every stream has its first byte")
+        p.add_argument("--dump", help="one line per stream (kind, ttfb, first data, total s)")
+
+    asyncio.run(stream_main(_stream_args("stream", argv, extra)))
+
+
+def chunks(argv):
+    def extra(p):
+        p.add_argument("-n", type=int, default=10, help="measured streams, one after another")
+        p.add_argument("--warmup", type=int, default=1, help="unmeasured streams first")
+        p.add_argument("--cpu-pid", type=int, help="report this process tree's CPU per event")
+        p.add_argument("--mock", help="append this `#mock` directive to the last user message")
+
+    asyncio.run(chunks_main(_stream_args("chunks", argv, extra)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,6 +786,74 @@ def _mb(kib):
 def _errors(r, prefix):
     return sum(int(r.get(f"{prefix}.{k}", "0") or 0)
                for k in ("non2xx", "connect_err", "read_err", "write_err", "timeouts"))
+
+
+_PROTOCOLS = (("HTTP/1.1", "stream", "stream1", "h1"), ("HTTP/2", "stream_h2", "stream1_h2", "h2"))
+
+
+def _us(v, fmt="{:.1f}"):
+    return _f(v, fmt)
+
+
+def _stream_rows(w, g):
+    """The streaming rows of the Streaming table: per protocol, the concurrent streams with
+    their TTFB and memory, then the per-chunk overhead."""
+    for label, key, light, _ in _PROTOCOLS:
+        if g(f"{key}.n") is None:
+            w(f"| {label} streams | not run | |")
+            continue
+        extra = ""
+        if key == "stream_h2":
+            extra = f", {g(f'{key}.conns', '?')} connections"
+        w(f"| {label}: concurrent streams (all open at once{extra}) | "
+          f"{g(f'{key}.max_open', '?')} of {g(f'{key}.n', '?')} "
+          f"({g(f'{key}.errors', '?')} errors) | 10,000 |")
+    for label, key, light, _ in _PROTOCOLS:
+        if g(f"{light}.n") is None:
+            continue
+        w(f"| {label}: TTFB p50 / p99, {g(f'{light}.n', '?')} streams, light load | "
+          f"{_ms(g(f'{light}.ttfb_p50_us'))} / {_ms(g(f'{light}.ttfb_p99_us'))} ms | |")
+    for label, key, light, _ in _PROTOCOLS:
+        if g(f"{key}.n") is None:
+            continue
+        first = "first response byte" if key == "stream" else "response HEADERS"
+        w(f"| {label}: TTFB p50 / p99 under that load ({first}) | "
+          f"{_ms(g(f'{key}.ttfb_p50_us'))} / {_ms(g(f'{key}.ttfb_p99_us'))} ms | |")
+        w(f"| {label}: first SSE data p50 / p99 under that load | "
+          f"{_ms(g(f'{key}.ttfd_p50_us'))} / {_ms(g(f'{key}.ttfd_p99_us'))} ms | |")
+    for label, key, light, _ in _PROTOCOLS:
+        if g(f"{key}.n") is None:
+            continue
+        w(f"| {label}: peak RSS with the streams open | {_mb(g(f'{key}.peak_rss_kib'))} MB "
+          f"| ≤ 300 MB |")
+        per = None
+        try:
+            per = ((float(g(f"{key}.peak_rss_kib")) - float(g(f"{key}.base_rss_kib"))) /
+                   max(1.0, float(g(f"{key}.max_open"))))
+        except (TypeError, ValueError):
+            pass
+        w(f"| {label}: RSS per open stream | {_f(per, '{:.1f}')} KiB | "
+          f"(≤ 30 KiB: 300 MB / 10,000) |")
+    if g("chunk.words") is None:
+        return
+    for mode in ("unpaced", "paced"):
+        how = (f"unpaced" if mode == "unpaced"
+               else f"paced at {_f(g('chunk.paced_rate'))} chunks/s")
+        for label, _, _, proto in _PROTOCOLS:
+            c = f"chunk.{mode}.{proto}"
+            if g(f"{c}.basalt.events") is None:
+                w(f"| {label}: per chunk, {how} | not run | |")
+                continue
+            added = None
+            if g(f"{c}.direct.gap_mean_us") and g(f"{c}.basalt.gap_mean_us"):
+                added = float(g(f"{c}.basalt.gap_mean_us")) - float(g(f"{c}.direct.gap_mean_us"))
+            errors = int(g(f"{c}.direct.errors", "0") or 0) + int(g(f"{c}.basalt.errors", "0") or 0)
+            w(f"| {label}: per chunk, {how} ({g('chunk.words')}-chunk streams): time added, "
+              f"Basalt CPU | {_us(added)} µs added (mean gap "
+              f"{_us(g(f'{c}.direct.gap_mean_us'))} → {_us(g(f'{c}.basalt.gap_mean_us'))} µs, "
+              f"p99 {_f(g(f'{c}.direct.gap_p99_us'))} → {_f(g(f'{c}.basalt.gap_p99_us'))} µs); "
+              f"CPU {_us(g(f'{c}.basalt.cpu_us_per_event'))} µs"
+              f"{f' ({errors} errors)' if errors else ''} | |")
 
 
 def report(results_path, out_path):
@@ -523,15 +950,7 @@ def report(results_path, out_path):
     if g("stream.skip"):
         w(f"| streaming | not run: {g('stream.skip')} | |")
     else:
-        w(f"| concurrent streams (all open at once) | {g('stream.max_open', '?')} of "
-          f"{g('stream.n', '?')} ({g('stream.errors', '?')} errors) | 10,000 |")
-        w(f"| TTFB p50 / p99 under that load (first response byte) | "
-          f"{_ms(g('stream.ttfb_p50_us'))} / {_ms(g('stream.ttfb_p99_us'))} ms | |")
-        w(f"| first SSE data p50 / p99 under that load | {_ms(g('stream.ttfd_p50_us'))} / "
-          f"{_ms(g('stream.ttfd_p99_us'))} ms | |")
-        w(f"| TTFB p50 / p99, {g('stream1.n', '?')} streams, light load | "
-          f"{_ms(g('stream1.ttfb_p50_us'))} / {_ms(g('stream1.ttfb_p99_us'))} ms | |")
-        w(f"| peak RSS with the streams open | {_mb(g('stream.peak_rss_kib'))} MB | ≤ 300 MB |")
+        _stream_rows(w, g)
     w(f"| idle RSS just after start | {_mb(g('basalt.idle_rss_kib'))} MB | ≤ 30 MB |")
     if g("startup.restart_median_ms"):
         w(f"| restart on an existing data dir (launch → GET /healthz 200), median of "
@@ -577,6 +996,8 @@ def main():
         pct(args[0])
     elif cmd == "stream":
         stream(args)
+    elif cmd == "chunks":
+        chunks(args)
     elif cmd == "report":
         report(args[0], args[1] if len(args) > 1 else "-")
     else:
