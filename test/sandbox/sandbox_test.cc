@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -439,6 +440,28 @@ TEST_F(SandboxTest, BashToolKeepsTheWorkingDirectory) {
   // Quoting survives the wrapper.
   r = bashTool(*sb, R"({"command":"printf '%s|' \"a b\" '$HOME' \"$HOME\""})");
   EXPECT_EQ(r.content, "a b|$HOME|/workspace|");
+}
+
+TEST_F(SandboxTest, WhenNamespacesAreRefusedCommandsFailClosedWithTheReason) {
+  // A stand-in for bwrap on a host where unprivileged user namespaces are disabled.
+  std::string dir = (std::filesystem::temp_directory_path() / "basalt-fakebwrap-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  ::chmod(dir.c_str(), 0755);
+  const std::string fake = dir + "/bwrap";
+  spit(fake, "#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n");
+  ::chmod(fake.c_str(), 0755);
+  SandboxOptions opts;
+  opts.bwrap_path = fake;
+  auto sb = make(std::move(opts));
+  ASSERT_NE(sb, nullptr);
+  EXPECT_FALSE(sb->support().commands);
+  EXPECT_NE(sb->support().reason.find("No permissions to create new namespace"), std::string::npos)
+      << sb->support().reason;
+  auto bash = bashTool(*sb, R"({"command":"echo hi"})");
+  EXPECT_TRUE(bash.is_error);
+  EXPECT_NE(bash.content.find("No permissions to create new namespace"), std::string::npos)
+      << bash.content;
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(SandboxTest, BashToolReportsExitCodesAndTimeouts) {
