@@ -479,6 +479,16 @@ std::future<Result<RunResult>> Sandbox::runAsync(RunSpec spec) const {
   return std::async(std::launch::async, [this, spec = std::move(spec)] { return run(spec); });
 }
 
+Result<void> Sandbox::remove(const std::filesystem::path& root, std::string_view session_id) {
+  if (!validSessionId(session_id)) return Error::invalid("sandbox: invalid session id");
+  std::error_code ec;
+  std::filesystem::remove_all(root / std::string(session_id), ec);
+  if (ec)
+    return Error::internal("sandbox: cannot remove " + std::string(session_id) + ": " +
+                           ec.message());
+  return {};
+}
+
 std::string Sandbox::shellCwd() const {
   std::lock_guard lock(shell_mu_);
   return shell_cwd_;

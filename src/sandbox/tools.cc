@@ -359,3 +359,66 @@ ToolOutcome bashTool(const Sandbox& sandbox, std::string_view input_json,
 }
 
 }  // namespace basalt::sandbox
+
+namespace basalt::sandbox {
+
+const std::vector<ToolDefinition>& sandboxToolDefinitions() {
+  static const std::vector<ToolDefinition> kDefinitions = {
+      {"bash",
+       "Run a bash command in the session's sandbox (cwd /workspace at first; the working "
+       "directory carries over between calls, shell variables do not). No network unless the "
+       "environment allows it. Output is stdout and stderr together, truncated when long.",
+       R"j({"type":"object","properties":{
+"command":{"type":"string","description":"The command to run"},
+"timeout":{"type":"integer","minimum":1,"description":"Timeout in milliseconds"},
+"restart":{"type":"boolean","description":"Reset the shell (working directory)"}},
+"additionalProperties":false})j"},
+      {"read",
+       "Read a text file from the sandbox. Output is numbered lines (cat -n); use offset and "
+       "limit for long files. Paths are absolute (/workspace/...) or relative to /workspace.",
+       R"j({"type":"object","properties":{
+"file_path":{"type":"string","description":"The file to read"},
+"offset":{"type":"integer","minimum":1,"description":"First line to read (1-based)"},
+"limit":{"type":"integer","minimum":1,"description":"Number of lines (default 2000)"}},
+"required":["file_path"],"additionalProperties":false})j"},
+      {"write", "Create or overwrite a file in the sandbox, creating missing parent directories.",
+       R"j({"type":"object","properties":{
+"file_path":{"type":"string","description":"The file to write"},
+"content":{"type":"string","description":"The full new content"}},
+"required":["file_path","content"],"additionalProperties":false})j"},
+      {"edit",
+       "Replace text in a file: old_string must occur exactly once unless replace_all is true. "
+       "An empty old_string creates a file that does not exist yet.",
+       R"j({"type":"object","properties":{
+"file_path":{"type":"string","description":"The file to edit"},
+"old_string":{"type":"string","description":"The exact text to replace"},
+"new_string":{"type":"string","description":"The replacement text"},
+"replace_all":{"type":"boolean","description":"Replace every occurrence"}},
+"required":["file_path","old_string","new_string"],"additionalProperties":false})j"},
+      {"glob", "Find files by glob pattern (*, ?, [..], ** for any depth, {a,b}), newest first.",
+       R"j({"type":"object","properties":{
+"pattern":{"type":"string","description":"Glob, e.g. **/*.py"},
+"path":{"type":"string","description":"Directory to search (default /workspace)"}},
+"required":["pattern"],"additionalProperties":false})j"},
+      {"grep",
+       "Search file contents with a regular expression (RE2 syntax). Skips binary files and "
+       ".git. output_mode: files_with_matches (default), content, or count.",
+       R"j({"type":"object","properties":{
+"pattern":{"type":"string","description":"Regular expression (RE2)"},
+"path":{"type":"string","description":"File or directory (default /workspace)"},
+"glob":{"type":"string","description":"Only files matching this glob, e.g. *.ts"},
+"type":{"type":"string","description":"File type: c, cpp, go, java, js, ts, py, rust, sh, md..."},
+"output_mode":{"type":"string","enum":["files_with_matches","content","count"]},
+"-i":{"type":"boolean","description":"Case insensitive"},
+"-n":{"type":"boolean","description":"Line numbers in content mode (default true)"},
+"-A":{"type":"integer","minimum":0,"description":"Lines of context after each match"},
+"-B":{"type":"integer","minimum":0,"description":"Lines of context before each match"},
+"-C":{"type":"integer","minimum":0,"description":"Lines of context around each match"},
+"head_limit":{"type":"integer","minimum":0,"description":"At most this many lines or files"},
+"multiline":{"type":"boolean","description":"Let the pattern and . span lines"}},
+"required":["pattern"],"additionalProperties":false})j"},
+  };
+  return kDefinitions;
+}
+
+}  // namespace basalt::sandbox

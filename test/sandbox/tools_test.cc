@@ -4,6 +4,8 @@
 
 #include "sandbox_fixture.h"
 
+#include <boost/json/parse.hpp>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -313,6 +315,39 @@ TEST_F(ToolsTest, MountsAreRootsForTheFileTools) {
   EXPECT_TRUE(readTool(*sb, R"({"file_path":"/mnt/memory/../ro/../../etc/passwd"})").is_error);
   auto g = globTool(*sb, R"({"pattern":"**/*.md","path":"/mnt/memory"})");
   EXPECT_EQ(g.content, "/mnt/memory/topic/fact.md\n");
+}
+
+TEST_F(ToolsTest, DefinitionsAreValidJsonSchemasForEveryTool) {
+  const auto& defs = sandboxToolDefinitions();
+  ASSERT_EQ(defs.size(), 6u);
+  for (const auto& d : defs) {
+    EXPECT_TRUE(isSandboxTool(d.name)) << d.name;
+    EXPECT_FALSE(d.description.empty());
+    boost::system::error_code ec;
+    auto schema = boost::json::parse(d.input_schema, ec);
+    ASSERT_FALSE(ec) << d.name << ": " << d.input_schema;
+    ASSERT_TRUE(schema.is_object());
+    EXPECT_EQ(schema.as_object().at("type"), "object");
+    // Every required field is a declared property.
+    if (const auto* req = schema.as_object().if_contains("required")) {
+      for (const auto& r : req->as_array()) {
+        EXPECT_TRUE(schema.as_object().at("properties").as_object().contains(r.as_string()))
+            << d.name << " " << r.as_string();
+      }
+    }
+  }
+}
+
+TEST_F(ToolsTest, RemoveDeletesTheSessionDirectoryWithoutFollowingLinks) {
+  spit(root_ / "keep" / "precious.txt", "keep\n");
+  std::filesystem::create_symlink(root_ / "keep", ws_ / "link");
+  spit(ws_ / "f.txt", "x");
+  auto session = ws_.parent_path().filename().string();
+  sb_.reset();
+  ASSERT_TRUE(Sandbox::remove(root_, session).has_value());
+  EXPECT_FALSE(std::filesystem::exists(root_ / session));
+  EXPECT_EQ(slurp(root_ / "keep" / "precious.txt"), "keep\n");
+  EXPECT_FALSE(Sandbox::remove(root_, "../x").has_value());
 }
 
 }  // namespace

@@ -170,6 +170,10 @@ class Sandbox {
   std::string shellCwd() const;
   void setShellCwd(std::string cwd) const;
 
+  /// Deletes a session's sandbox directory (root/<session_id>, workspace included). Symlinks
+  /// inside are removed, never followed. No Sandbox for the session may be in use.
+  static Result<void> remove(const std::filesystem::path& root, std::string_view session_id);
+
   /// The probe behind support(): whether bwrap can run here with all the isolation we require.
   static Support probe(const std::string& bwrap_path, uid_t run_as_uid, gid_t run_as_gid);
 

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace basalt::sandbox {
 
@@ -23,6 +24,17 @@ struct ToolOutcome {
   bool is_error = false;
   std::string content;  ///< always valid UTF-8
 };
+
+/// What the model is shown for one tool: its name, a description and the JSON Schema of its
+/// input (JSON text), matching exactly what the functions below accept.
+struct ToolDefinition {
+  std::string name;
+  std::string description;
+  std::string input_schema;  ///< a JSON object (JSON Schema draft 2020-12 subset)
+};
+
+/// The six sandbox tools, in a stable order (bash, read, write, edit, glob, grep).
+const std::vector<ToolDefinition>& sandboxToolDefinitions();
 
 /// True for "bash", "read", "write", "edit", "glob", "grep".
 bool isSandboxTool(std::string_view name);
