@@ -9,8 +9,8 @@ namespace basalt::sandbox {
 /// EPERM for syscalls a sandboxed tool never needs and that widen the kernel attack surface or
 /// could escape the namespaces (ptrace, mount, unshare/setns, keyctl, bpf, perf_event_open,
 /// kexec, module loading, namespace-creating clone flags ...), EAFNOSUPPORT for socket families
-/// other than unix/inet/inet6/netlink (AF_VSOCK is not namespaced), ENOSYS for clone3 (so libc falls
-/// back to clone, whose flags can be checked). Non-native syscall ABIs kill the process.
+/// other than unix/inet/inet6/netlink (AF_VSOCK is not namespaced), ENOSYS for clone3 (so libc
+/// falls back to clone, whose flags can be checked). Non-native syscall ABIs kill the process.
 Result<int> buildSeccompFilterFd();
 
 }  // namespace basalt::sandbox
