@@ -152,10 +152,11 @@ TEST_F(SandboxTest, CpuTimeLimitKills) {
   opts.limits.cpu_seconds = 1;
   auto sb = make(std::move(opts));
   BASALT_REQUIRE_COMMANDS(sb);
-  auto r = runBash(*sb, "while :; do :; done", 30s);
+  // One CPU-second arrives long before the wall clock, even on a loaded machine.
+  auto r = runBash(*sb, "while :; do :; done", 90s);
   EXPECT_FALSE(r.timed_out);
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_LT(r.elapsed, 15s);
+  EXPECT_LT(r.elapsed, 60s);
 }
 
 TEST_F(SandboxTest, WallClockTimeoutKillsTheWholeTree) {

@@ -4,9 +4,11 @@
 /// for the `tool_result`. Bad input, confinement violations, missing files, failing commands:
 /// all are `is_error` outcomes with a message for the model, never exceptions or crashes.
 ///
-/// bash runs inside bubblewrap (Sandbox::run) and BLOCKS: call it off the io_context threads.
-/// The file tools run in-process (fast, bounded) and confine every path to the workspace and the
-/// mounts with openat2(RESOLVE_BENEATH): `..` and symlinks cannot leave a root.
+/// Every tool does blocking work: bash runs inside bubblewrap (Sandbox::run) for up to its
+/// timeout; the file tools do bounded in-process file I/O (a grep over a big workspace can take
+/// a while). Call them on a worker thread, never on an io_context thread. The file tools
+/// confine every path to the workspace and the mounts with openat2(RESOLVE_BENEATH): `..` and
+/// symlinks cannot leave a root.
 ///
 /// web_fetch is NOT here: it runs in the gateway (its HTTP client and egress policy), not in the
 /// sandbox.
