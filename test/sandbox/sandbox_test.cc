@@ -377,7 +377,7 @@ TEST_F(SandboxTest, LinksMadeInsideTheSandboxDoNotFoolTheFileTools) {
   }
 }
 
-// Processes whose comm or argv[0] is `comm` (zombies only, or all), anywhere on the host.
+// Processes whose comm or argv[0] is `comm` (orphaned zombies only, or all), on the host.
 std::vector<std::string> findProcesses(const std::string& comm, bool zombies_only) {
   std::vector<std::string> found;
   for (const auto& e : std::filesystem::directory_iterator("/proc")) {
@@ -396,7 +396,10 @@ std::vector<std::string> findProcesses(const std::string& comm, bool zombies_onl
     std::getline(cmd, argv0, '\0');
     if (stat.substr(open + 1, close - open - 1) != comm && argv0 != comm) continue;
     char state = stat[close + 2];
-    if (!zombies_only || state == 'Z') found.push_back(name + " " + state);
+    // Zombies count only once orphaned to init: a zombie whose parent is a live reaper (another
+    // run in progress) is about to be collected.
+    int ppid = std::atoi(stat.c_str() + close + 4);
+    if (!zombies_only || (state == 'Z' && ppid == 1)) found.push_back(name + " " + state);
   }
   return found;
 }
