@@ -566,10 +566,13 @@ if (( RUN_STREAM && RUN_BASALT )); then
   stream_protocol h2 stream_h2 stream1_h2 "$h2_streams"
   stop "$MOCK_PID"
   put stream.h2_per_conn "$H2_STREAMS_PER_CONN"
-  note "streams: mock-upstream replies with $STREAM_WORDS words at $STREAM_TOKENS_PER_S chunk/s (each stream lasts ~${stream_secs}s); the client (\`benchlib.py stream\`, Python asyncio) opens $STREAM_RAMP streams/s, so all are open at once; a fresh Basalt per protocol. TTFB = first byte of the response (HTTP/2: its HEADERS frame), first SSE data = first \`data:\` line (HTTP/2: the first DATA frame), both from sending the request: over HTTP/1.1 that includes connecting, over HTTP/2 the $H2_STREAMS_PER_CONN streams of a connection share one opened before the ramp"
-  note "RSS per stream = (peak RSS with the streams open - RSS just before they opened) / streams open"
+  note "streams: mock-upstream replies with $STREAM_WORDS words at $STREAM_TOKENS_PER_S chunk/s (each stream lasts ~${stream_secs}s) and the client (\`benchlib.py stream\`, Python asyncio) opens $STREAM_RAMP streams/s, so all are open at once, with a fresh Basalt per protocol"
+  note "HTTP/1.1 TTFB: from sending the request on a new connection (connect included) to the first response byte, and to the first \`data:\` line for first SSE data"
+  note "HTTP/2 TTFB: h2c with $H2_STREAMS_PER_CONN streams per connection (connections opened before the ramp), from sending a stream's HEADERS to its response HEADERS frame, and to its first DATA frame with a \`data:\` line for first SSE data (h2load is not used: it reports time to first byte per connection, not per stream)"
+  note "RSS per open stream: (peak RSS sampled every 50 ms while the streams are open - RSS just before they opened) / streams open"
   chunk_runs
-  note "per chunk: a $CHUNK_WORDS-word reply, one SSE event per word, streams one after another (${CHUNK_STREAMS[unpaced]} unpaced, ${CHUNK_STREAMS[paced]} paced at $CHUNK_TOKENS_PER_S chunks/s), first straight from mock-upstream, then through Basalt over the same client protocol; mean gap = (last event - first event) / (events - 1), added = through Basalt minus direct; Basalt CPU = CPU ticks of the Basalt process during the measured streams / SSE events relayed (unpaced, Basalt reads many events per read; paced, each chunk costs a read and a write, as with a real model)"
+  note "per chunk, time added: $CHUNK_WORDS-chunk streams (one SSE event per word) one after another, ${CHUNK_STREAMS[unpaced]} unpaced and ${CHUNK_STREAMS[paced]} paced at $CHUNK_TOKENS_PER_S chunks/s, first straight from mock-upstream and then through Basalt over the same client protocol; added = mean gap through Basalt - mean gap direct, a stream's mean gap being (last event - first event) / (events - 1)"
+  note "per chunk, Basalt CPU: CPU ticks (user + system, all threads) of the Basalt process during the measured streams / SSE events relayed; unpaced, Basalt reads many events at once, paced, each chunk costs a read and a write, as with a real model"
 elif (( ! RUN_STREAM )); then
   put stream.skip "--no-stream"
 else
