@@ -406,6 +406,8 @@ Result<RunResult> Sandbox::run(const RunSpec& spec) const {
   if (spec.argv.empty()) return Error::invalid("sandbox: empty command");
   for (const auto& a : spec.argv) {
     if (a.find('\0') != std::string::npos) return Error::invalid("sandbox: NUL in argument");
+    // execve() limit for one argument (MAX_ARG_STRLEN), with room for the wrapper's.
+    if (a.size() > 120 * 1024) return Error::invalid("sandbox: argument longer than 120 KiB");
   }
   const Limits& limits = options_.limits;
   const bool root = runningAsRoot();

@@ -274,6 +274,9 @@ using detail::ok;
 
 namespace {
 
+// execve() refuses a single argument over 128 KiB (MAX_ARG_STRLEN); stay clear of it.
+constexpr std::size_t kMaxCommandBytes = 100 * 1024;
+
 // $1: the directory to start in, $2: the command. The EXIT trap reports the final directory
 // on the state channel (not run when the command replaces the shell with exec: cwd then
 // stays as it was).
@@ -314,6 +317,11 @@ ToolOutcome bashTool(const Sandbox& sandbox, std::string_view input_json,
     }
   }
   if (!*command || (*command)->empty()) return fail("missing required field \"command\"");
+  if ((*command)->size() > kMaxCommandBytes) {
+    return fail(
+        "command is too long (over 100 KiB): write it to a script file with the write "
+        "tool and run the script");
+  }
   auto timeout = in->optionalInt("timeout");
   if (!timeout) return fail(timeout.error().message);
   RunSpec spec;

@@ -486,6 +486,9 @@ TEST_F(SandboxTest, BashToolReportsExitCodesAndTimeouts) {
   EXPECT_EQ(binary.content,
             "a\xEF\xBF\xBD"
             "b");  // invalid UTF-8 replaced
+  auto huge = bashTool(*sb, R"({"command":")" + std::string(200 * 1024, 'x') + R"("})");
+  EXPECT_TRUE(huge.is_error);
+  EXPECT_NE(huge.content.find("too long"), std::string::npos);
   for (const char* bad : {R"({})", R"({"command":5})", R"({"command":"x","timeout":"1"})",
                           R"({"command":"x","timeout":-1})", "not json", "[1]"}) {
     auto r = bashTool(*sb, bad);
