@@ -8,7 +8,7 @@
 # reference reverse proxy, Basalt in front of the same upstream, and (for streaming) `basalt
 # mock-upstream` with a paced reply. Drives them with wrk / h2load / benchlib.py, prints a
 # Markdown table, and with --record also writes it to bench/RESULTS.md. Every process it starts
-# is stopped on exit (trap); the whole run is bounded by BENCH_MAX_SECONDS (default 1500).
+# is stopped on exit (trap); the whole run is bounded by BENCH_MAX_SECONDS (default 2400).
 # The whole script is one { ... } block: bash parses it completely before running it, so editing
 # this file while a run is going on cannot change what that run executes.
 {
@@ -41,7 +41,7 @@ RUN_BASALT=1
 RUN_STREAM=1
 KEEP=0
 PROFILE=0
-MAX_SECONDS=${BENCH_MAX_SECONDS:-1500}
+MAX_SECONDS=${BENCH_MAX_SECONDS:-2400}
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
