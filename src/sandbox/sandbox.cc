@@ -458,7 +458,18 @@ Result<RunResult> Sandbox::run(const RunSpec& spec) const {
   plan.argv.insert(plan.argv.end(), cmd.begin(), cmd.end());
 
   plan.envp = {kPath, "HOME=/workspace", "LANG=C.UTF-8", "TERM=dumb"};
-  for (const auto& [name, value] : options_.env) plan.envp.push_back(name + "=" + value);
+  for (const auto& [name, value] : options_.env) {
+    // A caller's variable replaces a default of the same name (no duplicate entries).
+    std::string entry = name + "=" + value;
+    auto same = std::find_if(plan.envp.begin(), plan.envp.end(), [&](const std::string& e) {
+      return e.compare(0, name.size() + 1, name + "=") == 0;
+    });
+    if (same != plan.envp.end()) {
+      *same = std::move(entry);
+    } else {
+      plan.envp.push_back(std::move(entry));
+    }
+  }
   plan.switch_user = root;
   plan.uid = options_.run_as_uid;
   plan.gid = options_.run_as_gid;

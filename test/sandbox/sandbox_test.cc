@@ -206,7 +206,7 @@ TEST_F(SandboxTest, EndlessOutputIsKilled) {
 TEST_F(SandboxTest, EnvironmentIsScrubbed) {
   ::setenv("BASALT_SANDBOX_TEST_SECRET", "do-not-leak", 1);
   SandboxOptions opts;
-  opts.env = {{"GIVEN_VAR", "given"}};
+  opts.env = {{"GIVEN_VAR", "given"}, {"LANG", "en_US.UTF-8"}};
   auto sb = make(std::move(opts));
   BASALT_REQUIRE_COMMANDS(sb);
   auto r = runBash(*sb, "env | sort");
@@ -214,6 +214,8 @@ TEST_F(SandboxTest, EnvironmentIsScrubbed) {
   EXPECT_NE(r.output.find("HOME=/workspace\n"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("GIVEN_VAR=given\n"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("PATH="), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("LANG=en_US.UTF-8\n"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("LANG=C.UTF-8"), std::string::npos) << r.output;
   ::unsetenv("BASALT_SANDBOX_TEST_SECRET");
 }
 
