@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace basalt::sandbox {
@@ -234,6 +235,31 @@ TEST_F(SandboxTest, SeccompAndNamespacesAreInForce) {
     r = runBash(*sb, "id -u; stat -c %u /workspace");
     EXPECT_EQ(r.output, "65534\n65534\n");  // never host root
   }
+}
+
+TEST_F(SandboxTest, NoHostDescriptorReachesTheCommand) {
+  // A leaked directory fd of the host (the workspace's O_PATH handle, say) would let `..` climb
+  // out of the sandbox. Only stdin, stdout and stderr may arrive.
+  auto sb = make();
+  BASALT_REQUIRE_COMMANDS(sb);
+  RunSpec spec;
+  spec.argv = {"/bin/ls", "-l", "/proc/self/fd"};  // exec'd directly: inherits exactly
+  auto r = sb->run(spec);
+  ASSERT_TRUE(r.has_value());
+  std::vector<std::string> fds;
+  std::istringstream lines(r->output);
+  for (std::string line; std::getline(lines, line);) {
+    auto arrow = line.find(" -> ");
+    if (arrow == std::string::npos) continue;
+    auto name_end = arrow;
+    auto name_start = line.rfind(' ', name_end - 1) + 1;
+    fds.push_back(line.substr(name_start, name_end - name_start) + " " + line.substr(arrow + 4));
+  }
+  ASSERT_EQ(fds.size(), 4u) << r->output;
+  EXPECT_EQ(fds[0], "0 /dev/null");
+  EXPECT_EQ(fds[1].substr(0, 7), "1 pipe:");
+  EXPECT_EQ(fds[2].substr(0, 7), "2 pipe:");
+  EXPECT_EQ(fds[3].substr(0, 8), "3 /proc/") << fds[3];  // ls's own handle on the directory
 }
 
 TEST_F(SandboxTest, CancellationStopsARunningCommand) {
