@@ -41,12 +41,15 @@ std::string streamBody(bool with_stop = true) {
                 R"("role":"assistant","content":[],"model":"claude-up","stop_reason":null,)"
                 R"("usage":{"input_tokens":12,"cache_read_input_tokens":3,"output_tokens":1}}})");
   b += sseFrame("ping", R"({"type":"ping"})");
-  b += sseFrame("content_block_start",
-                R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})");
-  b += sseFrame("content_block_delta",
-                R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}})");
-  b += sseFrame("content_block_delta",
-                R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"lo"}})");
+  b += sseFrame(
+      "content_block_start",
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})");
+  b += sseFrame(
+      "content_block_delta",
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}})");
+  b += sseFrame(
+      "content_block_delta",
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"lo"}})");
   b += sseFrame("content_block_stop", R"({"type":"content_block_stop","index":0})");
   b += sseFrame("content_block_start",
                 R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use",)"
@@ -58,9 +61,10 @@ std::string streamBody(bool with_stop = true) {
                 R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta",)"
                 R"("partial_json":"\"Paris\"}"}})");
   b += sseFrame("content_block_stop", R"({"type":"content_block_stop","index":1})");
-  b += sseFrame("message_delta",
-                R"({"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},)"
-                R"("usage":{"output_tokens":34}})");
+  b +=
+      sseFrame("message_delta",
+               R"({"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},)"
+               R"("usage":{"output_tokens":34}})");
   if (with_stop) b += sseFrame("message_stop", R"({"type":"message_stop"})");
   return b;
 }
@@ -240,8 +244,8 @@ TEST(AnthropicProvider, MidStreamOverloadedErrorEvent) {
   FakeUpstream fake([](const FakeRequest&) {
     std::string body = streamBody(false).substr(0, 400);
     body = body.substr(0, body.rfind("\n\n") + 2);
-    body += sseFrame("error",
-                     R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})");
+    body += sseFrame(
+        "error", R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})");
     return sse({body});
   });
   auto provider = providerFor(fake);
