@@ -75,10 +75,9 @@ void Sigv4Signer::sign(const Sigv4SignInput& input, Headers& headers,
 
   std::string canonical_request;
   // Every signed name was taken from `all`, so no signed header can be missing.
-  (void)sigv4CanonicalRequest(
-      CanonicalRequestParts{input.method, input.raw_path, input.raw_query, false, signed_headers,
-                            payload_hash},
-      all, canonical_request);
+  (void)sigv4CanonicalRequest(CanonicalRequestParts{input.method, input.raw_path, input.raw_query,
+                                                    false, signed_headers, payload_hash},
+                              all, canonical_request);
   std::string scope(date);
   scope += '/';
   scope += region_;
@@ -86,8 +85,7 @@ void Sigv4Signer::sign(const Sigv4SignInput& input, Headers& headers,
   scope += service_;
   scope += "/aws4_request";
   const std::string string_to_sign = sigv4StringToSign(amz_date, scope, canonical_request);
-  const Sha256Digest key =
-      sigv4SigningKey(credentials_.secret_access_key, date, region_, service_);
+  const Sha256Digest key = sigv4SigningKey(credentials_.secret_access_key, date, region_, service_);
   const std::string signature = sigv4Hex(sigv4Signature(key, string_to_sign));
 
   std::string authorization = "AWS4-HMAC-SHA256 Credential=";

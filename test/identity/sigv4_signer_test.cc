@@ -80,27 +80,84 @@ TEST_P(Sigv4SignerSuite, ReproducesTheSuiteSignature) {
 }
 
 const Vector kVectors[] = {
-    {"get_vanilla", "GET", "/", "", {}, "", false, "", "host;x-amz-date",
+    {"get_vanilla",
+     "GET",
+     "/",
+     "",
+     {},
+     "",
+     false,
+     "",
+     "host;x-amz-date",
      "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"},
-    {"get_vanilla_query_order_key_case", "GET", "/", "Param2=value2&Param1=value1", {}, "", false,
-     "", "host;x-amz-date", "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"},
-    {"get_utf8", "GET", "/\xE1\x88\xB4", "", {}, "", false, "", "host;x-amz-date",
+    {"get_vanilla_query_order_key_case",
+     "GET",
+     "/",
+     "Param2=value2&Param1=value1",
+     {},
+     "",
+     false,
+     "",
+     "host;x-amz-date",
+     "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"},
+    {"get_utf8",
+     "GET",
+     "/\xE1\x88\xB4",
+     "",
+     {},
+     "",
+     false,
+     "",
+     "host;x-amz-date",
      "8318018e0b0f223aa2bbf98705b62bb787dc9c0e678f255a891fd03141be5d85"},
-    {"get_header_value_trim", "GET", "/", "",
-     {{"My-Header1", " value1"}, {"My-Header2", " \"a   b   c\""}}, "", false, "",
+    {"get_header_value_trim",
+     "GET",
+     "/",
+     "",
+     {{"My-Header1", " value1"}, {"My-Header2", " \"a   b   c\""}},
+     "",
+     false,
+     "",
      "host;my-header1;my-header2;x-amz-date",
      "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"},
-    {"post_vanilla", "POST", "/", "", {}, "", false, "", "host;x-amz-date",
+    {"post_vanilla",
+     "POST",
+     "/",
+     "",
+     {},
+     "",
+     false,
+     "",
+     "host;x-amz-date",
      "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"},
-    {"post_header_key_sort", "POST", "/", "", {{"My-Header1", "value1"}}, "", false, "",
+    {"post_header_key_sort",
+     "POST",
+     "/",
+     "",
+     {{"My-Header1", "value1"}},
+     "",
+     false,
+     "",
      "host;my-header1;x-amz-date",
      "c5410059b04c1ee005303aed430f6e6645f61f4dc9e1461ec8f8916fdf18852c"},
-    {"post_x_www_form_urlencoded", "POST", "/", "",
+    {"post_x_www_form_urlencoded",
+     "POST",
+     "/",
+     "",
      {{"Content-Type", "application/x-www-form-urlencoded"}, {"Content-Length", "13"}},
-     "Param1=value1", true, "", "content-length;content-type;host;x-amz-content-sha256;x-amz-date",
+     "Param1=value1",
+     true,
+     "",
+     "content-length;content-type;host;x-amz-content-sha256;x-amz-date",
      "d3875051da38690788ef43de4db0d8f280229d82040bfac253562e56c3f20e0b"},
     // get-vanilla-with-session-token: the token is sent and signed.
-    {"get_vanilla_with_session_token", "GET", "/", "", {}, "", false,
+    {"get_vanilla_with_session_token",
+     "GET",
+     "/",
+     "",
+     {},
+     "",
+     false,
      "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267",
      "host;x-amz-date;x-amz-security-token",
      "07ec1639c89043aa0e3e2de82b96708f198cceab042d4a97044c66dd9f74e7f8"},
@@ -113,8 +170,8 @@ INSTANTIATE_TEST_SUITE_P(AwsSuite, Sigv4SignerSuite, ::testing::ValuesIn(kVector
 
 TEST(Sigv4Signer, SessionTokenHeaderIsSent) {
   Headers headers;
-  suiteSigner("the-token").sign({"GET", "example.amazonaws.com", "/", "", ""}, headers,
-                                vectorTime());
+  suiteSigner("the-token")
+      .sign({"GET", "example.amazonaws.com", "/", "", ""}, headers, vectorTime());
   ASSERT_NE(find(headers, "x-amz-security-token"), nullptr);
   EXPECT_EQ(*find(headers, "x-amz-security-token"), "the-token");
   EXPECT_EQ(find(headers, "x-amz-content-sha256"), nullptr);
@@ -139,8 +196,9 @@ TEST(Sigv4Signer, BedrockConverseVector) {
 TEST(Sigv4Signer, MatchesTheIndependentTestSignerWithTokenAndContentHash) {
   testing::SignInput in;
   in.authority = "127.0.0.1:4443";
-  in.path = "/model/arn%3Aaws%3Abedrock%3Aus-west-2%3A123456789012%3Ainference-profile%2Fus."
-            "anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream";
+  in.path =
+      "/model/arn%3Aaws%3Abedrock%3Aus-west-2%3A123456789012%3Ainference-profile%2Fus."
+      "anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream";
   in.headers = {{"content-type", "application/json"}, {"accept", "application/json"}};
   in.body = R"({"messages":[]})";
   in.sign_content_sha256 = true;

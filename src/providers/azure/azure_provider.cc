@@ -1,0 +1,235 @@
+#include "basalt/providers/azure/azure_provider.h"
+
+#include "basalt/api/openai_chat/chat_codec.h"
+#include "basalt/core/log.h"
+#include "basalt/core/metrics.h"
+#include "basalt/identity/sigv4_canonical.h"
+#include "basalt/providers/http/sse_parser.h"
+#include "basalt/providers/http/upstream_error.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace basalt::providers::azure {
+namespace {
+
+namespace codec = basalt::api::openai_chat;
+
+/// Error bodies are read only to extract a message; a larger one is not an error body.
+constexpr std::size_t kErrorBodyCap = 1U << 20U;
+
+bool isV1Surface(std::string_view api_version) {
+  return api_version == "v1" || api_version == "preview";
+}
+
+/// RFC 3986 unreserved kept, everything else %XX: a deployment name or version is one segment.
+std::string encodeComponent(std::string_view text) {
+  return identity::sigv4UriEncode(text, /*keep_slash=*/false);
+}
+
+class AzureProvider final : public Provider {
+ public:
+  AzureProvider(std::string name, const std::string& api_key, std::string api_version,
+                std::unique_ptr<http::HttpClient> client)
+      : name_(std::move(name)),
+        api_key_(api_key),
+        api_version_(std::move(api_version)),
+        client_(std::move(client)) {}
+
+  const std::string& name() const override { return name_; }
+  canonical::Vendor vendor() const override { return canonical::Vendor::kOpenAI; }
+
+  Task<Result<canonical::ChatResponse>> complete(const canonical::ChatRequest& request,
+                                                 const CallOptions& options) override {
+    http::Request req = makeRequest(request, options, /*stream=*/false);
+    Result<http::Response> res = co_await client_->send(std::move(req), deadline(options));
+    if (!res) co_return fail(std::move(res).error(), options);
+    if (res->status < 200 || res->status > 299) {
+      co_return fail(
+          http::errorFromStatus(res->status, res->headers, codec::upstreamErrorMessage(res->body)),
+          options);
+    }
+    Result<canonical::ChatResponse> decoded = codec::decodeUpstreamResponse(res->body);
+    if (!decoded) {
+      Error e = std::move(decoded).error();
+      // A body Basalt cannot read is the upstream's fault, never the client's.
+      if (e.kind == ErrorKind::kInvalidRequest || e.kind == ErrorKind::kInternal) {
+        e.kind = ErrorKind::kUpstreamError;
+      }
+      if (e.upstream_status == 0) e.upstream_status = res->status;
+      co_return fail(std::move(e), options);
+    }
+    co_return decoded;
+  }
+
+  Task<Result<void>> stream(const canonical::ChatRequest& request, const CallOptions& options,
+                            StreamSink& sink) override {
+    http::Request req = makeRequest(request, options, /*stream=*/true);
+    Result<http::ResponseStream> opened = co_await client_->open(std::move(req), deadline(options));
+    if (!opened) co_return fail(std::move(opened).error(), options);
+    http::ResponseStream& upstream = *opened;
+    const int status = upstream.status();
+    if (status < 200 || status > 299) {
+      Result<std::string> body = co_await upstream.readAll(kErrorBodyCap);
+      const std::string message = body ? codec::upstreamErrorMessage(*body) : std::string();
+      co_return fail(http::errorFromStatus(status, upstream.headers(), message), options);
+    }
+
+    http::SseParser sse;
+    codec::ChunkDecoder decoder;
+    std::vector<http::SseEvent> sse_events;
+    std::vector<canonical::StreamEvent> events;
+    bool saw_done = false;    // `data: [DONE]`
+    bool saw_finish = false;  // a chunk with a finish_reason
+    bool at_eof = false;
+    const Error client_gone{ErrorKind::kCancelled, "the client went away"};
+
+    while (!saw_done && !at_eof) {
+      Result<std::string_view> piece = co_await upstream.read();
+      if (!piece) co_return upstreamFailure(upstream, std::move(piece).error(), options);
+      sse_events.clear();
+      if (piece->empty()) {
+        at_eof = true;
+        sse.finish(sse_events);
+      } else if (Result<void> fed = sse.feed(*piece, sse_events); !fed) {
+        co_return upstreamFailure(upstream, std::move(fed).error(), options);
+      }
+      for (const http::SseEvent& ev : sse_events) {
+        if (ev.data.starts_with("[DONE]")) {
+          saw_done = true;
+          break;
+        }
+        events.clear();
+        Result<void> decoded = decoder.feed(ev.data, events);
+        if (decoder.sawFinishReason()) saw_finish = true;
+        const bool delivered = co_await deliver(events, sink);
+        if (!delivered) {
+          upstream.close();
+          co_return client_gone;
+        }
+        if (!decoded) co_return upstreamFailure(upstream, std::move(decoded).error(), options);
+      }
+    }
+    if (!saw_done && !saw_finish) {
+      co_return upstreamFailure(
+          upstream, Error{ErrorKind::kUpstreamError, "upstream closed the stream early"}, options);
+    }
+    events.clear();
+    decoder.finish(events);
+    const bool delivered = co_await deliver(events, sink);
+    if (!delivered) {
+      upstream.close();
+      co_return client_gone;
+    }
+    // Usually only the terminating chunk is left; reading it lets the connection be reused.
+    if (!at_eof) co_await upstream.drain();
+    co_return Result<void>{};
+  }
+
+ private:
+  /// Hands `events` to the sink; false when the client is gone.
+  static Task<bool> deliver(const std::vector<canonical::StreamEvent>& events, StreamSink& sink) {
+    for (const canonical::StreamEvent& event : events) {
+      const bool more = co_await sink.onEvent(event);
+      if (!more) co_return false;
+    }
+    co_return true;
+  }
+
+  Error upstreamFailure(http::ResponseStream& upstream, Error e, const CallOptions& options) const {
+    upstream.close();
+    if (e.upstream_status == 0) e.upstream_status = upstream.status();
+    return fail(std::move(e), options);
+  }
+
+  static http::Deadline deadline(const CallOptions& options) {
+    const auto timeout =
+        options.timeout.count() > 0 ? options.timeout : std::chrono::milliseconds(600000);
+    return http::Clock::now() + timeout;
+  }
+
+  http::Request makeRequest(const canonical::ChatRequest& request, const CallOptions& options,
+                            bool stream) const {
+    const std::string_view model = options.upstream_model.empty()
+                                       ? std::string_view(request.model)
+                                       : std::string_view(options.upstream_model);
+    codec::UpstreamRequestOptions encode;
+    encode.model = model;
+    encode.max_tokens_default = options.max_tokens_default;
+    encode.stream = stream;
+
+    http::Request req;
+    req.method = "POST";
+    req.target = azureChatTarget(client_->base().path, api_version_, model);
+    req.headers.reserve(4);
+    req.headers.push_back({"content-type", "application/json"});
+    req.headers.push_back({"accept", stream ? "text/event-stream" : "application/json"});
+    if (!api_key_.empty()) req.headers.push_back({"api-key", api_key_});
+    if (!options.request_id.empty()) {
+      req.headers.push_back({"x-basalt-request-id", options.request_id});
+    }
+    req.body = codec::encodeUpstreamRequest(request, encode);
+    return req;
+  }
+
+  /// Counts and logs an upstream failure (not a client going away) and returns it.
+  Error fail(Error e, const CallOptions& options) const {
+    if (e.kind == ErrorKind::kCancelled) return e;
+    metrics::recordUpstreamError(name_, http::metricKind(e));
+    // The upstream rejecting the request itself (400/404/413/422, a filtered prompt) is the
+    // client's problem, not an operational one: keep it out of the warning log.
+    const bool rejected = e.kind == ErrorKind::kInvalidRequest || e.kind == ErrorKind::kNotFound ||
+                          e.kind == ErrorKind::kPayloadTooLarge;
+    if (rejected) {
+      log::debug("request {}: provider {} rejected the request: {}", options.request_id, name_,
+                 e.message);
+    } else {
+      log::warn("request {}: provider {} ({}): {}", options.request_id, name_,
+                client_->base().hostPort(), e.message);
+    }
+    return e;
+  }
+
+  std::string name_;
+  std::string api_key_;  ///< never logged
+  std::string api_version_;
+  std::unique_ptr<http::HttpClient> client_;
+};
+
+}  // namespace
+
+std::string azureChatTarget(std::string_view base_path, std::string_view api_version,
+                            std::string_view model) {
+  std::string target(base_path);
+  if (isV1Surface(api_version)) {
+    if (!target.ends_with("/openai/v1"))
+      target += target.ends_with("/openai") ? "/v1" : "/openai/v1";
+    target += "/chat/completions";
+    if (api_version == "preview") target += "?api-version=preview";
+    return target;
+  }
+  if (!target.ends_with("/openai")) target += "/openai";
+  target += "/deployments/";
+  target += encodeComponent(model);
+  target += "/chat/completions?api-version=";
+  target += encodeComponent(api_version);
+  return target;
+}
+
+Result<std::unique_ptr<Provider>> makeAzureProvider(const config::ProviderSettings& settings,
+                                                    http::ClientOptions options) {
+  const std::string who = "provider '" + settings.name + "'";
+  if (settings.api_version.empty()) {
+    return Error::invalid(who + ": azure-openai needs an api_version (a date or \"v1\")");
+  }
+  Result<http::BaseUrl> base = http::parseBaseUrl(settings.base_url);
+  if (!base) return Error::invalid(who + ": " + base.error().message);
+  Result<std::unique_ptr<http::HttpClient>> client =
+      http::HttpClient::create(std::move(*base), std::move(options));
+  if (!client) return Error::invalid(who + ": " + client.error().message);
+  return std::unique_ptr<Provider>(
+      new AzureProvider(settings.name, settings.api_key, settings.api_version, std::move(*client)));
+}
+
+}  // namespace basalt::providers::azure
