@@ -231,6 +231,14 @@ TEST_F(SandboxTest, SeccompAndNamespacesAreInForce) {
   EXPECT_NE(r.output.find("CapEff:\t0000000000000000"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("UNSHARED"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("sandbox"), std::string::npos) << r.output;  // own uts namespace
+  // Every namespace differs from ours (the test process is on the host side).
+  for (const char* ns : {"user", "pid", "ipc", "uts", "net", "mnt"}) {
+    auto inside = runBash(*sb, std::string("readlink /proc/self/ns/") + ns);
+    auto outside = std::filesystem::read_symlink(std::string("/proc/self/ns/") + ns).string();
+    EXPECT_EQ(inside.exit_code, 0) << inside.output;
+    EXPECT_NE(inside.output, outside + "\n") << ns;
+    EXPECT_EQ(inside.output.substr(0, std::string(ns).size() + 1), std::string(ns) + ":") << ns;
+  }
   if (::geteuid() == 0) {
     r = runBash(*sb, "id -u; stat -c %u /workspace");
     EXPECT_EQ(r.output, "65534\n65534\n");  // never host root
