@@ -1,10 +1,14 @@
 #include "basalt/providers/anthropic/anthropic_provider.h"
 
 #include "basalt/canonical/stream_event.h"
+#include "basalt/mock/mock_upstream.h"
+#include "fakes/fake_responder.h"
 #include "fakes/fake_upstream.h"
 #include "providers/run_task.h"
 
 #include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/json/parse.hpp>
 
 #include <string>
@@ -333,6 +337,92 @@ TEST(AnthropicProvider, ToolIdsFromOtherDoorsAreSanitized) {
   EXPECT_EQ(body.find("call.1:x"), std::string::npos) << body;
   EXPECT_NE(body.find(R"("id":"call_1_x")"), std::string::npos) << body;
   EXPECT_NE(body.find(R"("tool_use_id":"call_1_x")"), std::string::npos) << body;
+}
+
+// ---- against `basalt mock-upstream`'s handler (the project's own Anthropic stand-in) ----
+
+/// Serves MockUpstream behind a FakeUpstream: a real loopback socket, the mock's dialect.
+FakeReply serveMock(mock::MockUpstream& mock, const FakeRequest& r) {
+  HttpRequest req;
+  req.method = r.method;
+  req.target = r.target;
+  req.headers = r.headers;
+  req.body = r.body;
+  basalt::testing::FakeResponder responder;
+  asio::io_context ioc;
+  asio::co_spawn(ioc, mock.handle(req, responder), asio::detached);
+  ioc.run();
+  FakeReply out;
+  out.status = responder.status;
+  out.headers = responder.headers;
+  if (responder.streaming) {
+    out.chunks = responder.chunks;
+    out.truncate = !responder.complete;
+  } else {
+    out.body = responder.body;
+  }
+  return out;
+}
+
+canonical::ChatRequest mockRequest(std::string text, bool stream) {
+  canonical::ChatRequest r = request(stream, canonical::Door::kAnthropicMessages);
+  r.messages[0].content[0] = canonical::TextBlock{std::move(text)};
+  return r;
+}
+
+TEST(AnthropicProviderMock, CompleteAndStreamAgree) {
+  mock::MockUpstream mock;
+  FakeUpstream fake([&](const FakeRequest& r) { return serveMock(mock, r); });
+  auto provider = providerFor(fake);
+  const std::string script =
+      "#mock reply=\"Let me check.\" tool=get_weather args={\"city\":\"Paris\"} "
+      "reasoning=\"think\" usage=11,7\nWeather?";
+
+  Result<canonical::ChatResponse> whole = runComplete(*provider, mockRequest(script, false));
+  ASSERT_TRUE(whole) << whole.error().message;
+  RecordingSink sink;
+  ASSERT_TRUE(runStream(*provider, sink, mockRequest(script, true)));
+  ASSERT_TRUE(sink.accumulator.finished());
+  const canonical::ChatResponse& streamed = sink.accumulator.response();
+
+  const canonical::ChatResponse* both[] = {&*whole, &streamed};
+  for (const canonical::ChatResponse* r : both) {
+    ASSERT_EQ(r->content.size(), 3U);
+    const auto& thinking = std::get<canonical::ReasoningBlock>(r->content[0]);
+    EXPECT_EQ(thinking.text, "think");
+    EXPECT_FALSE(thinking.signature.empty());
+    EXPECT_EQ(std::get<canonical::TextBlock>(r->content[1]).text, "Let me check.");
+    const auto& call = std::get<canonical::ToolUseBlock>(r->content[2]);
+    EXPECT_EQ(call.name, "get_weather");
+    EXPECT_EQ(boost::json::parse(call.input_json), boost::json::parse(R"({"city":"Paris"})"));
+    EXPECT_EQ(r->stop_reason, canonical::StopReason::kToolUse);
+    EXPECT_EQ(r->usage.input_tokens, 11);
+    EXPECT_EQ(r->usage.output_tokens, 7);
+  }
+}
+
+TEST(AnthropicProviderMock, ErrorsAndCutStreams) {
+  mock::MockUpstream mock;
+  FakeUpstream fake([&](const FakeRequest& r) { return serveMock(mock, r); });
+  auto provider = providerFor(fake);
+
+  Result<canonical::ChatResponse> overloaded =
+      runComplete(*provider, mockRequest("#mock status=529\nhi", false));
+  ASSERT_FALSE(overloaded);
+  EXPECT_EQ(overloaded.error().kind, ErrorKind::kUpstreamUnavailable);
+
+  RecordingSink mid;
+  Result<void> failed = runStream(
+      *provider, mid, mockRequest("#mock reply=\"a b c d\" error_after=2 status=429\nhi", true));
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().kind, ErrorKind::kRateLimited);
+  EXPECT_FALSE(mid.events.empty());
+
+  RecordingSink cut;
+  Result<void> dropped =
+      runStream(*provider, cut, mockRequest("#mock reply=\"a b c d\" drop_after=2\nhi", true));
+  ASSERT_FALSE(dropped);
+  EXPECT_EQ(dropped.error().kind, ErrorKind::kUpstreamError);
 }
 
 }  // namespace
