@@ -4,11 +4,13 @@
 /// rlimits, wall-clock timeout, output cap). What is and is not enforced: see README.md.
 ///
 /// Threading: `Sandbox` is safe to share between threads (its only mutable state, the bash
-/// tool's working directory, is locked). `run()`
-/// BLOCKS for the duration of the command (up to the wall-clock timeout): never call it on an
-/// io_context thread. Call it on a worker thread/pool, or use `runAsync()`, which returns a
-/// std::future served by a dedicated thread. A `Cancellation` ends a running command early
-/// (e.g. on `user.interrupt`).
+/// tool's working directory, is locked). `run()` BLOCKS for the duration of the command (up to
+/// the wall-clock timeout): never call it on an io_context thread. Call it on a worker
+/// thread/pool, or use `runAsync()`, which returns a std::future served by a dedicated thread.
+/// A `Cancellation` ends a running command early (e.g. on `user.interrupt`).
+///
+/// Process rules for the embedding program: do not set SIGCHLD to SIG_IGN and do not reap with
+/// waitpid(-1) elsewhere (run() waits for its own child).
 
 #include "basalt/core/error.h"
 
@@ -62,13 +64,16 @@ struct Limits {
 };
 
 struct SandboxOptions {
-  std::filesystem::path root;  ///< e.g. DATA/sandboxes; the workspace is root/<session>/workspace
-  std::string session_id;      ///< [A-Za-z0-9_-]{1,128}: it becomes a directory name
+  /// e.g. DATA/sandboxes; the workspace is root/<session>/workspace. When Basalt is root, every
+  /// directory above root must be searchable by run_as_uid (o+x), or commands are refused.
+  std::filesystem::path root;
+  std::string session_id;  ///< [A-Za-z0-9_-]{1,128}: it becomes a directory name
   std::vector<Mount> mounts;
   Network network = Network::kNone;
   Limits limits;
   /// Extra environment for commands. The environment is otherwise scrubbed: only PATH,
-  /// HOME=/workspace, LANG, TERM and these reach the sandbox.
+  /// HOME=/workspace, LANG, TERM and these reach the sandbox (a name given here replaces the
+  /// default). Never put credentials here that the model must not see: it can print them.
   std::vector<std::pair<std::string, std::string>> env;
   std::string bwrap_path = "/usr/bin/bwrap";
   /// When Basalt runs as root, commands run as this unprivileged host uid/gid (the workspace and
@@ -141,7 +146,8 @@ struct ConfinedPath {
 
 class Sandbox {
  public:
-  /// Creates (or reopens) the session's workspace and validates mounts. Does not start anything.
+  /// Creates (or reopens) the session's workspace and validates mounts. The first call per bwrap
+  /// path runs probe() (one short bwrap run, ~0.1 s); later calls only touch the filesystem.
   static Result<std::unique_ptr<Sandbox>> open(SandboxOptions options);
   ~Sandbox();
   Sandbox(const Sandbox&) = delete;
