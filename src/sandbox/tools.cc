@@ -5,7 +5,6 @@
 #include <boost/json/parse.hpp>
 
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -221,21 +220,119 @@ std::vector<std::string> splitPath(std::string_view path) {
   return parts;
 }
 
-bool matchSegments(const std::vector<std::string>& pat, std::size_t pi,
-                   const std::vector<std::string>& path, std::size_t si) {
-  if (pi == pat.size()) return si == path.size();
-  if (pat[pi] == "**") {
-    // Zero or more segments; hidden directories only when named explicitly.
-    for (std::size_t k = si; k <= path.size(); ++k) {
-      if (matchSegments(pat, pi + 1, path, k)) return true;
-      if (k < path.size() && !path[k].empty() && path[k][0] == '.') return false;
-    }
-    return false;
+// One bracket expression "[...]" starting at p[at]: sets `matched` for c and returns the index
+// after ']', or npos when the bracket is not closed (then '[' is an ordinary character).
+std::size_t matchBracket(std::string_view p, std::size_t at, unsigned char c, bool& matched) {
+  std::size_t i = at + 1;
+  bool negate = false;
+  if (i < p.size() && (p[i] == '!' || p[i] == '^')) {
+    negate = true;
+    ++i;
   }
-  if (si == path.size()) return false;
-  if (::fnmatch(pat[pi].c_str(), path[si].c_str(), FNM_PERIOD) != 0) return false;
-  return matchSegments(pat, pi + 1, path, si + 1);
+  bool any = false;
+  bool first = true;
+  while (i < p.size() && (first || p[i] != ']')) {
+    first = false;
+    if (p[i] == '\\' && i + 1 < p.size()) ++i;
+    auto lo = static_cast<unsigned char>(p[i++]);
+    auto hi = lo;
+    if (i + 1 < p.size() && p[i] == '-' && p[i + 1] != ']') {
+      ++i;
+      if (p[i] == '\\' && i + 1 < p.size()) ++i;
+      hi = static_cast<unsigned char>(p[i++]);
+    }
+    if (c >= lo && c <= hi) any = true;
+  }
+  if (i >= p.size()) return std::string_view::npos;
+  matched = any != negate;
+  return i + 1;
 }
+
+// fnmatch(FNM_PERIOD) for one path segment, without its worst case: glibc's fnmatch backtracks
+// exponentially on patterns like "*a*a*a*a*b", which the model controls. This is the classic
+// single-backtrack wildcard match, O(|pattern| * |name|).
+bool matchSegment(std::string_view p, std::string_view s) {
+  if (!s.empty() && s[0] == '.' && (p.empty() || p[0] != '.')) return false;
+  constexpr auto npos = std::string_view::npos;
+  std::size_t pi = 0, si = 0, star_p = npos, star_s = 0;
+  while (si < s.size()) {
+    if (pi < p.size()) {
+      const char pc = p[pi];
+      if (pc == '*') {
+        star_p = ++pi;
+        star_s = si;
+        continue;
+      }
+      if (pc == '?') {
+        ++pi;
+        ++si;
+        continue;
+      }
+      if (pc == '[') {
+        bool m = false;
+        auto next = matchBracket(p, pi, static_cast<unsigned char>(s[si]), m);
+        if (next != npos && m) {
+          pi = next;
+          ++si;
+          continue;
+        }
+        if (next == npos && s[si] == '[') {
+          ++pi;
+          ++si;
+          continue;
+        }
+      } else if (pc == '\\' && pi + 1 < p.size()) {
+        if (p[pi + 1] == s[si]) {
+          pi += 2;
+          ++si;
+          continue;
+        }
+      } else if (pc == s[si]) {
+        ++pi;
+        ++si;
+        continue;
+      }
+    }
+    if (star_p == npos) return false;
+    pi = star_p;
+    si = ++star_s;
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+// Segment-wise matching with `**`, memoized on (pattern index, path index) so that patterns
+// with many `**` stay polynomial.
+class SegmentMatch {
+ public:
+  SegmentMatch(const std::vector<std::string>& pat, const std::vector<std::string>& path)
+      : pat_(pat), path_(path), memo_((pat.size() + 1) * (path.size() + 1), -1) {}
+
+  bool at(std::size_t pi, std::size_t si) {
+    auto& m = memo_[pi * (path_.size() + 1) + si];
+    if (m < 0) m = compute(pi, si) ? 1 : 0;
+    return m == 1;
+  }
+
+ private:
+  bool compute(std::size_t pi, std::size_t si) {
+    if (pi == pat_.size()) return si == path_.size();
+    if (pat_[pi] == "**") {
+      // Zero or more segments; hidden directories only when named explicitly.
+      for (std::size_t k = si; k <= path_.size(); ++k) {
+        if (at(pi + 1, k)) return true;
+        if (k < path_.size() && !path_[k].empty() && path_[k][0] == '.') return false;
+      }
+      return false;
+    }
+    if (si == path_.size()) return false;
+    return matchSegment(pat_[pi], path_[si]) && at(pi + 1, si + 1);
+  }
+
+  const std::vector<std::string>& pat_;
+  const std::vector<std::string>& path_;
+  std::vector<signed char> memo_;
+};
 
 }  // namespace
 
@@ -260,7 +357,7 @@ Result<GlobMatcher> GlobMatcher::compile(std::string_view pattern) {
 bool GlobMatcher::matches(std::string_view relative_path) const {
   auto path = splitPath(relative_path);
   for (const auto& alt : alternatives_) {
-    if (matchSegments(alt, 0, path, 0)) return true;
+    if (SegmentMatch(alt, path).at(0, 0)) return true;
   }
   return false;
 }

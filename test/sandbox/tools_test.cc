@@ -9,8 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
+#include <sstream>
 
 namespace basalt::sandbox {
 namespace {
@@ -252,6 +254,39 @@ TEST_F(ToolsTest, GlobFindsFilesNewestFirst) {
   EXPECT_EQ(r.content, "/workspace/src/deep/c.py\n");
   r = globTool(*sb_, R"({"pattern":"*.rs"})");
   EXPECT_EQ(r.content, "No files found");
+}
+
+TEST_F(ToolsTest, GlobSyntaxAndNoPathologicalPatterns) {
+  for (const char* f : {"a1.txt", "b2.txt", "c3.txt", "x.md", "[lit].txt", ".env"}) {
+    spit(ws_ / f, "");
+  }
+  auto names = [&](const std::string& pattern) {
+    auto r = globTool(*sb_, "{\"pattern\":" + jsonString(pattern) + "}");
+    EXPECT_FALSE(r.is_error) << r.content;
+    std::vector<std::string> out;
+    std::istringstream in(r.content);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("/workspace/", 0) == 0) out.push_back(line.substr(11));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(names("[ab]*.txt"), (V{"a1.txt", "b2.txt"}));
+  EXPECT_EQ(names("[!ab]?.txt"), (V{"c3.txt"}));
+  EXPECT_EQ(names("[a-b][0-9].txt"), (V{"a1.txt", "b2.txt"}));
+  EXPECT_EQ(names("?.md"), (V{"x.md"}));
+  EXPECT_EQ(names("\\[lit\\].txt"), (V{"[lit].txt"}));
+  EXPECT_EQ(names("*"), (V{"[lit].txt", "a1.txt", "b2.txt", "c3.txt", "x.md"}));  // not .env
+  EXPECT_EQ(names(".*"), (V{".env"}));
+  // Patterns that make backtracking matchers exponential return at once.
+  std::string deep = "d";
+  for (int i = 0; i < 30; ++i) deep += "/d";
+  spit(ws_ / deep / std::string(60, 'a'), "");
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(names("**/*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b"), V{});
+  EXPECT_EQ(names("**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/nomatch"), V{});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
 TEST_F(ToolsTest, GrepModes) {
