@@ -1,8 +1,10 @@
 #include "basalt/app/application.h"
 
 #include "basalt/admin/admin_api.h"
+#include "basalt/api/anthropic/messages_codec.h"
 #include "basalt/api/bedrock/converse_codec.h"
 #include "basalt/api/openai_chat/chat_codec.h"
+#include "basalt/api/openai_responses/responses_codec.h"
 #include "basalt/app/bootstrap.h"
 #include "basalt/audit/signing_key.h"
 #include "basalt/config/loader.h"
@@ -15,8 +17,10 @@
 #include "basalt/providers/factory.h"
 #include "basalt/quota/in_memory_quota_ledger.h"
 #include "basalt/server/server.h"
+#include "basalt/storage/response_store.h"
 #include "basalt/storage/sqlite_audit_sink.h"
 #include "basalt/storage/store.h"
+#include "stored_responses.h"
 
 #include <cstdlib>
 
@@ -30,7 +34,11 @@ struct Application::Parts {
   quota::InMemoryQuotaLedger quota_ledger;
   std::unique_ptr<guardrails::GuardrailSet> guardrails;
   std::unique_ptr<admin::AdminContext> admin;
+  std::unique_ptr<storage::ResponseStore> response_store;
+  std::unique_ptr<StoredResponses> stored_responses;
   std::unique_ptr<canonical::DoorCodec> chat_codec;
+  std::unique_ptr<canonical::DoorCodec> responses_codec;
+  std::unique_ptr<canonical::DoorCodec> messages_codec;
   std::unique_ptr<canonical::DoorCodec> converse_codec;
   std::unique_ptr<pipeline::Gateway> gateway;
   pipeline::Router router;
@@ -156,7 +164,17 @@ Result<std::unique_ptr<Application>> Application::build(config::SettingsPtr sett
       pipeline::ModelTable::build(*settings, providers);
   if (!models) return models.error();
 
+  Result<std::string> db_path = storage::sqlitePathFromUrl(settings->storage.url, settings->data_dir);
+  if (!db_path) return db_path.error();
+  Result<std::unique_ptr<storage::ResponseStore>> response_store =
+      storage::ResponseStore::open(*db_path);
+  if (!response_store) return response_store.error();
+  p.response_store = std::move(*response_store);
+  p.stored_responses = std::make_unique<StoredResponses>(*p.response_store, p.perimeter.get());
+
   p.chat_codec = api::openai_chat::makeDoorCodec();
+  p.responses_codec = api::openai_responses::makeDoorCodec();
+  p.messages_codec = api::anthropic::makeDoorCodec();
   p.converse_codec = api::bedrock::makeDoorCodec();
   pipeline::Governance governance;
   governance.perimeter = p.perimeter.get();
@@ -191,6 +209,25 @@ void Application::registerRoutes(Parts& p) {
         [&gateway, &chat](HttpRequest& req, Responder& res) -> Task<void> {
           co_await gateway.serveModelCall(chat, req, res);
         });
+  const canonical::DoorCodec& responses = *p.responses_codec;
+  StoredResponses& stored = *p.stored_responses;
+  r.add("POST", "/v1/responses",
+        [&gateway, &responses, &stored](HttpRequest& req, Responder& res) -> Task<void> {
+          co_await gateway.serveModelCall(responses, req, res, &stored);
+        });
+  for (const char* method : {"GET", "DELETE"}) {
+    r.addPrefix(method, "/v1/responses/", [&stored](HttpRequest& req, Responder& res) -> Task<void> {
+      co_await stored.serve(req, res);
+    });
+  }
+  const canonical::DoorCodec& messages = *p.messages_codec;
+  r.add("POST", "/v1/messages",
+        [&gateway, &messages](HttpRequest& req, Responder& res) -> Task<void> {
+          co_await gateway.serveModelCall(messages, req, res);
+        });
+  r.add("POST", "/v1/messages/count_tokens", [&p](HttpRequest& req, Responder& res) -> Task<void> {
+    co_await countTokens(p, req, res);
+  });
   r.addPrefix("POST", "/model/", [&p](HttpRequest& req, Responder& res) -> Task<void> {
     co_await serveBedrock(p, req, res);
   });
@@ -243,8 +280,39 @@ Task<void> Application::listModels(Parts& p, HttpRequest& req, Responder& res) {
     co_return;
   }
   const bool codex = hasQueryKey(req.query(), "client_version");
-  co_await sendJson(res, 200,
-                    api::openai_chat::encodeModelList(p.gateway->models().names(), codex));
+  // Claude Code and the Anthropic SDK send anthropic-version and read Anthropic's list shape.
+  std::string body = !codex && req.header("anthropic-version") != nullptr
+                         ? api::anthropic::encodeModelList(p.gateway->models().names())
+                         : api::openai_chat::encodeModelList(p.gateway->models().names(), codex);
+  co_await sendJson(res, 200, std::move(body));
+}
+
+Task<void> Application::countTokens(Parts& p, HttpRequest& req, Responder& res) {
+  Result<perimeter::Caller> caller = perimeter::Caller{};
+  if (p.perimeter) caller = p.perimeter->authenticate(req);
+  api::anthropic::DecodeOptions options;
+  options.count_tokens = true;
+  Result<canonical::ChatRequest> chat = Error::internal("unset");
+  if (caller) chat = api::anthropic::decodeRequest(req.body, options);
+  if (caller && chat && p.perimeter) {
+    const std::string resource = p.perimeter->modelArn(chat->model);
+    const perimeter::AuthzResult authz =
+        p.perimeter->authorize(*caller, "bedrock:CountTokens", resource, req);
+    if (!authz.allowed) {
+      chat = Error{ErrorKind::kPermissionDenied,
+                   "User: " + caller->name +
+                       " is not authorized to perform: bedrock:CountTokens on resource: " +
+                       resource,
+                   {}, "access_denied"};
+    }
+  }
+  if (!caller || !chat) {
+    canonical::EncodedReply reply =
+        api::anthropic::encodeError(caller ? chat.error() : caller.error());
+    co_await res.send(reply.status, std::move(reply.headers), std::move(reply.body));
+    co_return;
+  }
+  co_await sendJson(res, 200, api::anthropic::encodeCountTokens(*chat));
 }
 
 Result<void> Application::start() { return parts_->server->start(); }

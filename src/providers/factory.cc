@@ -1,6 +1,10 @@
 #include "basalt/providers/factory.h"
 
+#include "basalt/providers/anthropic/anthropic_provider.h"
+#include "basalt/providers/azure/azure_provider.h"
+#include "basalt/providers/bedrock/bedrock_provider.h"
 #include "basalt/providers/openai/chat_provider.h"
+#include "basalt/providers/openai/responses_provider.h"
 
 #include <algorithm>
 
@@ -17,16 +21,18 @@ http::ClientOptions clientOptions(const config::ProviderSettings& settings) {
 
 Result<std::unique_ptr<Provider>> makeProvider(const config::ProviderSettings& settings) {
   const std::string who = "provider '" + settings.name + "'";
+  const http::ClientOptions options = clientOptions(settings);
   if (settings.type == "openai") {
     if (settings.api.empty() || settings.api == "chat") {
-      return openai::makeChatProvider(settings, clientOptions(settings));
+      return openai::makeChatProvider(settings, options);
     }
-    return Error::invalid(who + ": api \"" + settings.api + "\" is not supported yet");
+    if (settings.api == "responses") return openai::makeResponsesProvider(settings, options);
+    return Error::invalid(who + ": unknown api \"" + settings.api +
+                          "\" (expected chat or responses)");
   }
-  if (settings.type == "azure-openai" || settings.type == "anthropic" ||
-      settings.type == "bedrock") {
-    return Error::invalid(who + ": provider type " + settings.type + " is not supported yet");
-  }
+  if (settings.type == "azure-openai") return azure::makeAzureProvider(settings, options);
+  if (settings.type == "anthropic") return anthropic::makeAnthropicProvider(settings, options);
+  if (settings.type == "bedrock") return bedrock::makeBedrockProvider(settings, options);
   return Error::invalid(who + ": unknown provider type \"" + settings.type +
                         "\" (expected openai, azure-openai, anthropic or bedrock)");
 }

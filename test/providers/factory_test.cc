@@ -21,21 +21,37 @@ TEST(Factory, OpenAiChatIsSupported) {
   EXPECT_EQ((*p)->vendor(), canonical::Vendor::kOpenAI);
 }
 
-TEST(Factory, UnsupportedTypesFailClearly) {
-  for (const char* type : {"azure-openai", "anthropic", "bedrock"}) {
-    Result<std::unique_ptr<Provider>> p = makeProvider(settings(type));
-    ASSERT_FALSE(p) << type;
-    EXPECT_NE(p.error().message.find(std::string("provider type ") + type +
-                                     " is not supported yet"),
-              std::string::npos)
-        << p.error().message;
-    EXPECT_NE(p.error().message.find("p1"), std::string::npos);
+TEST(Factory, EveryProviderTypeIsBuiltWithItsVendor) {
+  struct Case {
+    const char* type;
+    const char* api;
+    canonical::Vendor vendor;
+  };
+  for (const Case& c : {Case{"openai", "responses", canonical::Vendor::kOpenAI},
+                        Case{"azure-openai", "chat", canonical::Vendor::kOpenAI},
+                        Case{"anthropic", "chat", canonical::Vendor::kAnthropic},
+                        Case{"bedrock", "chat", canonical::Vendor::kBedrock}}) {
+    config::ProviderSettings s = settings(c.type, c.api);
+    s.region = "us-east-1";
+    s.api_key = "k";
+    s.api_version = c.type == std::string("azure-openai") ? "2024-10-21" : "";
+    s.bearer_token = "b";
+    Result<std::unique_ptr<Provider>> p = makeProvider(s);
+    ASSERT_TRUE(p) << c.type << ": " << p.error().message;
+    EXPECT_EQ((*p)->name(), "p1");
+    EXPECT_EQ((*p)->vendor(), c.vendor) << c.type;
   }
-  Result<std::unique_ptr<Provider>> responses = makeProvider(settings("openai", "responses"));
-  EXPECT_FALSE(responses);
+}
+
+TEST(Factory, UnknownTypesAndApisFailClearly) {
+  Result<std::unique_ptr<Provider>> api = makeProvider(settings("openai", "assistants"));
+  ASSERT_FALSE(api);
+  EXPECT_NE(api.error().message.find("unknown api \"assistants\""), std::string::npos)
+      << api.error().message;
   Result<std::unique_ptr<Provider>> unknown = makeProvider(settings("mystery"));
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().message.find("mystery"), std::string::npos);
+  EXPECT_NE(unknown.error().message.find("p1"), std::string::npos);
 }
 
 TEST(Factory, BadBaseUrlNamesTheProvider) {

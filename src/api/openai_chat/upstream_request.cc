@@ -4,6 +4,7 @@
 
 #include "basalt/api/openai_chat/chat_codec.h"
 
+#include "basalt/core/log.h"
 #include "json_util.h"
 
 #include <boost/json/serialize.hpp>
@@ -34,6 +35,11 @@ class UpstreamEncoder {
   /// (its client targets OpenAI); from other doors they become function tools that take
   /// {"content": string}, which every OpenAI-compatible server understands.
   bool keepCustom() const { return req_.door == canonical::Door::kOpenAIChat; }
+  /// OpenAI-vendor extras are Chat Completions fields, except from the Responses door, whose
+  /// extras are Responses fields (include, store, text, hosted tools ...) that a Chat upstream
+  /// would reject.
+  bool chatExtras() const { return req_.door != canonical::Door::kOpenAIResponses; }
+  void mergeMissing(json::object& into, const canonical::VendorExtras& extras) const;
   void push(json::object message, const Message& m);
 
   const canonical::ChatRequest& req_;
@@ -64,8 +70,9 @@ json::object textPart(const std::string& text) {
   return json::object{{"type", "text"}, {"text", text}};
 }
 
-void mergeMissing(json::object& into, const canonical::VendorExtras& extras) {
-  if (extras.vendor != canonical::Vendor::kOpenAI || extras.empty()) return;
+void UpstreamEncoder::mergeMissing(json::object& into,
+                                   const canonical::VendorExtras& extras) const {
+  if (extras.vendor != canonical::Vendor::kOpenAI || extras.empty() || !chatExtras()) return;
   auto v = detail::parseJson(extras.json);
   if (!v || !v->is_object()) return;
   for (const auto& [key, value] : v->get_object()) {
@@ -328,8 +335,16 @@ std::string UpstreamEncoder::encode(const UpstreamRequestOptions& options) {
 
   if (!req_.tools.empty()) {
     json::array tools;
-    for (const canonical::ToolSpec& t : req_.tools) tools.push_back(toolJson(t));
-    body["tools"] = std::move(tools);
+    for (const canonical::ToolSpec& t : req_.tools) {
+      if (!t.extras.empty() && !chatExtras()) {
+        // A hosted Responses tool (web_search, file_search ...): a Chat upstream cannot run it.
+        log::info("request {}: hosted tool '{}' dropped for a Chat Completions upstream",
+                  req_.request_id, t.name.empty() ? std::string("(unnamed)") : t.name);
+        continue;
+      }
+      tools.push_back(toolJson(t));
+    }
+    if (!tools.empty()) body["tools"] = std::move(tools);
     using Kind = canonical::ToolChoice::Kind;
     switch (req_.tool_choice.kind) {
       case Kind::kUnset:

@@ -353,3 +353,42 @@ TEST(EncodeUpstreamRequest, ForeignOpaqueBlocksNeverLeaveAnEmptyPartsArray) {
 
 }  // namespace
 }  // namespace basalt::api::openai_chat
+
+namespace basalt::api::openai_chat {
+namespace {
+
+TEST(EncodeUpstreamRequest, ResponsesDoorExtrasAndHostedToolsDoNotReachAChatUpstream) {
+  canonical::ChatRequest request;
+  request.door = canonical::Door::kOpenAIResponses;
+  request.model = "gpt";
+  request.extras = {canonical::Vendor::kOpenAI,
+                    R"({"store":true,"include":["reasoning.encrypted_content"]})"};
+  canonical::Message user;
+  user.content.emplace_back(canonical::TextBlock{"hi"});
+  user.extras = {canonical::Vendor::kOpenAI, R"({"status":"completed"})"};
+  request.messages.push_back(user);
+  canonical::ToolSpec hosted;
+  hosted.name = "web_search";
+  hosted.extras = {canonical::Vendor::kOpenAI, R"({"type":"web_search"})"};
+  request.tools.push_back(hosted);
+  canonical::ToolSpec fn;
+  fn.name = "shell";
+  fn.parameters_json = R"({"type":"object"})";
+  request.tools.push_back(fn);
+
+  const json::object body = parse(encodeUpstreamRequest(request, {"up"})).as_object();
+  EXPECT_FALSE(body.contains("store"));
+  EXPECT_FALSE(body.contains("include"));
+  EXPECT_FALSE(body.at("messages").as_array()[0].as_object().contains("status"));
+  ASSERT_EQ(body.at("tools").as_array().size(), 1U);
+  EXPECT_EQ(body.at("tools").as_array()[0].at("function").at("name"), "shell");
+
+  // The same extras from the Chat door are Chat fields and are forwarded.
+  request.door = canonical::Door::kOpenAIChat;
+  const json::object chat = parse(encodeUpstreamRequest(request, {"up"})).as_object();
+  EXPECT_TRUE(chat.contains("store"));
+  EXPECT_EQ(chat.at("tools").as_array().size(), 2U);
+}
+
+}  // namespace
+}  // namespace basalt::api::openai_chat

@@ -35,6 +35,8 @@ class Application {
   static void registerRoutes(Parts& parts);
   /// POST /model/{modelId}/converse[-stream] (Bedrock Runtime).
   static Task<void> serveBedrock(Parts& parts, HttpRequest& request, Responder& responder);
+  /// POST /v1/messages/count_tokens (bedrock:CountTokens on the model).
+  static Task<void> countTokens(Parts& parts, HttpRequest& request, Responder& responder);
   /// GET /v1/models (bedrock:ListFoundationModels).
   static Task<void> listModels(Parts& parts, HttpRequest& request, Responder& responder);
   std::unique_ptr<Parts> parts_;
