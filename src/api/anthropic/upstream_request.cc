@@ -340,6 +340,17 @@ std::string UpstreamEncoder::encode() {
   json::array system;
   for (const ContentBlock& b : req_.system) detail::encodeBlock(b, system, false);
   for (json::value& v : system_) system.push_back(std::move(v));
+  // Messages has no response_format: the instruction goes in the system prompt instead.
+  using Format = canonical::ResponseFormat::Kind;
+  if (req_.response_format.kind == Format::kJsonObject) {
+    system.push_back(
+        json::object{{"type", "text"}, {"text", "Respond only with a valid JSON object."}});
+  } else if (req_.response_format.kind == Format::kJsonSchema) {
+    system.push_back(json::object{
+        {"type", "text"},
+        {"text", "Respond only with a JSON value that conforms to this JSON Schema:\n" +
+                     req_.response_format.schema_json}});
+  }
 
   const std::int64_t budget = thinkingBudget(req_.reasoning);
   const bool thinking = budget > 0 || extras_.contains("thinking");

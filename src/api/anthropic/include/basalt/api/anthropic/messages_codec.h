@@ -138,7 +138,8 @@ struct UpstreamRequestOptions {
 /// errors, orphans turned into text), tool ids made `^[a-zA-Z0-9_-]{1,64}$` deterministically
 /// (a valid id is unchanged, so ids round-trip), no empty text, thinking blocks only with a
 /// signature, a placeholder tool when the history holds tool blocks but no tools are declared,
-/// thinking from `reasoning` (forced tool_choice downgraded to auto, sampling settings dropped).
+/// thinking from `reasoning` (forced tool_choice downgraded to auto, sampling settings dropped),
+/// a JSON response_format as a system instruction (Messages has no such field).
 /// Request extras of vendor kAnthropic are merged back in.
 std::string encodeUpstreamRequest(const canonical::ChatRequest& request,
                                   const UpstreamRequestOptions& options);
