@@ -178,6 +178,43 @@ for (const provider of providersUnderTest(['openai-responses', 'anthropic', 'ope
       assert.notEqual(calls[0].call_id, calls[1].call_id);
     });
 
+    test('stored responses: retrieve, previous_response_id (non-stream and stream)', gatewayOnly, async () => {
+      const first = await client.responses.create({
+        model: 'gpt-mock', input: 'remember the word zebra', store: true,
+      });
+      const got = await client.responses.retrieve(first.id);
+      assert.equal(got.id, first.id);
+      assert.equal(got.status, 'completed');
+      assert.equal(messageText(got), 'You said: remember the word zebra');
+
+      // store defaults to true, so the second answer can be continued in turn.
+      const second = await client.responses.create({
+        model: 'gpt-mock', input: 'what word?', previous_response_id: first.id,
+      });
+      assert.equal(second.previous_response_id, first.id);
+      assert.equal(second.output_text, 'You said: what word?');
+      let upstream = (await gw.mock.lastRequest()).text;
+      assert.ok(upstream.includes('remember the word zebra') && upstream.includes('You said: remember'),
+        `the stored turn went to the provider: ${upstream}`);
+
+      const third = await client.responses.stream({
+        model: 'gpt-mock', input: 'and now?', previous_response_id: second.id,
+      }).finalResponse();
+      assert.equal(messageText(third), 'You said: and now?');
+      upstream = (await gw.mock.lastRequest()).text;
+      for (const t of ['remember the word zebra', 'what word?', 'You said: what word?', 'and now?']) {
+        assert.ok(upstream.includes(t), `${t} in ${upstream}`);
+      }
+
+      await assert.rejects(client.responses.retrieve('resp_does_not_exist'),
+        (e) => e instanceof OpenAI.NotFoundError);
+      const unstored = await client.responses.create({ model: 'gpt-mock', input: 'x', store: false });
+      await assert.rejects(client.responses.retrieve(unstored.id), (e) => e instanceof OpenAI.NotFoundError);
+      await assert.rejects(
+        client.responses.create({ model: 'gpt-mock', input: 'x', previous_response_id: unstored.id }),
+        (e) => e instanceof OpenAI.APIError && [400, 404].includes(e.status));
+    });
+
     test('invalid body is a BadRequestError', async () => {
       await assert.rejects(
         client.responses.create({ model: 'gpt-mock' }),
