@@ -125,7 +125,7 @@ for (const provider of providersUnderTest(['openai-responses', 'anthropic', 'ope
       if (sandbox !== 'workspace-write') t.diagnostic('bubblewrap unusable here: running unsandboxed');
       const args = JSON.stringify({ cmd: COMMAND });
       const prompt = `#mock tool=${SHELL_TOOL} args=${args}\nWrite the proof file.`;
-      const run = await runCodex({ root, baseURL: gw.baseURL, prompt, sandbox });
+      const run = await runCodex({ root: path.join(root, 'tool-turn'), baseURL: gw.baseURL, prompt, sandbox });
       const context = `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`;
       assert.equal(run.code, 0, context);
 
@@ -147,6 +147,21 @@ for (const provider of providersUnderTest(['openai-responses', 'anthropic', 'ope
       const last = await gw.mock.lastRequest();
       assert.ok(last.text.includes(MARKER), 'the tool output went back to the model');
       assert.ok(toolNames(last.json).includes(SHELL_TOOL), `tools: ${toolNames(last.json)}`);
+    });
+
+    test('codex exec: an upstream failure ends the run with the error message', async () => {
+      await gw.mock.resetStats();
+      const run = await runCodex({
+        root: path.join(root, 'failure'), baseURL: gw.baseURL, prompt: '#mock status=500', sandbox: 'read-only',
+      });
+      const context = `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`;
+      assert.notEqual(run.code, 0, context);
+      assert.equal(run.stdout.trim(), '', context);
+      // The gateway answers 502 with an OpenAI error body; Codex shows its message. (A bare 500,
+      // what the mock alone sends, gets Codex's generic "high demand" text instead.)
+      if (!gw.direct) assert.match(run.stderr, /502[^\n]*injected error 500/, context);
+      const stats = await gw.mock.stats();
+      assert.ok(stats.requests >= 1, JSON.stringify(stats));
     });
   });
 }
