@@ -69,6 +69,8 @@ class UpstreamEncoder {
  private:
   void collect();
   void pairToolResults();
+  /// False when the last assistant turn calls tools without leading (signed) thinking.
+  bool thinkingReplayable() const;
   void encodeTools(json::object& body, bool thinking);
   json::object toolJson(const canonical::ToolSpec& tool) const;
 
@@ -80,6 +82,19 @@ class UpstreamEncoder {
   bool history_has_tools_ = false;
   int legacy_ids_ = 0;
 };
+
+bool UpstreamEncoder::thinkingReplayable() const {
+  for (auto it = turns_.rbegin(); it != turns_.rend(); ++it) {
+    if (!it->assistant) continue;
+    const bool has_tool_use = std::any_of(
+        it->blocks.begin(), it->blocks.end(),
+        [](const ContentBlock& b) { return std::holds_alternative<canonical::ToolUseBlock>(b); });
+    if (!has_tool_use) return true;
+    // pairToolResults put reasoning first; only signed or redacted reasoning survives.
+    return std::holds_alternative<canonical::ReasoningBlock>(it->blocks.front());
+  }
+  return true;
+}
 
 void UpstreamEncoder::collect() {
   std::deque<std::string> legacy_pending;  // ids given to id-less (legacy function) calls
@@ -352,7 +367,16 @@ std::string UpstreamEncoder::encode() {
                      req_.response_format.schema_json}});
   }
 
-  const std::int64_t budget = thinkingBudget(req_.reasoning);
+  std::int64_t budget = thinkingBudget(req_.reasoning);
+  if (!thinkingReplayable()) {
+    // With thinking on, Anthropic rejects a tool-use turn that does not start with its signed
+    // thinking (histories from other vendors never have one): answer without thinking instead.
+    budget = 0;
+    if (const json::value* t = extras_.if_contains("thinking");
+        t != nullptr && t->is_object() && detail::str(t->get_object(), "type") != "disabled") {
+      extras_.erase("thinking");
+    }
+  }
   const bool thinking = budget > 0 || extras_.contains("thinking");
   std::int64_t max_tokens =
       req_.max_tokens.value_or(options_.max_tokens_default.value_or(kDefaultMaxTokens));

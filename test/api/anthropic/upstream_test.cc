@@ -120,6 +120,24 @@ TEST(UpstreamRequest, ThinkingFromEffortDropsSamplingAndForcedChoice) {
             R"({"name":"f","input_schema":{"type":"object"}})");
 }
 
+TEST(UpstreamRequest, ThinkingOffWhenTheToolTurnHasNoSignedThinking) {
+  ChatRequest req;
+  req.reasoning.effort = "medium";
+  req.messages.push_back(message(Role::kUser, {canonical::TextBlock{"go"}}));
+  // An OpenAI history: the reasoning has no Anthropic signature.
+  req.messages.push_back(message(Role::kAssistant, {canonical::ReasoningBlock{"plan"},
+                                                    canonical::ToolUseBlock{"call_1", "f", "{}"}}));
+  req.messages.push_back(
+      message(Role::kTool, {canonical::ToolResultBlock{"call_1", {canonical::TextBlock{"ok"}}}}));
+  EXPECT_FALSE(encode(req).contains("thinking"));
+  // With the signed thinking replayed (an Anthropic history), thinking stays on.
+  std::get<canonical::ReasoningBlock>(req.messages[1].content[0]).signature = "sig";
+  json::object body = encode(req);
+  EXPECT_EQ(json::serialize(body["thinking"]), R"({"type":"enabled","budget_tokens":2048})");
+  EXPECT_EQ(body["messages"].as_array()[1].as_object()["content"].as_array()[0].as_object()["type"],
+            "thinking");
+}
+
 TEST(UpstreamRequest, BedrockBody) {
   ChatRequest req;
   req.stream = true;
