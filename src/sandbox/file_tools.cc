@@ -122,7 +122,8 @@ ToolOutcome readTool(const Sandbox& sandbox, std::string_view input_json) {
   auto limit = in->optionalInt("limit");
   if (!limit) return fail(limit.error().message);
   std::int64_t first = offset->value_or(1);
-  if (first < 1) first = 1;  // 0 is a common "from the start"
+  if (first < 1) first = 1;                                  // 0 is a common "from the start"
+  first = std::min<std::int64_t>(first, 1'000'000'000'000);  // keeps first + count in range
   std::int64_t count = limit->value_or(kDefaultReadLines);
   if (count < 1) return fail("field \"limit\" must be positive");
   count = std::min(count, kMaxReadLines);

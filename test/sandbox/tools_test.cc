@@ -72,6 +72,9 @@ TEST_F(ToolsTest, WriteThenReadWithLineNumbers) {
   EXPECT_EQ(r.content, "     1\tone\n     2\ttwo\n     3\tthree\n");
   r = read("notes/today.txt", ",\"offset\":2,\"limit\":1");
   EXPECT_EQ(r.content, "     2\ttwo\n");
+  r = read("notes/today.txt", ",\"offset\":9223372036854775807,\"limit\":9223372036854775807");
+  EXPECT_FALSE(r.is_error);
+  EXPECT_NE(r.content.find("past the end"), std::string::npos);
   r = read("notes/today.txt", ",\"offset\":10");
   EXPECT_FALSE(r.is_error);
   EXPECT_NE(r.content.find("past the end"), std::string::npos);
