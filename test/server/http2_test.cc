@@ -44,9 +44,11 @@ class H2Handler final : public Handler {
   std::atomic<bool> stream_finished{false};
   std::atomic<int> max_in_flight{0};
   std::atomic<int> in_flight{0};
+  std::atomic<int> handled{0};
 
   Task<void> handle(HttpRequest& req, Responder& res) override {
     const std::string_view path = req.path();
+    ++handled;
     const int now = ++in_flight;
     int seen = max_in_flight.load();
     while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {
@@ -533,6 +535,69 @@ TEST_F(Http2Test, StreamFloodIsBoundedByMaxConcurrentStreams) {
   // The first 128 run; none beyond.
   EXPECT_EQ(handler_.max_in_flight.load(), 128);
   client.close();
+  const auto r = run("nghttp -v --no-dep " + url_ + "/echo");
+  EXPECT_NE(r.output.find(":status: 200"), std::string::npos) << r.output;
+}
+
+// CVE-2023-44487: a client that opens and immediately resets streams makes a server start
+// work it never finishes. nghttp2's reset-rate limit ends such a connection.
+TEST_F(Http2Test, RapidResetFloodEndsTheConnectionAndTheServerGoesOn) {
+  startServer();
+  TestClient client(port_);
+  constexpr std::uint32_t kStreams = 5000;
+  std::string burst = clientStart();
+  for (std::uint32_t i = 0; i < kStreams; ++i) {
+    const std::uint32_t id = 2 * i + 1;
+    burst += requestHeaders(id, "GET", "/slow") + frame(kRstStream, 0, id, u32(8));
+  }
+  client.send(burst);  // the server may close before it has read everything
+  std::vector<Frame> frames;
+  collect(client, frames, [](auto& f) { return hasFrame(f, kGoaway); }, 5000ms);
+  EXPECT_TRUE(hasFrame(frames, kGoaway) || client.waitClosed(3s));
+  EXPECT_LT(handler_.handled.load(), static_cast<int>(kStreams));
+  client.close();
+  const auto r = run("nghttp -v --no-dep " + url_ + "/echo");
+  EXPECT_NE(r.output.find(":status: 200"), std::string::npos) << r.output;
+}
+
+// CVE-2024-28182: a header block that never ends (CONTINUATION after CONTINUATION) must not
+// be buffered without bound.
+TEST_F(Http2Test, EndlessContinuationFramesEndTheConnection) {
+  startServer();
+  TestClient client(port_);
+  constexpr std::uint8_t kContinuation = 9;
+  std::string block = literal(":method", "GET") + literal(":scheme", "http") +
+                      literal(":path", "/echo") + literal(":authority", "localhost");
+  std::string burst = clientStart() + frame(kHeaders, kEndStream, 1, block);
+  const std::string filler = literal("x-filler", std::string(1000, 'a'));
+  for (int i = 0; i < 2000; ++i) burst += frame(kContinuation, 0, 1, filler);
+  client.send(burst);
+  std::vector<Frame> frames;
+  collect(client, frames, [](auto& f) { return hasFrame(f, kGoaway); }, 5000ms);
+  EXPECT_TRUE(hasFrame(frames, kGoaway) || client.waitClosed(3s));
+  EXPECT_FALSE(streamEnded(frames, 1));
+  client.close();
+  const auto r = run("nghttp -v --no-dep " + url_ + "/echo");
+  EXPECT_NE(r.output.find(":status: 200"), std::string::npos) << r.output;
+}
+
+// A client that floods PINGs and never reads the acknowledgements cannot grow the server's
+// output queue without bound.
+TEST_F(Http2Test, PingFloodWithoutReadingEndsTheConnection) {
+  startServer();
+  TestClient client(port_);
+  client.setSendTimeout(2000ms);
+  constexpr std::uint8_t kPing = 6;
+  ASSERT_TRUE(client.send(clientStart()));
+  std::string burst;
+  for (int i = 0; i < 60000; ++i) burst += frame(kPing, 0, 0, std::string(8, 'p'));
+  // ~1 MB per round, 40 rounds: far more acknowledgements than the loopback buffers hold, so
+  // they queue in the server until its flood limit trips and it closes the connection (seen
+  // here after ~8 rounds). Were there no limit, the connection would still be open 2 s after
+  // the last round: the idle timeout is 5 s and the client never went quiet before.
+  for (int round = 0; round < 40 && client.send(burst); ++round) {
+  }
+  EXPECT_TRUE(client.waitClosed(2s));
   const auto r = run("nghttp -v --no-dep " + url_ + "/echo");
   EXPECT_NE(r.output.find(":status: 200"), std::string::npos) << r.output;
 }

@@ -81,6 +81,13 @@ std::string TestClient::alpn() const {
   return std::string(reinterpret_cast<const char*>(p), n);
 }
 
+void TestClient::setSendTimeout(milliseconds timeout) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
 bool TestClient::send(std::string_view data) {
   while (!data.empty()) {
     ssize_t n = 0;

@@ -37,6 +37,9 @@ class TestClient {
   bool connected() const { return fd_ >= 0 && (!tls_ || ssl_ != nullptr); }
   std::string alpn() const;  ///< the negotiated ALPN protocol (TLS only)
   bool send(std::string_view data);
+  /// Makes a send that cannot progress for `timeout` fail instead of blocking (a server that
+  /// stopped reading).
+  void setSendTimeout(milliseconds timeout);
   /// Reads until `predicate(received)` or the deadline; false on timeout or EOF before that.
   template <class Predicate>
   bool readUntil(Predicate predicate, milliseconds timeout);
