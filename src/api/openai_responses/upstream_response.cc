@@ -9,6 +9,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -266,6 +267,14 @@ struct StreamDecoder::State {
       }
     }
   }
+  bool isOpen(int index) const {
+    return std::find(open.begin(), open.end(), index) != open.end();
+  }
+  /// Appends a delta unless the block was already stopped (a late event must not reopen it).
+  void delta(int index, canonical::DeltaType type, std::string text,
+             std::vector<StreamEvent>& out) const {
+    if (isOpen(index)) out.push_back(StreamEvent::delta(index, type, std::move(text)));
+  }
   int textBlock(Item& item, std::int64_t content_index, std::vector<StreamEvent>& out) {
     auto it = item.parts.find(content_index);
     if (it != item.parts.end()) return it->second;
@@ -358,7 +367,7 @@ Result<void> StreamDecoder::feed(std::string_view event_name, std::string_view d
     if (it == nullptr || it->type != "message" || delta.empty()) return {};
     const int index = s.textBlock(*it, content_index, out);
     it->part_delta[content_index] = true;
-    out.push_back(StreamEvent::delta(index, canonical::DeltaType::kText, delta));
+    s.delta(index, canonical::DeltaType::kText, delta, out);
     return {};
   }
   if (type == "response.output_text.done" || type == "response.refusal.done") {
@@ -367,7 +376,7 @@ Result<void> StreamDecoder::feed(std::string_view event_name, std::string_view d
     if (text.empty()) return {};
     const int index = s.textBlock(*it, content_index, out);
     it->part_delta[content_index] = true;
-    out.push_back(StreamEvent::delta(index, canonical::DeltaType::kText, text));
+    s.delta(index, canonical::DeltaType::kText, text, out);
     return {};
   }
   if (type == "response.content_part.done") {
@@ -382,7 +391,7 @@ Result<void> StreamDecoder::feed(std::string_view event_name, std::string_view d
       summary_index = detail::asInt(*si).value_or(0);
     }
     if (it != nullptr && it->index >= 0 && it->saw_delta && summary_index != it->last_summary) {
-      out.push_back(StreamEvent::delta(it->index, canonical::DeltaType::kReasoningText, "\n\n"));
+      s.delta(it->index, canonical::DeltaType::kReasoningText, "\n\n", out);
     }
     if (it != nullptr) it->last_summary = summary_index;
     return {};
@@ -390,13 +399,13 @@ Result<void> StreamDecoder::feed(std::string_view event_name, std::string_view d
   if (type == "response.reasoning_summary_text.delta" || type == "response.reasoning_text.delta") {
     if (it == nullptr || it->index < 0 || delta.empty()) return {};
     it->saw_delta = true;
-    out.push_back(StreamEvent::delta(it->index, canonical::DeltaType::kReasoningText, delta));
+    s.delta(it->index, canonical::DeltaType::kReasoningText, delta, out);
     return {};
   }
   if (type == "response.function_call_arguments.delta") {
     if (it == nullptr || it->index < 0 || delta.empty()) return {};
     it->saw_delta = true;
-    out.push_back(StreamEvent::delta(it->index, canonical::DeltaType::kToolInputJson, delta));
+    s.delta(it->index, canonical::DeltaType::kToolInputJson, delta, out);
     return {};
   }
   if (type == "response.custom_tool_call_input.delta") {
@@ -433,7 +442,7 @@ Result<void> StreamDecoder::feed(std::string_view event_name, std::string_view d
           if (text.empty()) continue;
           const int index = s.textBlock(*it, static_cast<std::int64_t>(ci), out);
           it->part_delta[static_cast<std::int64_t>(ci)] = true;
-          out.push_back(StreamEvent::delta(index, canonical::DeltaType::kText, text));
+          s.delta(index, canonical::DeltaType::kText, text, out);
         }
       }
       for (const auto& [ci, index] : it->parts) s.stop(index, out);
@@ -443,28 +452,25 @@ Result<void> StreamDecoder::feed(std::string_view event_name, std::string_view d
     if (itype == "reasoning") {
       if (!it->saw_delta) {
         if (std::string text = summaryText(*item); !text.empty()) {
-          out.push_back(
-              StreamEvent::delta(it->index, canonical::DeltaType::kReasoningText, std::move(text)));
+          s.delta(it->index, canonical::DeltaType::kReasoningText, std::move(text), out);
         }
       }
       if (std::string enc = str(*item, "encrypted_content"); !enc.empty()) {
-        out.push_back(StreamEvent::delta(it->index, canonical::DeltaType::kSignature, std::move(enc)));
+        s.delta(it->index, canonical::DeltaType::kSignature, std::move(enc), out);
       }
     } else if (itype == "function_call") {
       if (!it->saw_delta) {
-        out.push_back(
-            StreamEvent::delta(it->index, canonical::DeltaType::kToolInputJson, argumentsOf(*item)));
+        s.delta(it->index, canonical::DeltaType::kToolInputJson, argumentsOf(*item), out);
       }
     } else if (itype == "custom_tool_call") {
       std::string input = str(*item, "input");
       if (input.empty()) input = it->custom_input;
-      out.push_back(StreamEvent::delta(it->index, canonical::DeltaType::kToolInputJson,
-                                       detail::customInputJson(input)));
+      s.delta(it->index, canonical::DeltaType::kToolInputJson, detail::customInputJson(input),
+              out);
     } else if (itype == "local_shell_call") {
       const json::value* action = item->if_contains("action");
-      out.push_back(StreamEvent::delta(
-          it->index, canonical::DeltaType::kToolInputJson,
-          action != nullptr && action->is_object() ? json::serialize(*action) : "{}"));
+      s.delta(it->index, canonical::DeltaType::kToolInputJson,
+              action != nullptr && action->is_object() ? json::serialize(*action) : "{}", out);
     }
     s.stop(it->index, out);
     return {};
