@@ -1,7 +1,9 @@
 #include "basalt/providers/openai/responses_provider.h"
 
 #include "basalt/canonical/stream_event.h"
+#include "basalt/api/openai_responses/responses_codec.h"
 #include "fakes/fake_upstream.h"
+#include "providers/mock_bridge.h"
 #include "providers/run_task.h"
 
 #include <boost/json/parse.hpp>
@@ -16,6 +18,7 @@ namespace {
 using basalt::testing::FakeReply;
 using basalt::testing::FakeRequest;
 using basalt::testing::FakeUpstream;
+using basalt::testing::MockBridge;
 using basalt::testing::runTask;
 using canonical::StreamEvent;
 using namespace std::chrono_literals;
@@ -267,6 +270,101 @@ TEST(ResponsesProvider, InvalidBaseUrlFailsAtConstruction) {
   Result<std::unique_ptr<Provider>> p = makeResponsesProvider(s, {});
   ASSERT_FALSE(p);
   EXPECT_NE(p.error().message.find("broken"), std::string::npos);
+}
+
+// ---- against the mock-upstream handler's Responses dialect, from the Responses door ---------
+
+std::unique_ptr<Provider> providerForUrl(const std::string& url) {
+  config::ProviderSettings s;
+  s.name = "mock-responses";
+  s.type = "openai";
+  s.api = "responses";
+  s.base_url = url;
+  Result<std::unique_ptr<Provider>> p = makeResponsesProvider(s, {});
+  EXPECT_TRUE(p);
+  return std::move(*p);
+}
+
+canonical::ChatRequest doorRequest(const std::string& user_text) {
+  boost::json::object body{{"model", "gpt-5.5"},
+                           {"stream", true},
+                           {"store", false},
+                           {"include", boost::json::array{"reasoning.encrypted_content"}}};
+  body["input"] = boost::json::array{boost::json::object{
+      {"type", "message"},
+      {"role", "user"},
+      {"content", boost::json::array{boost::json::object{{"type", "input_text"},
+                                                         {"text", user_text}}}}}};
+  body["tools"] = boost::json::array{boost::json::object{
+      {"type", "function"},
+      {"name", "shell"},
+      {"parameters", boost::json::object{{"type", "object"}}},
+      {"strict", false}}};
+  Result<canonical::ChatRequest> r =
+      api::openai_responses::decodeRequest(boost::json::serialize(body));
+  EXPECT_TRUE(r) << (r ? "" : r.error().message);
+  r->request_id = "req-mock";
+  return std::move(*r);
+}
+
+TEST(ResponsesProviderOnMock, CodexTurnWithReasoningAndToolCallStreamsThroughTheDoor) {
+  MockBridge mock;
+  auto provider = providerForUrl(mock.url("/v1"));
+  RecordingSink sink;
+  boost::asio::io_context ioc;
+  canonical::ChatRequest req = doorRequest(
+      "list files\n#mock tool=shell args={\"command\":[\"ls\"]} reasoning=Thinking");
+  Result<void> r = runTask(ioc, provider->stream(req, options(), sink));
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(sink.accumulator.finished());
+  const canonical::ChatResponse& resp = sink.accumulator.response();
+  EXPECT_EQ(resp.stop_reason, canonical::StopReason::kToolUse);
+  bool saw_call = false;
+  for (const canonical::ContentBlock& b : resp.content) {
+    if (const auto* call = std::get_if<canonical::ToolUseBlock>(&b)) {
+      saw_call = true;
+      EXPECT_EQ(call->name, "shell");
+      EXPECT_NE(call->input_json.find("ls"), std::string::npos);
+    }
+  }
+  EXPECT_TRUE(saw_call);
+  EXPECT_GT(resp.usage.input_tokens, 0);
+
+  // The same events through the door's encoder end with response.completed and its items.
+  auto encoder = api::openai_responses::makeDoorCodec()->newStreamEncoder(req);
+  std::string sse;
+  for (const StreamEvent& e : sink.events) encoder->encode(e, sse);
+  EXPECT_NE(sse.find("event: response.output_item.done"), std::string::npos);
+  const std::size_t completed = sse.rfind("event: response.completed\n");
+  ASSERT_NE(completed, std::string::npos);
+  EXPECT_EQ(sse.find("event:", completed + 1), std::string::npos);  // nothing after it
+  EXPECT_NE(sse.find("\"call_id\":\"call_mock_", completed), std::string::npos);
+}
+
+TEST(ResponsesProviderOnMock, CompleteAndScriptedFailures) {
+  MockBridge mock;
+  auto provider = providerForUrl(mock.url("/v1"));
+  boost::asio::io_context ioc;
+  Result<canonical::ChatResponse> ok = runTask(ioc, provider->complete(doorRequest("Hello mock"), options()));
+  ASSERT_TRUE(ok) << ok.error().message;
+  ASSERT_FALSE(ok->content.empty());
+  EXPECT_NE(std::get<canonical::TextBlock>(ok->content.back()).text.find("Hello mock"),
+            std::string::npos);
+
+  boost::asio::io_context ioc2;
+  Result<canonical::ChatResponse> limited =
+      runTask(ioc2, provider->complete(doorRequest("x\n#mock status=429"), options()));
+  ASSERT_FALSE(limited);
+  EXPECT_EQ(limited.error().kind, ErrorKind::kRateLimited);
+
+  RecordingSink sink;
+  boost::asio::io_context ioc3;
+  Result<void> failed = runTask(
+      ioc3, provider->stream(doorRequest("one two three four\n#mock error_after=2 status=429"),
+                             options(), sink));
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().kind, ErrorKind::kRateLimited);
+  EXPECT_FALSE(sink.events.empty());  // the stream had started
 }
 
 }  // namespace
