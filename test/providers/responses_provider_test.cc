@@ -1,13 +1,13 @@
 #include "basalt/providers/openai/responses_provider.h"
 
-#include "basalt/canonical/stream_event.h"
 #include "basalt/api/openai_responses/responses_codec.h"
+#include "basalt/canonical/stream_event.h"
 #include "fakes/fake_upstream.h"
 #include "providers/mock_bridge.h"
 #include "providers/run_task.h"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include <string>
 #include <vector>
@@ -42,29 +42,40 @@ std::string frame(std::string_view type, std::string_view json) {
 /// A Responses stream: text "Hello", a function call, usage; optionally cut before completed.
 std::string streamBody(bool completed = true) {
   std::string b;
-  b += frame("response.created",
-             R"({"type":"response.created","sequence_number":0,"response":{"id":"resp_up","model":"up-model","status":"in_progress","output":[]}})");
-  b += frame("response.output_item.added",
-             R"({"type":"response.output_item.added","sequence_number":1,"output_index":0,"item":{"type":"message","id":"msg_1","status":"in_progress","role":"assistant","content":[]}})");
-  b += frame("response.content_part.added",
-             R"({"type":"response.content_part.added","sequence_number":2,"item_id":"msg_1","output_index":0,"content_index":0,"part":{"type":"output_text","text":"","annotations":[]}})");
-  b += frame("response.output_text.delta",
-             R"({"type":"response.output_text.delta","sequence_number":3,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hel"})");
-  b += frame("response.output_text.delta",
-             R"({"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"lo"})");
-  b += frame("response.content_part.done",
-             R"({"type":"response.content_part.done","sequence_number":5,"item_id":"msg_1","output_index":0,"content_index":0,"part":{"type":"output_text","text":"Hello"}})");
-  b += frame("response.output_item.done",
-             R"({"type":"response.output_item.done","sequence_number":6,"output_index":0,"item":{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hello"}]}})");
-  b += frame("response.output_item.added",
-             R"({"type":"response.output_item.added","sequence_number":7,"output_index":1,"item":{"type":"function_call","id":"fc_1","call_id":"call_abc","name":"get_weather","arguments":"","status":"in_progress"}})");
-  b += frame("response.function_call_arguments.delta",
-             R"({"type":"response.function_call_arguments.delta","sequence_number":8,"item_id":"fc_1","output_index":1,"delta":"{\"loc\":\"Paris\"}"})");
-  b += frame("response.output_item.done",
-             R"({"type":"response.output_item.done","sequence_number":9,"output_index":1,"item":{"type":"function_call","id":"fc_1","call_id":"call_abc","name":"get_weather","arguments":"{\"loc\":\"Paris\"}","status":"completed"}})");
+  b += frame(
+      "response.created",
+      R"({"type":"response.created","sequence_number":0,"response":{"id":"resp_up","model":"up-model","status":"in_progress","output":[]}})");
+  b += frame(
+      "response.output_item.added",
+      R"({"type":"response.output_item.added","sequence_number":1,"output_index":0,"item":{"type":"message","id":"msg_1","status":"in_progress","role":"assistant","content":[]}})");
+  b += frame(
+      "response.content_part.added",
+      R"({"type":"response.content_part.added","sequence_number":2,"item_id":"msg_1","output_index":0,"content_index":0,"part":{"type":"output_text","text":"","annotations":[]}})");
+  b += frame(
+      "response.output_text.delta",
+      R"({"type":"response.output_text.delta","sequence_number":3,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hel"})");
+  b += frame(
+      "response.output_text.delta",
+      R"({"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"lo"})");
+  b += frame(
+      "response.content_part.done",
+      R"({"type":"response.content_part.done","sequence_number":5,"item_id":"msg_1","output_index":0,"content_index":0,"part":{"type":"output_text","text":"Hello"}})");
+  b += frame(
+      "response.output_item.done",
+      R"({"type":"response.output_item.done","sequence_number":6,"output_index":0,"item":{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hello"}]}})");
+  b += frame(
+      "response.output_item.added",
+      R"({"type":"response.output_item.added","sequence_number":7,"output_index":1,"item":{"type":"function_call","id":"fc_1","call_id":"call_abc","name":"get_weather","arguments":"","status":"in_progress"}})");
+  b += frame(
+      "response.function_call_arguments.delta",
+      R"({"type":"response.function_call_arguments.delta","sequence_number":8,"item_id":"fc_1","output_index":1,"delta":"{\"loc\":\"Paris\"}"})");
+  b += frame(
+      "response.output_item.done",
+      R"({"type":"response.output_item.done","sequence_number":9,"output_index":1,"item":{"type":"function_call","id":"fc_1","call_id":"call_abc","name":"get_weather","arguments":"{\"loc\":\"Paris\"}","status":"completed"}})");
   if (completed) {
-    b += frame("response.completed",
-               R"({"type":"response.completed","sequence_number":10,"response":{"id":"resp_up","status":"completed","output":[],"usage":{"input_tokens":12,"input_tokens_details":{"cached_tokens":2},"output_tokens":34,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":46}}})");
+    b += frame(
+        "response.completed",
+        R"({"type":"response.completed","sequence_number":10,"response":{"id":"resp_up","status":"completed","output":[],"usage":{"input_tokens":12,"input_tokens_details":{"cached_tokens":2},"output_tokens":34,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":46}}})");
   }
   return b;
 }
@@ -139,8 +150,7 @@ TEST(ResponsesProvider, CompletePostsToResponsesAndDecodesTheAnswer) {
   FakeUpstream fake([](const FakeRequest&) { return jsonReply(200, std::string(kResponse)); });
   auto provider = providerFor(fake);
   boost::asio::io_context ioc;
-  Result<canonical::ChatResponse> r =
-      runTask(ioc, provider->complete(request(), options()));
+  Result<canonical::ChatResponse> r = runTask(ioc, provider->complete(request(), options()));
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->content.size(), 2u);
   const auto* reasoning = std::get_if<canonical::ReasoningBlock>(&r->content[0]);
@@ -237,8 +247,9 @@ TEST(ResponsesProvider, UpstreamStatusesMapToErrorKinds) {
     int status;
     ErrorKind kind;
   };
-  for (Case c : {Case{429, ErrorKind::kRateLimited}, Case{400, ErrorKind::kInvalidRequest},
-                 Case{503, ErrorKind::kUpstreamUnavailable}, Case{500, ErrorKind::kUpstreamError}}) {
+  for (Case c :
+       {Case{429, ErrorKind::kRateLimited}, Case{400, ErrorKind::kInvalidRequest},
+        Case{503, ErrorKind::kUpstreamUnavailable}, Case{500, ErrorKind::kUpstreamError}}) {
     SCOPED_TRACE(c.status);
     FakeUpstream fake([&](const FakeRequest&) {
       return jsonReply(c.status, R"({"error":{"message":"nope","type":"x","code":null}})",
@@ -293,13 +304,13 @@ canonical::ChatRequest doorRequest(const std::string& user_text) {
   body["input"] = boost::json::array{boost::json::object{
       {"type", "message"},
       {"role", "user"},
-      {"content", boost::json::array{boost::json::object{{"type", "input_text"},
-                                                         {"text", user_text}}}}}};
-  body["tools"] = boost::json::array{boost::json::object{
-      {"type", "function"},
-      {"name", "shell"},
-      {"parameters", boost::json::object{{"type", "object"}}},
-      {"strict", false}}};
+      {"content",
+       boost::json::array{boost::json::object{{"type", "input_text"}, {"text", user_text}}}}}};
+  body["tools"] = boost::json::array{
+      boost::json::object{{"type", "function"},
+                          {"name", "shell"},
+                          {"parameters", boost::json::object{{"type", "object"}}},
+                          {"strict", false}}};
   Result<canonical::ChatRequest> r =
       api::openai_responses::decodeRequest(boost::json::serialize(body));
   EXPECT_TRUE(r) << (r ? "" : r.error().message);
@@ -312,8 +323,8 @@ TEST(ResponsesProviderOnMock, CodexTurnWithReasoningAndToolCallStreamsThroughThe
   auto provider = providerForUrl(mock.url("/v1"));
   RecordingSink sink;
   boost::asio::io_context ioc;
-  canonical::ChatRequest req = doorRequest(
-      "list files\n#mock tool=shell args={\"command\":[\"ls\"]} reasoning=Thinking");
+  canonical::ChatRequest req =
+      doorRequest("list files\n#mock tool=shell args={\"command\":[\"ls\"]} reasoning=Thinking");
   Result<void> r = runTask(ioc, provider->stream(req, options(), sink));
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_TRUE(sink.accumulator.finished());
@@ -345,7 +356,8 @@ TEST(ResponsesProviderOnMock, CompleteAndScriptedFailures) {
   MockBridge mock;
   auto provider = providerForUrl(mock.url("/v1"));
   boost::asio::io_context ioc;
-  Result<canonical::ChatResponse> ok = runTask(ioc, provider->complete(doorRequest("Hello mock"), options()));
+  Result<canonical::ChatResponse> ok =
+      runTask(ioc, provider->complete(doorRequest("Hello mock"), options()));
   ASSERT_TRUE(ok) << ok.error().message;
   ASSERT_FALSE(ok->content.empty());
   EXPECT_NE(std::get<canonical::TextBlock>(ok->content.back()).text.find("Hello mock"),

@@ -198,8 +198,8 @@ Result<ContentBlock> ItemDecoder::decodePart(const json::value& v, const std::st
     if (!*url) {
       // file_id images reference OpenAI's file store: only an OpenAI upstream can use them.
       if (field(part, "file_id") == nullptr) return missing(p + ".image_url");
-      return ContentBlock{canonical::OpaqueBlock{canonical::Vendor::kOpenAI,
-                                                 json::serialize(part)}};
+      return ContentBlock{
+          canonical::OpaqueBlock{canonical::Vendor::kOpenAI, json::serialize(part)}};
     }
     return ContentBlock{imageFromUrl(std::move(**url), detail->value_or(""))};
   }
@@ -341,7 +341,7 @@ Result<void> ItemDecoder::decodeReasoning(const json::object& o, const std::stri
   auto encrypted = optString(o, "encrypted_content", p + ".encrypted_content");
   if (!encrypted) return encrypted.error();
   if (*encrypted) restoreEncryptedContent(**encrypted, block);
-  // Reasoning after the assistant's message or calls starts the next step of the same turn.
+  // Reasoning joins the open assistant turn (interleaved thinking between calls included).
   assistant().content.emplace_back(std::move(block));
   return {};
 }

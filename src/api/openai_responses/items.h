@@ -26,8 +26,9 @@ Result<void> decodeItems(const json::array& items, const std::string& path,
 json::array encodeItems(const std::vector<canonical::Message>& messages, bool faithful,
                         const std::vector<canonical::ToolUseBlock>& calls, bool stored = false);
 /// All tool uses in `messages` (and `extra` content), for encodeItems' kind lookup.
-std::vector<canonical::ToolUseBlock> collectCalls(const std::vector<canonical::Message>& messages,
-                                                  const std::vector<canonical::ContentBlock>* extra);
+std::vector<canonical::ToolUseBlock> collectCalls(
+    const std::vector<canonical::Message>& messages,
+    const std::vector<canonical::ContentBlock>* extra);
 
 /// A tool in Responses' flat form. `faithful`: raw OpenAI tool JSON is re-emitted verbatim.
 /// Returns a null value for a tool that cannot be sent (another vendor's hosted tool).

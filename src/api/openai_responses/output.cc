@@ -205,12 +205,9 @@ json::object callItem(CallShape shape, std::string_view id, std::string_view cal
     case CallShape::kFunction:
       break;
   }
-  return json::object{{"id", id},
-                      {"type", "function_call"},
-                      {"status", status},
-                      {"arguments", done ? input : std::string_view()},
-                      {"call_id", call_id},
-                      {"name", name}};
+  return json::object{{"id", id},           {"type", "function_call"},
+                      {"status", status},   {"arguments", done ? input : std::string_view()},
+                      {"call_id", call_id}, {"name", name}};
 }
 
 json::array outputItems(const canonical::ChatResponse& response,
@@ -314,10 +311,9 @@ json::object responseObject(const canonical::ChatRequest& request, std::string_v
   r["prompt_cache_key"] = extra("prompt_cache_key", nullptr);
   json::object reasoning;
   reasoning["effort"] = request.reasoning.effort.empty() ? json::value(nullptr)
-                                                          : json::value(request.reasoning.effort);
-  reasoning["summary"] = request.reasoning.summary.empty()
-                             ? json::value(nullptr)
-                             : json::value(request.reasoning.summary);
+                                                         : json::value(request.reasoning.effort);
+  reasoning["summary"] = request.reasoning.summary.empty() ? json::value(nullptr)
+                                                           : json::value(request.reasoning.summary);
   r["reasoning"] = std::move(reasoning);
   r["safety_identifier"] = extra("safety_identifier", nullptr);
   r["service_tier"] = extra("service_tier", "default");

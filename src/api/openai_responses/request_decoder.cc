@@ -117,8 +117,8 @@ Result<ChatRequest> RequestDecoder::decode(std::string_view body) {
     } else if (k == "store" || k == "background") {
       if (!value.is_bool()) return invalidType(std::string(k), "a boolean", value);
       if (auto r = addExtra(extras, k, value); !r) return r.error();
-    } else if (oneOf(k, {"parallel_tool_calls", "temperature", "top_p", "max_output_tokens",
-                         "user", "stream"})) {
+    } else if (oneOf(k, {"parallel_tool_calls", "temperature", "top_p", "max_output_tokens", "user",
+                         "stream"})) {
       continue;  // read by name below
     } else {
       // client_metadata, max_tool_calls, top_logprobs, stream_options, conversation, prompt
@@ -326,10 +326,11 @@ Result<void> RequestDecoder::decodeMetadata(const json::value& metadata) {
   if (!metadata.is_object()) return invalidType("metadata", "an object", metadata);
   const json::object& m = metadata.get_object();
   if (m.size() > 16) {
-    return Error::invalid("Invalid 'metadata': too many properties. Expected an object with at "
-                          "most 16 properties, but got " +
-                              std::to_string(m.size()) + " instead.",
-                          "metadata", "object_above_max_properties");
+    return Error::invalid(
+        "Invalid 'metadata': too many properties. Expected an object with at "
+        "most 16 properties, but got " +
+            std::to_string(m.size()) + " instead.",
+        "metadata", "object_above_max_properties");
   }
   for (const auto& [key, value] : m) {
     const std::string path = "metadata." + std::string(key);

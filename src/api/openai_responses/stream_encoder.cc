@@ -35,8 +35,8 @@ std::string failedCode(const Error& error) {
 }
 
 std::string failedMessage(const Error& error) {
-  std::string message = error.message.empty() ? std::string("The model failed to respond.")
-                                              : error.message;
+  std::string message =
+      error.message.empty() ? std::string("The model failed to respond.") : error.message;
   // Codex retries a failed stream after the delay it finds in "try again in Ns".
   if (error.kind == ErrorKind::kRateLimited && error.retry_after_s > 0) {
     if (!message.ends_with('.')) message += '.';
@@ -76,8 +76,7 @@ void ResponsesStreamEncoder::emit(std::string_view type, json::object event, std
 
 void ResponsesStreamEncoder::start(std::string& out) {
   started_ = true;
-  json::object r =
-      detail::responseObject(request_, id_, created_at_, "in_progress", {}, nullptr);
+  json::object r = detail::responseObject(request_, id_, created_at_, "in_progress", {}, nullptr);
   emit("response.created", json::object{{"response", r}}, out);
   emit("response.in_progress", json::object{{"response", std::move(r)}}, out);
 }
@@ -91,7 +90,8 @@ ResponsesStreamEncoder::Block* ResponsesStreamEncoder::block(int index) {
 void ResponsesStreamEncoder::closeMessage(std::string& out) {
   if (!message_open_) return;
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
-    if (blocks_[i].open && blocks_[i].kind == Block::Kind::kText) stopBlock(static_cast<int>(i), out);
+    if (blocks_[i].open && blocks_[i].kind == Block::Kind::kText)
+      stopBlock(static_cast<int>(i), out);
   }
   message_open_ = false;
   json::object item = detail::messageItem(message_id_, std::move(message_parts_), true);
@@ -137,8 +137,8 @@ void ResponsesStreamEncoder::startBlock(const StreamEvent& event, std::string& o
       b.kind = Block::Kind::kReasoning;
       b.output_index = next_output_++;
       b.call_id = event.id;  // the upstream's reasoning id, if any (tells whose signature)
-      b.item_id = event.id.starts_with("rs_") ? event.id
-                                              : detail::itemId("rs", hex_, b.output_index);
+      b.item_id =
+          event.id.starts_with("rs_") ? event.id : detail::itemId("rs", hex_, b.output_index);
       emit("response.output_item.added",
            json::object{{"output_index", b.output_index},
                         {"item", detail::reasoningItem(b.item_id, "", "", false)}},
@@ -160,9 +160,9 @@ void ResponsesStreamEncoder::startBlock(const StreamEvent& event, std::string& o
                                                                : "fc";
       b.item_id = detail::itemId(prefix, hex_, b.output_index);
       emit("response.output_item.added",
-           json::object{{"output_index", b.output_index},
-                        {"item", detail::callItem(b.shape, b.item_id, b.call_id, b.name, "",
-                                                  false)}},
+           json::object{
+               {"output_index", b.output_index},
+               {"item", detail::callItem(b.shape, b.item_id, b.call_id, b.name, "", false)}},
            out);
       break;
     }
@@ -212,9 +212,8 @@ void ResponsesStreamEncoder::delta(const StreamEvent& event, std::string& out) {
       // Custom-tool input arrives wrapped as {"content": ...}: it is unwrapped at the end.
       if (b->shape == CallShape::kFunction) {
         emit("response.function_call_arguments.delta",
-             json::object{{"item_id", b->item_id},
-                          {"output_index", b->output_index},
-                          {"delta", event.text}},
+             json::object{
+                 {"item_id", b->item_id}, {"output_index", b->output_index}, {"delta", event.text}},
              out);
       }
       return;
@@ -277,21 +276,18 @@ void ResponsesStreamEncoder::stopBlock(int index, std::string& out) {
       std::string input = b->text.empty() ? std::string("{}") : b->text;
       if (b->shape == CallShape::kFunction) {
         emit("response.function_call_arguments.done",
-             json::object{{"item_id", b->item_id},
-                          {"output_index", b->output_index},
-                          {"arguments", input}},
+             json::object{
+                 {"item_id", b->item_id}, {"output_index", b->output_index}, {"arguments", input}},
              out);
       } else if (b->shape == CallShape::kCustom) {
         input = detail::customInput(b->text);
         emit("response.custom_tool_call_input.delta",
-             json::object{{"item_id", b->item_id},
-                          {"output_index", b->output_index},
-                          {"delta", input}},
+             json::object{
+                 {"item_id", b->item_id}, {"output_index", b->output_index}, {"delta", input}},
              out);
         emit("response.custom_tool_call_input.done",
-             json::object{{"item_id", b->item_id},
-                          {"output_index", b->output_index},
-                          {"input", input}},
+             json::object{
+                 {"item_id", b->item_id}, {"output_index", b->output_index}, {"input", input}},
              out);
       }
       json::object item = detail::callItem(b->shape, b->item_id, b->call_id, b->name, input, true);
@@ -320,9 +316,9 @@ void ResponsesStreamEncoder::finish(canonical::StopReason reason, std::string& o
   for (json::value& item : output_) {
     if (!item.is_null()) output.push_back(std::move(item));
   }
-  json::object r =
-      detail::responseObject(request_, id_, created_at_, incomplete.empty() ? "completed" : "incomplete",
-                             std::move(output), detail::usageJson(usage_));
+  json::object r = detail::responseObject(request_, id_, created_at_,
+                                          incomplete.empty() ? "completed" : "incomplete",
+                                          std::move(output), detail::usageJson(usage_));
   if (!incomplete.empty()) r["incomplete_details"] = json::object{{"reason", incomplete}};
   emit("response.completed", json::object{{"response", std::move(r)}}, out);
   done_ = true;

@@ -52,8 +52,8 @@ class ResponsesStreamEncoder final : public canonical::StreamEncoder {
   std::int64_t sequence_ = 0;
   bool started_ = false;
   bool done_ = false;
-  std::vector<Block> blocks_;       ///< by canonical index
-  detail::json::array output_;      ///< finished output items, in output_index order
+  std::vector<Block> blocks_;   ///< by canonical index
+  detail::json::array output_;  ///< finished output items, in output_index order
   std::size_t next_output_ = 0;
   // The open message item: consecutive text blocks are its content parts.
   bool message_open_ = false;

@@ -31,7 +31,8 @@ std::string encodeUpstreamRequest(const canonical::ChatRequest& request,
   const std::string instructions = detail::instructionsOf(request);
   if (!instructions.empty()) body["instructions"] = instructions;
 
-  const std::vector<canonical::ToolUseBlock> calls = detail::collectCalls(request.messages, nullptr);
+  const std::vector<canonical::ToolUseBlock> calls =
+      detail::collectCalls(request.messages, nullptr);
   json::array input = detail::encodeItems(request.messages, faithful, calls);
   // A lone user string stays a string, as the client sent it.
   if (faithful && request.messages.size() == 1 && request.messages[0].content_was_string &&
@@ -69,8 +70,9 @@ std::string encodeUpstreamRequest(const canonical::ChatRequest& request,
   } else if (request.reasoning.budget_tokens && *request.reasoning.budget_tokens > 0) {
     // A thinking budget from Anthropic/Bedrock doors: the closest effort (LiteLLM's table).
     const std::int64_t budget = *request.reasoning.budget_tokens;
-    body["reasoning"] = json::object{
-        {"effort", budget <= 1024 ? "low" : budget <= 4096 ? "medium" : "high"}};
+    body["reasoning"] = json::object{{"effort", budget <= 1024   ? "low"
+                                                : budget <= 4096 ? "medium"
+                                                                 : "high"}};
   }
 
   json::value format = detail::textFormatJson(request.response_format);

@@ -230,9 +230,9 @@ std::string upstreamErrorMessage(std::string_view body) {
 struct StreamDecoder::State {
   struct Item {
     std::string type;
-    int index = -1;            ///< canonical block (reasoning / call), -1 when none
+    int index = -1;  ///< canonical block (reasoning / call), -1 when none
     bool saw_delta = false;
-    std::string custom_input;  ///< custom_tool_call input deltas
+    std::string custom_input;           ///< custom_tool_call input deltas
     std::map<std::int64_t, int> parts;  ///< message: content_index -> canonical block
     std::map<std::int64_t, bool> part_delta;
     std::int64_t last_summary = 0;
@@ -267,9 +267,7 @@ struct StreamDecoder::State {
       }
     }
   }
-  bool isOpen(int index) const {
-    return std::find(open.begin(), open.end(), index) != open.end();
-  }
+  bool isOpen(int index) const { return std::find(open.begin(), open.end(), index) != open.end(); }
   /// Appends a delta unless the block was already stopped (a late event must not reopen it).
   void delta(int index, canonical::DeltaType type, std::string text,
              std::vector<StreamEvent>& out) const {
@@ -288,8 +286,12 @@ StreamDecoder::StreamDecoder() : state_(std::make_unique<State>()) {}
 StreamDecoder::~StreamDecoder() = default;
 StreamDecoder::StreamDecoder(StreamDecoder&&) noexcept = default;
 StreamDecoder& StreamDecoder::operator=(StreamDecoder&&) noexcept = default;
-bool StreamDecoder::finished() const { return state_->finished; }
-bool StreamDecoder::started() const { return state_->started; }
+bool StreamDecoder::finished() const {
+  return state_->finished;
+}
+bool StreamDecoder::started() const {
+  return state_->started;
+}
 
 Result<void> StreamDecoder::feed(std::string_view event_name, std::string_view data,
                                  std::vector<StreamEvent>& out) {
@@ -331,8 +333,7 @@ Result<void> StreamDecoder::feed(std::string_view event_name, std::string_view d
     }
     return errorFromCode({}, "upstream response failed");
   }
-  if (type == "response.created" || type == "response.in_progress" ||
-      type == "response.queued") {
+  if (type == "response.created" || type == "response.in_progress" || type == "response.queued") {
     s.start(response, out);
     return {};
   }
@@ -345,14 +346,14 @@ Result<void> StreamDecoder::feed(std::string_view event_name, std::string_view d
       it.index = s.open_block(canonical::BlockType::kReasoning, out, str(*item, "id"));
     } else if (it.type == "function_call" || it.type == "custom_tool_call") {
       s.saw_tool = true;
-      it.index =
-          s.open_block(canonical::BlockType::kToolUse, out, str(*item, "call_id"), str(*item, "name"));
+      it.index = s.open_block(canonical::BlockType::kToolUse, out, str(*item, "call_id"),
+                              str(*item, "name"));
     } else if (it.type == "local_shell_call") {
       s.saw_tool = true;
       std::string call_id = str(*item, "call_id");
       if (call_id.empty()) call_id = str(*item, "id");
-      it.index = s.open_block(canonical::BlockType::kToolUse, out, std::move(call_id),
-                              "local_shell");
+      it.index =
+          s.open_block(canonical::BlockType::kToolUse, out, std::move(call_id), "local_shell");
     }
     return {};
   }
@@ -465,8 +466,7 @@ Result<void> StreamDecoder::feed(std::string_view event_name, std::string_view d
     } else if (itype == "custom_tool_call") {
       std::string input = str(*item, "input");
       if (input.empty()) input = it->custom_input;
-      s.delta(it->index, canonical::DeltaType::kToolInputJson, detail::customInputJson(input),
-              out);
+      s.delta(it->index, canonical::DeltaType::kToolInputJson, detail::customInputJson(input), out);
     } else if (itype == "local_shell_call") {
       const json::value* action = item->if_contains("action");
       s.delta(it->index, canonical::DeltaType::kToolInputJson,

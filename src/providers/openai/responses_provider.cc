@@ -64,8 +64,8 @@ void logDrops(const canonical::ChatRequest& request, const std::string& provider
     }
   }
   if (!request.stop.empty()) {
-    log::info("request {}: provider {} (Responses API) has no stop sequences: dropped",
-              request_id, provider);
+    log::info("request {}: provider {} (Responses API) has no stop sequences: dropped", request_id,
+              provider);
   }
 }
 
@@ -87,9 +87,9 @@ class ResponsesProvider final : public Provider {
     Result<http::Response> res = co_await client_->send(std::move(req), deadline(options));
     if (!res) co_return fail(std::move(res).error(), options);
     if (res->status < 200 || res->status > 299) {
-      co_return fail(http::errorFromStatus(res->status, res->headers,
-                                           codec::upstreamErrorMessage(res->body)),
-                     options);
+      co_return fail(
+          http::errorFromStatus(res->status, res->headers, codec::upstreamErrorMessage(res->body)),
+          options);
     }
     Result<canonical::ChatResponse> decoded = codec::decodeUpstreamResponse(res->body);
     if (!decoded) {
@@ -151,13 +151,15 @@ class ResponsesProvider final : public Provider {
           upstream.close();
           co_return client_gone;
         }
-        if (!decoded) co_return upstreamFailure(upstream, std::move(decoded).error(), status, options);
+        if (!decoded)
+          co_return upstreamFailure(upstream, std::move(decoded).error(), status, options);
         if (decoder.finished()) break;
       }
     }
     if (!decoder.finished()) {
       co_return upstreamFailure(
-          upstream, Error{ErrorKind::kUpstreamError, "upstream closed the stream before response.completed"},
+          upstream,
+          Error{ErrorKind::kUpstreamError, "upstream closed the stream before response.completed"},
           status, options);
     }
     // Usually nothing is left; reading it lets the connection be reused.
@@ -198,8 +200,8 @@ class ResponsesProvider final : public Provider {
   }
 
   static http::Deadline deadline(const CallOptions& options) {
-    const auto timeout = options.timeout.count() > 0 ? options.timeout
-                                                     : std::chrono::milliseconds(600000);
+    const auto timeout =
+        options.timeout.count() > 0 ? options.timeout : std::chrono::milliseconds(600000);
     return http::Clock::now() + timeout;
   }
 
@@ -232,8 +234,8 @@ class ResponsesProvider final : public Provider {
   Error fail(Error e, const CallOptions& options) const {
     if (e.kind == ErrorKind::kCancelled) return e;
     metrics::recordUpstreamError(name_, http::metricKind(e));
-    const bool rejected = e.kind == ErrorKind::kInvalidRequest ||
-                          e.kind == ErrorKind::kNotFound || e.kind == ErrorKind::kPayloadTooLarge;
+    const bool rejected = e.kind == ErrorKind::kInvalidRequest || e.kind == ErrorKind::kNotFound ||
+                          e.kind == ErrorKind::kPayloadTooLarge;
     if (rejected) {
       log::debug("request {}: provider {} rejected the request: {}", options.request_id, name_,
                  e.message);

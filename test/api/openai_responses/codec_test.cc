@@ -124,7 +124,8 @@ std::vector<std::pair<std::string, json::object>> frames(const std::string& sse)
   std::string event;
   while (std::getline(in, line)) {
     if (line.starts_with("event: ")) event = line.substr(7);
-    if (line.starts_with("data: ")) out.emplace_back(event, json::parse(line.substr(6)).as_object());
+    if (line.starts_with("data: "))
+      out.emplace_back(event, json::parse(line.substr(6)).as_object());
   }
   return out;
 }
@@ -163,6 +164,21 @@ TEST(Stream, SequenceNumbersEventLinesAndStrictUsage) {
   EXPECT_EQ(u.at("input_tokens_details").at("cached_tokens"), 0);
   EXPECT_EQ(u.at("output_tokens_details").at("reasoning_tokens"), 0);
   EXPECT_EQ(resp.at("output").as_array().size(), 1u);
+}
+
+TEST(Stream, ContextWindowErrorsFailWithContextLengthExceeded) {
+  canonical::ChatRequest req = *decodeRequest(R"({"model":"m","input":"hi","stream":true})");
+  auto encoder = makeDoorCodec()->newStreamEncoder(req);
+  std::string out;
+  Error e = Error::invalid("prompt is too long: 210000 tokens > 200000 maximum");
+  encoder->encode(StreamEvent::errorEvent(e), out);
+  encoder->encode(StreamEvent::messageStop(canonical::StopReason::kEndTurn), out);  // ignored
+  auto fs = frames(out);
+  ASSERT_EQ(fs.size(), 3u);  // created, in_progress, failed
+  EXPECT_EQ(fs[2].first, "response.failed");
+  const json::object& resp = fs[2].second.at("response").as_object();
+  EXPECT_EQ(resp.at("status"), "failed");
+  EXPECT_EQ(resp.at("error").at("code"), "context_length_exceeded");
 }
 
 TEST(Stored, ConversationRoundTripsWithForeignSignatures) {

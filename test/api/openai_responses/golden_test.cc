@@ -184,7 +184,7 @@ std::vector<StreamEvent> parseEvents(const json::value& v) {
     } else if (type == "error") {
       Error err;
       const std::string kind = str(e, "kind");
-      err.kind = kind == "rate_limited"     ? ErrorKind::kRateLimited
+      err.kind = kind == "rate_limited"      ? ErrorKind::kRateLimited
                  : kind == "invalid_request" ? ErrorKind::kInvalidRequest
                                              : ErrorKind::kUpstreamError;
       err.message = str(e, "message");
@@ -283,8 +283,8 @@ TEST(Golden, FaithfulRoundTrips) {
     canonical::ChatRequest req = decodeFile(p);
     json::value got = parseOrFail(upstreamBody(req), p);
     json::value want = parseOrFail(readFile(p), p);
-    EXPECT_EQ(got, want) << "\n got: " << json::serialize(got) << "\nwant: "
-                         << json::serialize(want);
+    EXPECT_EQ(got, want) << "\n got: " << json::serialize(got)
+                         << "\nwant: " << json::serialize(want);
   }
 }
 

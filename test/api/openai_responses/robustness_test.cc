@@ -35,9 +35,19 @@ TEST(Robustness, TruncatedRequestsAreErrorsNotCrashes) {
 
 TEST(Robustness, WrongTypesEverywhereAreRejectedOrKept) {
   const char* values[] = {"null", "1", "\"s\"", "[]", "{}", "true", "[1]", "[{}]", "{\"type\":7}"};
-  const char* keys[] = {"input",  "tools",      "tool_choice", "reasoning", "text",
-                        "include", "metadata",  "instructions", "max_output_tokens",
-                        "temperature", "store", "parallel_tool_calls", "previous_response_id"};
+  const char* keys[] = {"input",
+                        "tools",
+                        "tool_choice",
+                        "reasoning",
+                        "text",
+                        "include",
+                        "metadata",
+                        "instructions",
+                        "max_output_tokens",
+                        "temperature",
+                        "store",
+                        "parallel_tool_calls",
+                        "previous_response_id"};
   for (const char* key : keys) {
     for (const char* value : values) {
       const std::string body =
