@@ -69,7 +69,7 @@ volatile pid_t g_bwrap_pid = 0;
 void onKillRequest(int) {
   int saved = errno;
   g_kill_requested = 1;
-  if (pid_t p = g_bwrap_pid; p > 0) ::kill(-p, SIGKILL);
+  if (pid_t p = g_bwrap_pid; p > 0) ::kill(p, SIGKILL);
   errno = saved;
 }
 
@@ -77,7 +77,8 @@ void onKillRequest(int) {
 // behind: bwrap's outer process exits as soon as its pid-1 init reports the exit code, before
 // that init is reaped, so without a subreaper each command would leave a zombie for the host's
 // init (and Basalt running as pid 1 in a container never reaps them). SIGTERM to the reaper
-// kills bwrap's process group; the reaper then collects everything and exits 128+9.
+// SIGKILLs bwrap (whose --die-with-parent takes the sandbox along); the reaper then collects
+// everything and exits 128+9.
 [[noreturn]] void childMain(const ChildArgs& a) {
   ::setsid();
   if (a.switch_user) {
@@ -118,10 +119,13 @@ void onKillRequest(int) {
 
   sigset_t none;
   ::sigemptyset(&none);
+  const pid_t reaper = ::getpid();
   pid_t bwrap = ::vfork();
   if (bwrap == 0) {
-    ::setpgid(0, 0);  // its own group, so a kill request reaches bwrap but not the reaper
+    // bwrap stays in the reaper's process group, so the parent's last-resort kill of that
+    // group reaches it even if the death signal below were lost.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != reaper) ::_exit(125);  // the reaper died first (vfork may be emulated)
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::execve(a.path, a.argv, a.envp);
     ::_exit(127);
@@ -202,7 +206,7 @@ Result<RunResult> spawnAndWait(const SpawnPlan& plan) {
   std::string& out = result.output;
   char buf[65536];
 
-  // Soft kill: ask the reaper to kill bwrap's group and collect it. The hard kill (below) is
+  // Soft kill: ask the reaper to kill bwrap and collect everything. The hard kill (below) is
   // for a reaper that does not exit in time.
   auto killAll = [&] {
     if (killed) return;
