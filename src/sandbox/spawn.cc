@@ -280,10 +280,11 @@ Result<RunResult> spawnAndWait(const SpawnPlan& plan) {
   }
 
   int status = 0;
-  if (!exited) {
-    ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
-    ::kill(-pid, SIGKILL);  // pid is not reaped yet, so the group id is not reused
-  }
+  if (!exited) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+  // Whatever is left in the reaper's process group (bwrap, if the reaper died abnormally) goes
+  // too. The group id cannot be reused before the reaper is reaped just below; normally the
+  // group holds nothing but the reaper's zombie.
+  ::kill(-pid, SIGKILL);
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   result.exit_code = waitStatusToExitCode(status);
