@@ -54,7 +54,8 @@ Result<std::int64_t> decodeCursor(std::string_view page) {
   }
   std::int64_t v = 0;
   for (char c : page.substr(kPrefix.size())) {
-    if (c < '0' || c > '9') return Error::invalid("'page' is not a cursor this server issued", "page");
+    if (c < '0' || c > '9')
+      return Error::invalid("'page' is not a cursor this server issued", "page");
     v = v * 10 + (c - '0');
   }
   return v;
@@ -302,9 +303,9 @@ Result<AgentVersion> agentLocked(Db& db, const Access& access, std::string_view 
   const int rc = st->step();
   if (rc == SQLITE_DONE) {
     if (version) {
-      return Error::notFound("Agent '" + std::string(id) + "' has no version " +
-                                 std::to_string(*version),
-                             "not_found");
+      return Error::notFound(
+          "Agent '" + std::string(id) + "' has no version " + std::to_string(*version),
+          "not_found");
     }
     return notFound("agent", id);
   }
@@ -426,8 +427,11 @@ Result<Document> AgentStore::createDocument(DocKind kind, const std::string& own
                           " (id, owner_id, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)";
   Result<Stmt> st = impl_->db.prepare(sql);
   if (!st) return st.error();
-  st->bind(1, d.id).bind(2, d.owner_id).bind(3, d.body).bind(4, d.created_at_ms).bind(5,
-                                                                                     d.updated_at_ms);
+  st->bind(1, d.id)
+      .bind(2, d.owner_id)
+      .bind(3, d.body)
+      .bind(4, d.created_at_ms)
+      .bind(5, d.updated_at_ms);
   if (Result<void> r = st->run("create"); !r) return r.error();
   return d;
 }
@@ -437,8 +441,8 @@ Result<Document> AgentStore::getDocument(DocKind kind, const Access& access, std
   return impl_->documentLocked(kind, access, id);
 }
 
-Result<Document> AgentStore::updateDocument(DocKind kind, const Access& access,
-                                            std::string_view id, std::string body) {
+Result<Document> AgentStore::updateDocument(DocKind kind, const Access& access, std::string_view id,
+                                            std::string body) {
   std::lock_guard lock(impl_->mu);
   Result<Document> d = impl_->documentLocked(kind, access, id);
   if (!d) return d.error();
@@ -471,8 +475,7 @@ Result<void> AgentStore::deleteDocument(DocKind kind, const Access& access, std:
   std::lock_guard lock(impl_->mu);
   Result<Document> d = impl_->documentLocked(kind, access, id);
   if (!d) return d.error();
-  Result<Stmt> st =
-      impl_->db.prepare(std::string("DELETE FROM ") + table(kind) + " WHERE id = ?");
+  Result<Stmt> st = impl_->db.prepare(std::string("DELETE FROM ") + table(kind) + " WHERE id = ?");
   if (!st) return st.error();
   st->bind(1, id);
   return st->run("delete");
@@ -549,8 +552,10 @@ Result<AgentVersion> AgentStore::updateAgent(const Access& access, std::string_v
   Result<Stmt> v = impl_->db.prepare(
       "INSERT INTO agent_agent_versions (agent_id, version, body, created_at) VALUES (?, ?, ?, ?)");
   if (!v) return v.error();
-  v->bind(1, id).bind(2, static_cast<std::int64_t>(next.version)).bind(3, next.body).bind(
-      4, next.updated_at_ms);
+  v->bind(1, id)
+      .bind(2, static_cast<std::int64_t>(next.version))
+      .bind(3, next.body)
+      .bind(4, next.updated_at_ms);
   if (Result<void> r = v->run("add agent version"); !r) return r.error();
   Result<Stmt> a =
       impl_->db.prepare("UPDATE agent_agents SET latest_version = ?, updated_at = ? WHERE id = ?");
@@ -591,8 +596,7 @@ Result<Page<AgentVersion>> AgentStore::listAgents(const Access& access,
   return runPage<AgentVersion>(impl_->db, sql, args, o.limit, readAgent);
 }
 
-Result<Page<AgentVersion>> AgentStore::listAgentVersions(const Access& access,
-                                                         std::string_view id,
+Result<Page<AgentVersion>> AgentStore::listAgentVersions(const Access& access, std::string_view id,
                                                          const ListOptions& options) {
   ListOptions o = options;
   clampLimit(o.limit, 100);
@@ -686,8 +690,8 @@ Result<Session> AgentStore::archiveSession(const Access& access, std::string_vie
   if (!s) return s.error();
   if (s->archived_at_ms) return s;
   s->archived_at_ms = s->updated_at_ms = nowMs();
-  Result<Stmt> st = impl_->db.prepare(
-      "UPDATE agent_sessions SET archived_at = ?, updated_at = ? WHERE id = ?");
+  Result<Stmt> st =
+      impl_->db.prepare("UPDATE agent_sessions SET archived_at = ?, updated_at = ? WHERE id = ?");
   if (!st) return st.error();
   st->bind(1, *s->archived_at_ms).bind(2, s->updated_at_ms).bind(3, id);
   if (Result<void> r = st->run("archive session"); !r) return r.error();
@@ -780,8 +784,9 @@ Result<std::vector<SessionEvent>> AgentStore::sendUserEvents(const Access& acces
         return Error::invalid(
             "'" + param + "': " +
                 (result ? "no agent.custom_tool_use event '" + ev.ref_id + "' in this session"
-                        : "no tool use '" + ev.ref_id + "' is awaiting confirmation in this "
-                          "session"),
+                        : "no tool use '" + ev.ref_id +
+                              "' is awaiting confirmation in this "
+                              "session"),
             param);
       }
       Result<Stmt> prior = db.prepare(
@@ -836,8 +841,7 @@ Result<void> AgentStore::setSessionUsage(std::string_view session_id, std::strin
   return st->run("set session usage");
 }
 
-Result<Page<SessionEvent>> AgentStore::listEvents(const Access& access,
-                                                  std::string_view session_id,
+Result<Page<SessionEvent>> AgentStore::listEvents(const Access& access, std::string_view session_id,
                                                   const EventListOptions& options) {
   EventListOptions o = options;
   clampLimit(o.limit, 1000);
@@ -845,8 +849,8 @@ Result<Page<SessionEvent>> AgentStore::listEvents(const Access& access,
   if (Result<Session> s = sessionLocked(impl_->db, access, session_id); !s) return s.error();
   Args args;
   args.add(session_id);
-  std::string sql = std::string("SELECT seq, ") + kEventCols +
-                    " FROM agent_session_events WHERE session_id = ?";
+  std::string sql =
+      std::string("SELECT seq, ") + kEventCols + " FROM agent_session_events WHERE session_id = ?";
   if (!o.types.empty()) {
     sql += " AND type IN (";
     for (std::size_t i = 0; i < o.types.size(); ++i) {
@@ -904,11 +908,10 @@ Result<std::vector<SessionEvent>> AgentStore::eventsAfter(std::string_view sessi
   return out;
 }
 
-Result<std::int64_t> AgentStore::eventSeq(std::string_view session_id,
-                                          std::string_view event_id) {
+Result<std::int64_t> AgentStore::eventSeq(std::string_view session_id, std::string_view event_id) {
   std::lock_guard lock(impl_->mu);
-  Result<Stmt> st = impl_->db.prepare(
-      "SELECT seq FROM agent_session_events WHERE session_id = ? AND id = ?");
+  Result<Stmt> st =
+      impl_->db.prepare("SELECT seq FROM agent_session_events WHERE session_id = ? AND id = ?");
   if (!st) return st.error();
   st->bind(1, session_id).bind(2, event_id);
   const int rc = st->step();

@@ -18,8 +18,7 @@ namespace basalt::agents {
 namespace {
 
 constexpr std::string_view kPrefix = "/v1/";
-constexpr const char* kRoots[] = {"agents", "environments", "sessions", "vaults",
-                                  "memory_stores"};
+constexpr const char* kRoots[] = {"agents", "environments", "sessions", "vaults", "memory_stores"};
 constexpr int kReplayBatch = 200;
 
 /// The path below /v1/ split on '/', each segment decoded; nullopt when malformed.
@@ -100,8 +99,8 @@ Result<Call> makeCall(AgentsContext& ctx, const HttpRequest& request) {
                        : Result<perimeter::Caller>(Error{ErrorKind::kInternal, "no authenticator"});
   if (!caller) return caller.error();
   Access access{caller->principal_id, caller->root};
-  return Call{ctx, request, std::move(*caller), std::move(access), std::move(*segs),
-              std::move(*query), {}};
+  return Call{
+      ctx, request, std::move(*caller), std::move(access), std::move(*segs), std::move(*query), {}};
 }
 
 bool isStream(const HttpRequest& request) {
@@ -180,11 +179,11 @@ Task<void> AgentsApi::stream(HttpRequest& request, Responder& responder, std::st
   std::int64_t last_seq = 0;
   {
     Result<Call> call = makeCall(ctx_, request);
-    Result<Session> session = call ? ctx_.store.getSession(call->access, session_id)
-                                   : Result<Session>(call.error());
-    Result<void> allowed = session ? call->allow("StreamEvents", session->owner_id, "session",
-                                                 session->id)
-                                   : Result<void>(session.error());
+    Result<Session> session =
+        call ? ctx_.store.getSession(call->access, session_id) : Result<Session>(call.error());
+    Result<void> allowed =
+        session ? call->allow("StreamEvents", session->owner_id, "session", session->id)
+                : Result<void>(session.error());
     if (!allowed) {
       refused = allowed.error();
     } else {
@@ -196,9 +195,8 @@ Task<void> AgentsApi::stream(HttpRequest& request, Responder& responder, std::st
       if (resume != nullptr && !resume->empty()) {
         Result<std::int64_t> seq = ctx_.store.eventSeq(session_id, *resume);
         if (!seq) {
-          refused = Error::invalid("Last-Event-ID '" + *resume +
-                                       "' is not an event of this session",
-                                   "last_event_id");
+          refused = Error::invalid(
+              "Last-Event-ID '" + *resume + "' is not an event of this session", "last_event_id");
         } else {
           last_seq = *seq;
         }
@@ -229,8 +227,8 @@ Task<void> AgentsApi::stream(HttpRequest& request, Responder& responder, std::st
       Result<std::vector<SessionEvent>> batch =
           ctx_.store.eventsAfter(session_id, last_seq, kReplayBatch);
       if (!batch) {
-        std::string frame = "event: error\ndata: " +
-                            errorBody(batch.error(), statusOf(batch.error())) + "\n\n";
+        std::string frame =
+            "event: error\ndata: " + errorBody(batch.error(), statusOf(batch.error())) + "\n\n";
         co_await responder.write(frame);
         co_await responder.endStream();
         co_return;

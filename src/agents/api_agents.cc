@@ -56,9 +56,9 @@ Result<json::object> environmentConfig(const json::value* v) {
     if (nt != nullptr && nt->is_string() && nt->as_string() == "unrestricted") {
       if (Result<void> r = onlyKnown(n, {"type"}, "config.networking"); !r) return r.error();
     } else if (nt != nullptr && nt->is_string() && nt->as_string() == "limited") {
-      if (Result<void> r = onlyKnown(
-              n, {"type", "allowed_hosts", "allow_mcp_servers", "allow_package_managers"},
-              "config.networking");
+      if (Result<void> r =
+              onlyKnown(n, {"type", "allowed_hosts", "allow_mcp_servers", "allow_package_managers"},
+                        "config.networking");
           !r) {
         return r.error();
       }
@@ -83,8 +83,8 @@ Result<json::object> environmentConfig(const json::value* v) {
   if (const json::value* pk = in.if_contains("packages"); pk != nullptr && !pk->is_null()) {
     if (!pk->is_object()) return Error::invalid("config.packages: must be an object");
     const json::object& p = pk->as_object();
-    if (Result<void> r = onlyKnown(p, {"type", "apt", "cargo", "gem", "go", "npm", "pip"},
-                                   "config.packages");
+    if (Result<void> r =
+            onlyKnown(p, {"type", "apt", "cargo", "gem", "go", "npm", "pip"}, "config.packages");
         !r) {
       return r.error();
     }
@@ -101,9 +101,7 @@ Result<json::object> environmentConfig(const json::value* v) {
 }
 
 Result<json::object> applyEnvironment(json::object body, const json::object& in, bool create) {
-  if (Result<void> r =
-          onlyKnown(in, {"name", "config", "description", "metadata", "scope"});
-      !r) {
+  if (Result<void> r = onlyKnown(in, {"name", "config", "description", "metadata", "scope"}); !r) {
     return r.error();
   }
   if (create || in.contains("name")) {
@@ -128,11 +126,11 @@ Result<json::object> applyEnvironment(json::object body, const json::object& in,
   if (const json::value* m = in.if_contains("metadata")) {
     Result<json::object> meta = metadataOf(*m, "metadata", !create);
     if (!meta) return meta.error();
-    body["metadata"] = create ? *meta
-                              : mergeMetadata(body["metadata"].is_object()
-                                                  ? body["metadata"].as_object()
-                                                  : json::object{},
-                                              *meta);
+    body["metadata"] =
+        create ? *meta
+               : mergeMetadata(
+                     body["metadata"].is_object() ? body["metadata"].as_object() : json::object{},
+                     *meta);
   }
   if (const json::value* sc = in.if_contains("scope"); sc != nullptr && !sc->is_null()) {
     if (!sc->is_string() || (sc->as_string() != "organization" && sc->as_string() != "account")) {
@@ -150,7 +148,7 @@ Result<Reply> documentReply(const Result<Document>& d, int status = 200) {
 
 // ---- agents -------------------------------------------------------------------------------
 
-constexpr std::string_view kBuiltinTools[] = {"bash", "edit", "read", "write",
+constexpr std::string_view kBuiltinTools[] = {"bash", "edit", "read",     "write",
                                               "glob", "grep", "web_fetch"};
 
 Result<json::object> permissionPolicy(const json::value* v, json::object fallback,
@@ -163,8 +161,7 @@ Result<json::object> permissionPolicy(const json::value* v, json::object fallbac
     if (t != nullptr && t->is_string() && t->as_string() == "auto") {
       return unsupported("permission_policy 'auto'", param + ".type");
     }
-    return Error::invalid(param + ".type: must be 'always_allow' or 'always_ask'",
-                          param + ".type");
+    return Error::invalid(param + ".type: must be 'always_allow' or 'always_ask'", param + ".type");
   }
   return json::object{{"type", t->as_string()}};
 }
@@ -214,11 +211,11 @@ Result<json::array> toolConfigs(const json::object& tool, const json::object& de
       if (*name == "web_search") return unsupported("the web_search tool", p + ".name");
       if (!known) return Error::invalid(p + ".name: unknown tool '" + *name + "'", p + ".name");
       cfg["type"] = *name;
-      if (Result<void> r = onlyKnown(co,
-                                     {"name", "type", "enabled", "permission_policy",
-                                      "allowed_domains", "blocked_domains", "max_content_tokens",
-                                      "url_sources"},
-                                     p);
+      if (Result<void> r =
+              onlyKnown(co,
+                        {"name", "type", "enabled", "permission_policy", "allowed_domains",
+                         "blocked_domains", "max_content_tokens", "url_sources"},
+                        p);
           !r) {
         return r.error();
       }
@@ -303,8 +300,8 @@ Result<json::array> agentTools(const json::value* v, const json::array& servers)
                                  {"configs", std::move(*configs)},
                                  {"default_config", std::move(*defaults)}});
     } else if (*type == "mcp_toolset") {
-      if (Result<void> r = onlyKnown(to, {"type", "mcp_server_name", "configs", "default_config"},
-                                     p);
+      if (Result<void> r =
+              onlyKnown(to, {"type", "mcp_server_name", "configs", "default_config"}, p);
           !r) {
         return r.error();
       }
@@ -315,9 +312,9 @@ Result<json::array> agentTools(const json::value* v, const json::array& servers)
         declared = declared || s.as_object().at("name").as_string() == *server;
       }
       if (!declared) {
-        return Error::invalid(p + ".mcp_server_name: no MCP server named '" + *server +
-                                  "' in mcp_servers",
-                              p + ".mcp_server_name");
+        return Error::invalid(
+            p + ".mcp_server_name: no MCP server named '" + *server + "' in mcp_servers",
+            p + ".mcp_server_name");
       }
       Result<json::object> defaults = defaultConfig(to, p, "always_ask");
       if (!defaults) return defaults.error();
@@ -328,8 +325,7 @@ Result<json::array> agentTools(const json::value* v, const json::array& servers)
                                  {"configs", std::move(*configs)},
                                  {"default_config", std::move(*defaults)}});
     } else if (*type == "custom") {
-      if (Result<void> r = onlyKnown(to, {"type", "name", "description", "input_schema"}, p);
-          !r) {
+      if (Result<void> r = onlyKnown(to, {"type", "name", "description", "input_schema"}, p); !r) {
         return r.error();
       }
       Result<std::string> name = reqString(to, "name");
@@ -378,7 +374,8 @@ Result<json::object> modelConfig(const json::value& v) {
   }
   for (const char* key : {"inference_geo", "speed"}) {
     if (const json::value* x = m.if_contains(key); x != nullptr && !x->is_null()) {
-      if (!x->is_string()) return Error::invalid(std::string("model.") + key + ": must be a string");
+      if (!x->is_string())
+        return Error::invalid(std::string("model.") + key + ": must be a string");
       out[key] = *x;
     }
   }
@@ -388,9 +385,9 @@ Result<json::object> modelConfig(const json::value& v) {
 /// Applies create or update params to an agent body. Keys keep a fixed order, so an update
 /// that changes nothing serializes identically (and makes no new version).
 Result<json::object> applyAgent(json::object body, const json::object& in, bool create) {
-  if (Result<void> r = onlyKnown(in, {"name", "model", "description", "system", "tools",
-                                      "mcp_servers", "metadata", "skills", "multiagent",
-                                      "execution_identity", "version"});
+  if (Result<void> r =
+          onlyKnown(in, {"name", "model", "description", "system", "tools", "mcp_servers",
+                         "metadata", "skills", "multiagent", "execution_identity", "version"});
       !r) {
     return r.error();
   }
@@ -440,8 +437,8 @@ Result<json::object> applyAgent(json::object body, const json::object& in, bool 
     const json::value* tools = in.if_contains("tools");
     json::value current = body["tools"];
     // Re-validated against the (possibly new) MCP servers; the stored form re-normalizes.
-    Result<json::array> out = agentTools(tools != nullptr ? tools : &current,
-                                         body["mcp_servers"].as_array());
+    Result<json::array> out =
+        agentTools(tools != nullptr ? tools : &current, body["mcp_servers"].as_array());
     if (!out) return out.error();
     body["tools"] = std::move(*out);
   }
@@ -470,9 +467,9 @@ Result<json::object> applyAgent(json::object body, const json::object& in, bool 
     if (!meta) return meta.error();
     body["metadata"] =
         create ? *meta
-               : mergeMetadata(body["metadata"].is_object() ? body["metadata"].as_object()
-                                                            : json::object{},
-                               *meta);
+               : mergeMetadata(
+                     body["metadata"].is_object() ? body["metadata"].as_object() : json::object{},
+                     *meta);
   }
   return body;
 }
@@ -527,8 +524,8 @@ Result<Reply> environmentsApi(Call& call) {
       json::object current = parseStored(env->body);
       Result<json::object> body = applyEnvironment(current, *in, false);
       if (!body) return body.error();
-      return documentReply(
-          store.updateDocument(DocKind::kEnvironment, call.access, env->id, json::serialize(*body)));
+      return documentReply(store.updateDocument(DocKind::kEnvironment, call.access, env->id,
+                                                json::serialize(*body)));
     }
     if (m == "DELETE") {
       if (Result<void> r = allow("DeleteEnvironment"); !r) return r.error();
@@ -556,7 +553,8 @@ Result<Reply> agentsApi(Call& call) {
       if (Result<void> r = call.allowOwn("CreateAgent", "agent"); !r) return r.error();
       Result<json::object> in = parseBody(call.request.body);
       if (!in) return in.error();
-      if (in->contains("version")) return Error::invalid("version: Extra inputs are not permitted", "version");
+      if (in->contains("version"))
+        return Error::invalid("version: Extra inputs are not permitted", "version");
       Result<json::object> body = applyAgent({}, *in, true);
       if (!body) return body.error();
       return agentReply(store.createAgent(call.caller.principal_id, json::serialize(*body)));

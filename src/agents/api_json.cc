@@ -59,8 +59,8 @@ Result<void> onlyKnown(const json::object& o, std::initializer_list<std::string_
     bool known = false;
     for (std::string_view a : allowed) known = known || kv.key() == a;
     if (!known) {
-      const std::string name = where.empty() ? std::string(kv.key())
-                                             : std::string(where) + "." + std::string(kv.key());
+      const std::string name =
+          where.empty() ? std::string(kv.key()) : std::string(where) + "." + std::string(kv.key());
       return Error::invalid(name + ": Extra inputs are not permitted", name);
     }
   }
@@ -318,15 +318,14 @@ std::string errorBody(const Error& error, int status) {
 }
 
 Error methodNotAllowed(const Call& call) {
-  return Error{ErrorKind::kMethodNotAllowed,
-               "Method " + call.request.method + " is not allowed on " +
-                   std::string(call.request.path())};
+  return Error{
+      ErrorKind::kMethodNotAllowed,
+      "Method " + call.request.method + " is not allowed on " + std::string(call.request.path())};
 }
 
 Error unknownPath(const Call& call) {
-  return Error::notFound("Not found: " + call.request.method + " " +
-                             std::string(call.request.path()),
-                         "unknown_url");
+  return Error::notFound(
+      "Not found: " + call.request.method + " " + std::string(call.request.path()), "unknown_url");
 }
 
 }  // namespace basalt::agents

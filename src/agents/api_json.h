@@ -24,9 +24,9 @@ struct Call {
   const HttpRequest& request;
   perimeter::Caller caller;
   Access access;
-  std::vector<std::string> segs;  ///< decoded path segments below /v1/
+  std::vector<std::string> segs;                           ///< decoded path segments below /v1/
   std::vector<std::pair<std::string, std::string>> query;  ///< decoded, in order
-  std::string action;  ///< set by allow()
+  std::string action;                                      ///< set by allow()
 
   /// Authorizes `agents:<action>` on the resource owned by `owner`; 403 when denied.
   Result<void> allow(std::string_view action, std::string_view owner, std::string_view kind,

@@ -38,9 +38,8 @@ Result<void> contentBlocks(const json::object& ev, const std::string& p, bool re
         return Error::invalid(bp + ".text: must be a string", bp + ".text");
       }
     } else if (text_only || (type != "image" && type != "document" && type != "search_result")) {
-      return Error::invalid(bp + ".type: unsupported content block type '" + std::string(type) +
-                                "'",
-                            bp + ".type");
+      return Error::invalid(
+          bp + ".type: unsupported content block type '" + std::string(type) + "'", bp + ".type");
     }
   }
   return {};
@@ -51,7 +50,8 @@ Result<NewEvent> userEvent(const json::value& v, const std::string& p, bool init
   if (!v.is_object()) return Error::invalid(p + ": must be an object", p);
   const json::object& ev = v.as_object();
   const json::value* tv = ev.if_contains("type");
-  if (tv == nullptr || !tv->is_string()) return Error::invalid(p + ".type: Field required", p + ".type");
+  if (tv == nullptr || !tv->is_string())
+    return Error::invalid(p + ".type: Field required", p + ".type");
   const std::string type(tv->as_string());
   NewEvent out;
   out.type = type;
@@ -105,9 +105,10 @@ Result<NewEvent> userEvent(const json::value& v, const std::string& p, bool init
   } else if (type == "user.define_outcome") {
     return unsupported("user.define_outcome (beta feature: outcomes)", p + ".type");
   } else if (type == "user.tool_result") {
-    return unsupported("user.tool_result (Basalt runs the built-in tools itself; answer "
-                       "agent.custom_tool_use with user.custom_tool_result)",
-                       p + ".type");
+    return unsupported(
+        "user.tool_result (Basalt runs the built-in tools itself; answer "
+        "agent.custom_tool_use with user.custom_tool_result)",
+        p + ".type");
   } else {
     return Error::invalid(p + ".type: unknown event type '" + type + "'", p + ".type");
   }
@@ -202,8 +203,9 @@ Result<json::array> sessionResources(Call& call, const json::value* v) {
         {"instructions", *instr ? json::value(**instr) : json::value(nullptr)},
         {"name", name},
         {"description", body.contains("description") ? body["description"] : json::value("")},
-        {"mount_path", name.is_string() ? json::value("/mnt/memory/" + std::string(name.as_string()))
-                                        : json::value(nullptr)}});
+        {"mount_path", name.is_string()
+                           ? json::value("/mnt/memory/" + std::string(name.as_string()))
+                           : json::value(nullptr)}});
   }
   return out;
 }
@@ -213,8 +215,7 @@ Result<void> budgetOf(const json::value* v) {
   const json::value* t = v->is_object() ? v->as_object().if_contains("type") : nullptr;
   if (t == nullptr || !t->is_string() || t->as_string() != "limit" ||
       !v->as_object().contains("max_list_cost")) {
-    return Error::invalid("budget: must be {\"type\":\"limit\",\"max_list_cost\":{...}}",
-                          "budget");
+    return Error::invalid("budget: must be {\"type\":\"limit\",\"max_list_cost\":{...}}", "budget");
   }
   return {};
 }
@@ -249,7 +250,8 @@ Result<Reply> createSession(Call& call) {
     if (type && *type == "agent_with_overrides") {
       return unsupported("agent of type 'agent_with_overrides'", "agent.type");
     }
-    if (!type || *type != "agent") return Error::invalid("agent.type: must be 'agent'", "agent.type");
+    if (!type || *type != "agent")
+      return Error::invalid("agent.type: must be 'agent'", "agent.type");
     if (Result<void> r = onlyKnown(ao, {"type", "id", "version"}, "agent"); !r) return r.error();
     Result<std::string> id = reqString(ao, "id");
     if (!id) return Error::invalid("agent.id: Field required", "agent.id");
@@ -265,11 +267,13 @@ Result<Reply> createSession(Call& call) {
   }
   Result<AgentVersion> agent = store.getAgent(call.access, agent_id, version);
   if (!agent) return Error::invalid("agent: " + agent.error().message, "agent");
-  if (agent->archived_at_ms) return Error::invalid("agent: '" + agent_id + "' is archived", "agent");
+  if (agent->archived_at_ms)
+    return Error::invalid("agent: '" + agent_id + "' is archived", "agent");
   Result<std::string> env_id = reqString(*in, "environment_id");
   if (!env_id) return env_id.error();
   Result<Document> env = store.getDocument(DocKind::kEnvironment, call.access, *env_id);
-  if (!env) return Error::invalid("environment_id: no environment '" + *env_id + "'", "environment_id");
+  if (!env)
+    return Error::invalid("environment_id: no environment '" + *env_id + "'", "environment_id");
   if (env->archived_at_ms) {
     return Error::invalid("environment_id: '" + *env_id + "' is archived", "environment_id");
   }
@@ -408,8 +412,8 @@ Result<Reply> sessionsApi(Call& call) {
         if (Result<void> r = budgetOf(in->if_contains("budget")); !r) return r.error();
         body["budget"] = in->at("budget");
       }
-      return sessionReply(call, store.updateSessionBody(call.access, session->id,
-                                                        json::serialize(body)));
+      return sessionReply(call,
+                          store.updateSessionBody(call.access, session->id, json::serialize(body)));
     }
     if (m == "DELETE") {
       if (Result<void> r = allow("DeleteSession"); !r) return r.error();

@@ -38,8 +38,7 @@ void deepMerge(json::object& base, const json::object& patch) {
   for (const auto& kv : patch) {
     if (kv.value().is_null()) {
       base.erase(kv.key());
-    } else if (kv.value().is_object() && base.contains(kv.key()) &&
-               base[kv.key()].is_object()) {
+    } else if (kv.value().is_object() && base.contains(kv.key()) && base[kv.key()].is_object()) {
       deepMerge(base[kv.key()].as_object(), kv.value().as_object());
     } else {
       base[kv.key()] = kv.value();
@@ -74,7 +73,8 @@ Result<std::string> validateAuth(const json::object& auth) {
     }
     if (Result<std::string> t = need("access_token"); !t) return t.error();
     if (const json::value* rf = auth.if_contains("refresh"); rf != nullptr && !rf->is_null()) {
-      if (!rf->is_object()) return Error::invalid("auth.refresh: must be an object", "auth.refresh");
+      if (!rf->is_object())
+        return Error::invalid("auth.refresh: must be an object", "auth.refresh");
       for (const char* key : {"client_id", "refresh_token", "token_endpoint"}) {
         if (!reqString(rf->as_object(), key)) {
           return Error::invalid(std::string("auth.refresh.") + key + ": Field required",
@@ -100,10 +100,9 @@ Result<std::string> validateAuth(const json::object& auth) {
     return need("mcp_server_url");
   }
   if (*type == "environment_variable") {
-    if (Result<void> r = onlyKnown(auth,
-                                   {"type", "secret_name", "secret_value", "networking",
-                                    "injection_location"},
-                                   "auth");
+    if (Result<void> r = onlyKnown(
+            auth, {"type", "secret_name", "secret_value", "networking", "injection_location"},
+            "auth");
         !r) {
       return r.error();
     }
@@ -159,11 +158,11 @@ Result<json::object> applyNamed(json::object body, const json::object& in, bool 
   if (const json::value* m = in.if_contains("metadata")) {
     Result<json::object> meta = metadataOf(*m, "metadata", !create);
     if (!meta) return meta.error();
-    body["metadata"] = create ? *meta
-                              : mergeMetadata(body["metadata"].is_object()
-                                                  ? body["metadata"].as_object()
-                                                  : json::object{},
-                                              *meta);
+    body["metadata"] =
+        create ? *meta
+               : mergeMetadata(
+                     body["metadata"].is_object() ? body["metadata"].as_object() : json::object{},
+                     *meta);
   }
   return body;
 }
@@ -361,9 +360,9 @@ Result<Reply> credentialsApi(Call& call, const Document& vault) {
 // ---- memories -----------------------------------------------------------------------------
 
 std::string actorOf(const Call& call) {
-  json::object actor{{"type", "api_actor"},
-                     {"api_key_id", call.caller.key_id.empty() ? call.caller.principal_id
-                                                               : call.caller.key_id}};
+  json::object actor{
+      {"type", "api_actor"},
+      {"api_key_id", call.caller.key_id.empty() ? call.caller.principal_id : call.caller.key_id}};
   return json::serialize(actor);
 }
 
@@ -390,19 +389,19 @@ json::object renderMemory(const Memory& m, bool full) {
 }
 
 json::object renderVersion(const MemoryVersion& v, bool full) {
-  json::object o{{"id", v.id},
-                 {"type", "memory_version"},
-                 {"memory_id", v.memory_id},
-                 {"memory_store_id", v.store_id},
-                 {"operation", v.operation},
-                 {"path", v.path},
-                 {"content_sha256", v.content_sha256.empty() ? json::value(nullptr)
-                                                             : json::value(v.content_sha256)},
-                 {"content_size_bytes",
-                  v.content_size ? json::value(*v.content_size) : json::value(nullptr)},
-                 {"created_by", parseStored(v.actor)},
-                 {"created_at", rfc3339(v.created_at_ms)},
-                 {"redacted_at", timeOrNull(v.redacted_at_ms)}};
+  json::object o{
+      {"id", v.id},
+      {"type", "memory_version"},
+      {"memory_id", v.memory_id},
+      {"memory_store_id", v.store_id},
+      {"operation", v.operation},
+      {"path", v.path},
+      {"content_sha256",
+       v.content_sha256.empty() ? json::value(nullptr) : json::value(v.content_sha256)},
+      {"content_size_bytes", v.content_size ? json::value(*v.content_size) : json::value(nullptr)},
+      {"created_by", parseStored(v.actor)},
+      {"created_at", rfc3339(v.created_at_ms)},
+      {"redacted_at", timeOrNull(v.redacted_at_ms)}};
   if (full) o["content"] = v.content ? json::value(*v.content) : json::value(nullptr);
   return o;
 }

@@ -10,7 +10,7 @@
 namespace basalt::agents {
 
 std::shared_ptr<EventHub::Subscription> EventHub::subscribe(const Executor& executor,
-                                                           const std::string& session_id) {
+                                                            const std::string& session_id) {
   auto sub = std::make_shared<Subscription>(*this, executor, session_id, capacity_);
   std::lock_guard lock(mu_);
   subs_[session_id].push_back(sub.get());
@@ -72,8 +72,7 @@ bool EventHub::Subscription::dropped() const {
   return dropped_;
 }
 
-Task<EventHub::Subscription::Next> EventHub::Subscription::next(
-    std::chrono::milliseconds timeout) {
+Task<EventHub::Subscription::Next> EventHub::Subscription::next(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     {

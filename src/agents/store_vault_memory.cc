@@ -68,9 +68,9 @@ bool isUniqueViolation(const Error& e) {
 }
 
 Error duplicateUrl(std::string_view url) {
-  return conflict("The vault already has a credential for mcp_server_url '" + std::string(url) +
-                      "'",
-                  "auth.mcp_server_url");
+  return conflict(
+      "The vault already has a credential for mcp_server_url '" + std::string(url) + "'",
+      "auth.mcp_server_url");
 }
 
 constexpr const char* kMemoryCols =
@@ -153,24 +153,23 @@ Result<Document> storeFor(AgentStore::Impl& impl, const Access& access, std::str
   Result<Document> d = impl.documentLocked(DocKind::kMemoryStore, access, id);
   if (!d) return d;
   if (write && d->archived_at_ms) {
-    return Error::invalid("Memory store '" + std::string(id) + "' is archived",
-                          "memory_store_id");
+    return Error::invalid("Memory store '" + std::string(id) + "' is archived", "memory_store_id");
   }
   return d;
 }
 
 Result<Memory> memoryWhere(Db& db, std::string_view store_id, std::string_view col,
                            std::string_view value) {
-  Result<Stmt> st = db.prepare(std::string("SELECT ") + kMemoryCols +
-                               " FROM agent_memories WHERE store_id = ? AND " + std::string(col) +
-                               " = ?");
+  Result<Stmt> st =
+      db.prepare(std::string("SELECT ") + kMemoryCols +
+                 " FROM agent_memories WHERE store_id = ? AND " + std::string(col) + " = ?");
   if (!st) return st.error();
   st->bind(1, store_id).bind(2, value);
   const int rc = st->step();
   if (rc == SQLITE_DONE) {
-    return Error::notFound("No memory with " + std::string(col) + " '" + std::string(value) +
-                               "' in this memory store",
-                           "not_found");
+    return Error::notFound(
+        "No memory with " + std::string(col) + " '" + std::string(value) + "' in this memory store",
+        "not_found");
   }
   if (rc != SQLITE_ROW) return storage::sqliteError(db.get(), rc, "read memory");
   return readMemory(*st);
@@ -327,8 +326,10 @@ Result<Credential> AgentStore::createCredential(const Access& access, std::strin
   } else {
     st->bind(3, c.mcp_server_url);
   }
-  st->bind(4, c.body).bindBlob(5, sealed->data(), sealed->size()).bind(6, c.created_at_ms).bind(
-      7, c.updated_at_ms);
+  st->bind(4, c.body)
+      .bindBlob(5, sealed->data(), sealed->size())
+      .bind(6, c.created_at_ms)
+      .bind(7, c.updated_at_ms);
   if (Result<void> r = st->run("create credential"); !r) {
     if (isUniqueViolation(r.error())) return duplicateUrl(c.mcp_server_url);
     return r.error();
@@ -359,8 +360,9 @@ Result<Credential> AgentStore::updateCredential(const Access& access, std::strin
     sealed = std::move(*s);
   }
   Result<Stmt> st = impl_->db.prepare(
-      secret ? "UPDATE agent_vault_credentials SET body = ?, updated_at = ?, secret = ? WHERE id = ?"
-             : "UPDATE agent_vault_credentials SET body = ?, updated_at = ? WHERE id = ?");
+      secret
+          ? "UPDATE agent_vault_credentials SET body = ?, updated_at = ?, secret = ? WHERE id = ?"
+          : "UPDATE agent_vault_credentials SET body = ?, updated_at = ? WHERE id = ?");
   if (!st) return st.error();
   int i = 1;
   st->bind(i++, c->body);
@@ -444,8 +446,7 @@ Result<std::string> AgentStore::credentialSecret(const Access& access, std::stri
   std::lock_guard lock(impl_->mu);
   Result<Credential> c = credentialLocked(impl_->db, access, vault_id, id);
   if (!c) return c.error();
-  Result<Stmt> st =
-      impl_->db.prepare("SELECT secret FROM agent_vault_credentials WHERE id = ?");
+  Result<Stmt> st = impl_->db.prepare("SELECT secret FROM agent_vault_credentials WHERE id = ?");
   if (!st) return st.error();
   st->bind(1, id);
   if (st->step() != SQLITE_ROW) return notFound("credential", id);
@@ -615,8 +616,8 @@ Result<Page<MemoryVersion>> AgentStore::listMemoryVersions(const Access& access,
   if (Result<Document> d = storeFor(*impl_, access, store_id, false); !d) return d.error();
   Args args;
   args.add(store_id);
-  std::string sql = std::string("SELECT ") + kVersionCols +
-                    " FROM agent_memory_versions WHERE store_id = ?";
+  std::string sql =
+      std::string("SELECT ") + kVersionCols + " FROM agent_memory_versions WHERE store_id = ?";
   if (!filter.memory_id.empty()) {
     sql += " AND memory_id = ?";
     args.add(filter.memory_id);
@@ -660,8 +661,7 @@ Result<Page<MemoryVersion>> AgentStore::listMemoryVersions(const Access& access,
   return page;
 }
 
-Result<MemoryVersion> AgentStore::getMemoryVersion(const Access& access,
-                                                   std::string_view store_id,
+Result<MemoryVersion> AgentStore::getMemoryVersion(const Access& access, std::string_view store_id,
                                                    std::string_view id) {
   std::lock_guard lock(impl_->mu);
   if (Result<Document> d = storeFor(*impl_, access, store_id, false); !d) return d.error();
@@ -682,10 +682,10 @@ Result<Memory> AgentStore::restoreMemoryVersion(const Access& access, std::strin
                           "memory_version_id");
   }
   Result<Memory> current = memoryWhere(impl_->db, store_id, "id", v->memory_id);
-  Result<Memory> out = current ? changeMemory(impl_->db, std::move(*current),
-                                              std::string_view(*v->content), std::nullopt, actor)
-                               : insertMemory(impl_->db, v->memory_id, store_id, v->path,
-                                              *v->content, actor);
+  Result<Memory> out =
+      current ? changeMemory(impl_->db, std::move(*current), std::string_view(*v->content),
+                             std::nullopt, actor)
+              : insertMemory(impl_->db, v->memory_id, store_id, v->path, *v->content, actor);
   if (!out) return out;
   if (Result<void> r = txn.commit(); !r) return r.error();
   return out;

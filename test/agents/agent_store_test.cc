@@ -187,16 +187,15 @@ TEST_F(AgentStoreTest, EventsGetMonotonicSeqAndCursors) {
 TEST_F(AgentStoreTest, ToolAnswersMustReferToAnOpenToolUse) {
   Session s = newSession();
   auto uses = store_->appendEvents(
-      s.id, {NewEvent{"agent.custom_tool_use", R"({"name":"lookup","input":{}})", "", true},
-             NewEvent{"agent.tool_use", R"({"name":"bash","evaluated_permission":"ask"})", "",
-                      true},
-             NewEvent{"agent.tool_use", R"({"name":"read","evaluated_permission":"allow"})", "",
-                      true}});
+      s.id,
+      {NewEvent{"agent.custom_tool_use", R"({"name":"lookup","input":{}})", "", true},
+       NewEvent{"agent.tool_use", R"({"name":"bash","evaluated_permission":"ask"})", "", true},
+       NewEvent{"agent.tool_use", R"({"name":"read","evaluated_permission":"allow"})", "", true}});
   ASSERT_TRUE(uses);
   const std::string custom = (*uses)[0].id, ask = (*uses)[1].id, allowed = (*uses)[2].id;
 
-  auto unknown = store_->sendUserEvents(
-      alice_, s.id, {NewEvent{"user.custom_tool_result", "{}", "sevt_nope"}});
+  auto unknown = store_->sendUserEvents(alice_, s.id,
+                                        {NewEvent{"user.custom_tool_result", "{}", "sevt_nope"}});
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().param, "events[0].custom_tool_use_id");
   // A confirmation for a tool use that was not awaiting one.
@@ -215,8 +214,8 @@ TEST_F(AgentStoreTest, ToolAnswersMustReferToAnOpenToolUse) {
   ASSERT_TRUE(store_->sendUserEvents(alice_, s.id,
                                      {NewEvent{"user.custom_tool_result", "{}", custom},
                                       NewEvent{"user.tool_confirmation", "{}", ask}}));
-  auto again = store_->sendUserEvents(alice_, s.id,
-                                      {NewEvent{"user.custom_tool_result", "{}", custom}});
+  auto again =
+      store_->sendUserEvents(alice_, s.id, {NewEvent{"user.custom_tool_result", "{}", custom}});
   ASSERT_FALSE(again);
   EXPECT_NE(again.error().message.find("already"), std::string::npos);
   EXPECT_FALSE(
@@ -272,9 +271,9 @@ TEST_F(AgentStoreTest, CredentialSecretsAreEncryptedAtRest) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(dir_.file("basalt.db").c_str(), &db), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT secret, body FROM agent_vault_credentials", -1, &st,
-                               nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, "SELECT secret, body FROM agent_vault_credentials", -1, &st, nullptr),
+      SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
   const std::string raw(static_cast<const char*>(sqlite3_column_blob(st, 0)),
                         static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
@@ -323,8 +322,8 @@ TEST_F(AgentStoreTest, MemoriesKeepEveryVersion) {
   EXPECT_FALSE(store_->createMemory(alice_, ms->id, "/a/../b", "x", actor));
   EXPECT_FALSE(store_->createMemory(bob_, ms->id, "/x", "x", actor));
 
-  auto stale = store_->updateMemory(alice_, ms->id, m->id, std::string_view("emacs"),
-                                    std::nullopt, std::string_view("deadbeef"), actor);
+  auto stale = store_->updateMemory(alice_, ms->id, m->id, std::string_view("emacs"), std::nullopt,
+                                    std::string_view("deadbeef"), actor);
   ASSERT_FALSE(stale);
   EXPECT_EQ(stale.error().code, kConflictCode);
   auto up = store_->updateMemory(alice_, ms->id, m->id, std::string_view("emacs"), std::nullopt,
@@ -373,7 +372,8 @@ TEST_F(AgentStoreTest, MemoryListingRollsUpDeepPaths) {
   auto page = store_->listMemories(alice_, ms->id, o);
   ASSERT_TRUE(page);
   std::vector<std::string> items;
-  for (const auto& it : page->items) items.push_back(it.is_prefix ? "P" + it.prefix : it.memory.path);
+  for (const auto& it : page->items)
+    items.push_back(it.is_prefix ? "P" + it.prefix : it.memory.path);
   EXPECT_EQ(items, (std::vector<std::string>{"/a.md", "P/dir/", "P/other/"}));
   o.path_prefix = "/dir/";
   o.depth.reset();

@@ -90,12 +90,14 @@ TEST_F(AgentsApiTest, AgentVersionsAndOptimisticConcurrency) {
 }
 
 TEST_F(AgentsApiTest, ValidationNamesTheFieldOrFeature) {
-  Answer multi = call("POST", "/v1/agents",
-                      R"({"name":"a","model":"m","multiagent":{"type":"coordinator","agents":[]}})");
+  Answer multi =
+      call("POST", "/v1/agents",
+           R"({"name":"a","model":"m","multiagent":{"type":"coordinator","agents":[]}})");
   EXPECT_EQ(multi.status, 400);
   EXPECT_NE(multi.errorMessage().find("multiagent"), std::string::npos) << multi.raw;
-  Answer skills = call("POST", "/v1/agents",
-                       R"({"name":"a","model":"m","skills":[{"type":"anthropic","skill_id":"x"}]})");
+  Answer skills =
+      call("POST", "/v1/agents",
+           R"({"name":"a","model":"m","skills":[{"type":"anthropic","skill_id":"x"}]})");
   EXPECT_EQ(skills.status, 400);
   EXPECT_NE(skills.errorMessage().find("skills"), std::string::npos);
   Answer extra = call("POST", "/v1/agents", R"({"name":"a","model":"m","outcomes":{}})");
@@ -111,8 +113,9 @@ TEST_F(AgentsApiTest, ValidationNamesTheFieldOrFeature) {
   EXPECT_NE(no_model.errorMessage().find("model"), std::string::npos);
 
   const std::string session = createSession();
-  Answer unknown = call("POST", "/v1/sessions/" + session + "/events",
-                        R"({"events":[{"type":"user.message","content":[{"type":"text","text":"hi"}]},
+  Answer unknown =
+      call("POST", "/v1/sessions/" + session + "/events",
+           R"({"events":[{"type":"user.message","content":[{"type":"text","text":"hi"}]},
                                       {"type":"user.teleport"}]})");
   EXPECT_EQ(unknown.status, 400);
   EXPECT_NE(unknown.errorMessage().find("user.teleport"), std::string::npos);
@@ -132,7 +135,8 @@ TEST_F(AgentsApiTest, SessionsPinTheAgentVersionAndPersistEventsBeforeAnswering)
   const std::string env = createEnvironment();
   Answer s = call("POST", "/v1/sessions",
                   R"({"agent":{"type":"agent","id":")" + agent + R"(","version":1},
-                      "environment_id":")" + env + R"(","title":"t","metadata":{"k":"v"},
+                      "environment_id":")" +
+                      env + R"(","title":"t","metadata":{"k":"v"},
                       "initial_events":[{"type":"user.message","content":[{"type":"text","text":"hi"}]}]})");
   ASSERT_EQ(s.status, 200) << s.raw;
   const std::string id = s.str("id");
@@ -145,8 +149,9 @@ TEST_F(AgentsApiTest, SessionsPinTheAgentVersionAndPersistEventsBeforeAnswering)
   ASSERT_EQ(call("POST", "/v1/agents/" + agent, R"({"system":"changed"})").status, 200);
   EXPECT_EQ(call("GET", "/v1/sessions/" + id).obj().at("agent").at("system"), "Be brief.");
 
-  Answer sent = call("POST", "/v1/sessions/" + id + "/events",
-                     R"({"events":[{"type":"user.message","content":[{"type":"text","text":"more"}]}]})");
+  Answer sent =
+      call("POST", "/v1/sessions/" + id + "/events",
+           R"({"events":[{"type":"user.message","content":[{"type":"text","text":"more"}]}]})");
   ASSERT_EQ(sent.status, 200) << sent.raw;
   const json::object& ev = sent.obj().at("data").at(0).as_object();
   EXPECT_EQ(ev.at("type"), "user.message");
@@ -174,8 +179,9 @@ TEST_F(AgentsApiTest, SessionsPinTheAgentVersionAndPersistEventsBeforeAnswering)
 
 TEST_F(AgentsApiTest, ToolResultsAndConfirmationsNeedSomethingPending) {
   const std::string id = createSession();
-  Answer unknown = call("POST", "/v1/sessions/" + id + "/events",
-                        R"({"events":[{"type":"user.custom_tool_result","custom_tool_use_id":"sevt_x",
+  Answer unknown =
+      call("POST", "/v1/sessions/" + id + "/events",
+           R"({"events":[{"type":"user.custom_tool_result","custom_tool_use_id":"sevt_x",
                                        "content":[{"type":"text","text":"r"}]}]})");
   EXPECT_EQ(unknown.status, 400);
   EXPECT_NE(unknown.errorMessage().find("custom_tool_use_id"), std::string::npos);
@@ -188,8 +194,9 @@ TEST_F(AgentsApiTest, ToolResultsAndConfirmationsNeedSomethingPending) {
   auto uses = store_->appendEvents(
       id, {NewEvent{"agent.custom_tool_use", R"({"name":"lookup","input":{}})", "", true}});
   ASSERT_TRUE(uses);
-  const std::string body = R"({"events":[{"type":"user.custom_tool_result","custom_tool_use_id":")" +
-                           (*uses)[0].id + R"(","content":[{"type":"text","text":"r"}]}]})";
+  const std::string body =
+      R"({"events":[{"type":"user.custom_tool_result","custom_tool_use_id":")" + (*uses)[0].id +
+      R"(","content":[{"type":"text","text":"r"}]}]})";
   EXPECT_EQ(call("POST", "/v1/sessions/" + id + "/events", body).status, 200);
   Answer twice = call("POST", "/v1/sessions/" + id + "/events", body);
   EXPECT_EQ(twice.status, 400);
@@ -202,12 +209,14 @@ TEST_F(AgentsApiTest, VaultSecretsAreWriteOnly) {
   EXPECT_EQ(v.str("type"), "vault");
   const std::string vault = v.str("id");
   const std::string secret = "sk-live-0123456789abcdef";
-  Answer c = call("POST", "/v1/vaults/" + vault + "/credentials",
-                  R"({"display_name":"gh","auth":{"type":"mcp_oauth","mcp_server_url":"https://mcp.example/x",
-                      "access_token":")" + secret + R"(","refresh":{"client_id":"c","refresh_token":"r-)" +
-                      secret + R"(","token_endpoint":"https://auth.example/token",
-                      "token_endpoint_auth":{"type":"client_secret_post","client_secret":"cs-)" + secret +
-                      R"("}}}})");
+  Answer c = call(
+      "POST", "/v1/vaults/" + vault + "/credentials",
+      R"({"display_name":"gh","auth":{"type":"mcp_oauth","mcp_server_url":"https://mcp.example/x",
+                      "access_token":")" +
+          secret + R"(","refresh":{"client_id":"c","refresh_token":"r-)" + secret +
+          R"(","token_endpoint":"https://auth.example/token",
+                      "token_endpoint_auth":{"type":"client_secret_post","client_secret":"cs-)" +
+          secret + R"("}}}})");
   ASSERT_EQ(c.status, 200) << c.raw;
   EXPECT_EQ(c.str("type"), "vault_credential");
   EXPECT_EQ(c.raw.find(secret), std::string::npos) << c.raw;
@@ -220,8 +229,9 @@ TEST_F(AgentsApiTest, VaultSecretsAreWriteOnly) {
   EXPECT_EQ(list.raw.find(secret), std::string::npos);
   EXPECT_EQ(list.obj().at("data").as_array().size(), 1U);
 
-  Answer dup = call("POST", "/v1/vaults/" + vault + "/credentials",
-                    R"({"auth":{"type":"static_bearer","mcp_server_url":"https://mcp.example/x","token":"t"}})");
+  Answer dup = call(
+      "POST", "/v1/vaults/" + vault + "/credentials",
+      R"({"auth":{"type":"static_bearer","mcp_server_url":"https://mcp.example/x","token":"t"}})");
   EXPECT_EQ(dup.status, 409);
   EXPECT_EQ(dup.errorType(), "conflict_error");
 
@@ -261,9 +271,10 @@ TEST_F(AgentsApiTest, MemoriesWithVersionsAndRestore) {
   Answer by_path = call("GET", base + "/memories?path=%2Fprefs.md&view=full");
   EXPECT_EQ(by_path.obj().at("data").at(0).at("content"), "tabs");
 
-  Answer up = call("POST", base + "/memories/" + mem,
-                   R"({"content":"spaces","precondition":{"type":"content_sha256","content_sha256":")" +
-                       got.str("content_sha256") + R"("}})");
+  Answer up =
+      call("POST", base + "/memories/" + mem,
+           R"({"content":"spaces","precondition":{"type":"content_sha256","content_sha256":")" +
+               got.str("content_sha256") + R"("}})");
   ASSERT_EQ(up.status, 200) << up.raw;
   Answer versions = call("GET", base + "/memory_versions?view=full");
   ASSERT_EQ(versions.status, 200) << versions.raw;

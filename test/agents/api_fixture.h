@@ -11,12 +11,12 @@
 #include "fakes/fake_responder.h"
 #include "storage/temp_dir.h"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
@@ -43,9 +43,7 @@ struct Answer {
     const json::value* v = body.is_object() ? body.as_object().if_contains(key) : nullptr;
     return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
   }
-  std::string errorType() const {
-    return std::string(body.at("error").at("type").as_string());
-  }
+  std::string errorType() const { return std::string(body.at("error").at("type").as_string()); }
   std::string errorMessage() const {
     return std::string(body.at("error").at("message").as_string());
   }
@@ -128,8 +126,7 @@ class AgentsApiFixture : public ::testing::Test {
     const std::string agent = createAgent(principal);
     const std::string env = createEnvironment(principal);
     Answer a = call("POST", "/v1/sessions",
-                    R"({"agent":")" + agent + R"(","environment_id":")" + env + R"("})",
-                    principal);
+                    R"({"agent":")" + agent + R"(","environment_id":")" + env + R"("})", principal);
     EXPECT_EQ(a.status, 200) << a.raw;
     return a.str("id");
   }

@@ -59,10 +59,9 @@ class EventStreamTest : public AgentsApiFixture {
   std::vector<SessionEvent> appendMessages(const std::string& session, int n) {
     std::vector<NewEvent> events;
     for (int i = 0; i < n; ++i) {
-      events.push_back(NewEvent{"agent.message",
-                                R"({"content":[{"type":"text","text":"m)" + std::to_string(i) +
-                                    R"("}]})",
-                                "", true});
+      events.push_back(NewEvent{
+          "agent.message",
+          R"({"content":[{"type":"text","text":"m)" + std::to_string(i) + R"("}]})", "", true});
     }
     auto r = store_->appendEvents(session, events);
     EXPECT_TRUE(r) << r.error().message;
@@ -80,10 +79,7 @@ TEST_F(EventStreamTest, ReplaysAfterLastEventIdThenDeliversLiveEvents) {
   resp.gone_after_writes = 3;  // two replayed events, one live one; then the client leaves
   boost::asio::io_context io;
   bool finished = false;
-  boost::asio::co_spawn(
-      io,
-      handleThenFlag(router_, req, resp, finished),
-      boost::asio::detached);
+  boost::asio::co_spawn(io, handleThenFlag(router_, req, resp, finished), boost::asio::detached);
   runUntil(io, [&] { return resp.chunks.size() == 2; });
   ASSERT_EQ(resp.status, 200);
   ASSERT_TRUE(resp.streaming);
@@ -112,10 +108,7 @@ TEST_F(EventStreamTest, WithoutResumePointStartsNowAndPings) {
   resp.gone_after_writes = 2;
   boost::asio::io_context io;
   bool finished = false;
-  boost::asio::co_spawn(
-      io,
-      handleThenFlag(router_, req, resp, finished),
-      boost::asio::detached);
+  boost::asio::co_spawn(io, handleThenFlag(router_, req, resp, finished), boost::asio::detached);
   runUntil(io, [&] { return finished; });
   ASSERT_TRUE(finished);
   ASSERT_EQ(resp.chunks.size(), 2U);
@@ -146,10 +139,7 @@ TEST(EventHubTest, SlowSubscriberIsDroppedNotTheWriter) {
   for (int i = 1; i <= 10; ++i) hub.publish("s1", i);  // never blocks
   hub.publish("s2", 7);
   EventHub::Subscription::Next a, b;
-  boost::asio::co_spawn(
-      io,
-      nextTwo(*slow, *other, a, b),
-      boost::asio::detached);
+  boost::asio::co_spawn(io, nextTwo(*slow, *other, a, b), boost::asio::detached);
   io.run_for(2s);
   EXPECT_EQ(a.wake, EventHub::Subscription::Wake::kDropped);
   EXPECT_EQ(b.wake, EventHub::Subscription::Wake::kEvents);
@@ -164,8 +154,7 @@ TEST(EventHubTest, WakesAWaiterFromAnotherThread) {
   boost::asio::io_context io;
   auto sub = hub.subscribe(io.get_executor(), "s");
   EventHub::Subscription::Next got;
-  boost::asio::co_spawn(
-      io, nextInto(*sub, 10s, got), boost::asio::detached);
+  boost::asio::co_spawn(io, nextInto(*sub, 10s, got), boost::asio::detached);
   std::thread publisher([&] {
     std::this_thread::sleep_for(20ms);
     hub.publish("s", 42);

@@ -120,8 +120,8 @@ class AgentStore {
   Result<Page<SessionEvent>> listEvents(const Access& access, std::string_view session_id,
                                         const EventListOptions& options);
   /// Events with seq > after_seq, oldest first, at most `limit` (for streams; unscoped).
-  Result<std::vector<SessionEvent>> eventsAfter(std::string_view session_id,
-                                                std::int64_t after_seq, int limit = 200);
+  Result<std::vector<SessionEvent>> eventsAfter(std::string_view session_id, std::int64_t after_seq,
+                                                int limit = 200);
   /// The seq of event `event_id` in the session; 404 when it is not one of its events.
   Result<std::int64_t> eventSeq(std::string_view session_id, std::string_view event_id);
   /// Queued (unprocessed) events, oldest first.
@@ -174,8 +174,8 @@ class AgentStore {
                                  std::string_view path);
   /// Changes content and/or path; `expected_sha256` (when set) must match the current content
   /// (else 409). A change makes a "modified" version; no change makes none.
-  Result<Memory> updateMemory(const Access& access, std::string_view store_id,
-                              std::string_view id, std::optional<std::string_view> content,
+  Result<Memory> updateMemory(const Access& access, std::string_view store_id, std::string_view id,
+                              std::optional<std::string_view> content,
                               std::optional<std::string_view> path,
                               std::optional<std::string_view> expected_sha256,
                               std::string_view actor);

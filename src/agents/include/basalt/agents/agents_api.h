@@ -30,9 +30,9 @@ class EventHub;
 class SessionDriver;
 
 using AgentsAuthenticator = std::function<Result<perimeter::Caller>(const HttpRequest&)>;
-using AgentsAuthorizer = std::function<perimeter::AuthzResult(
-    const perimeter::Caller&, std::string_view action, std::string_view resource,
-    const HttpRequest&)>;
+using AgentsAuthorizer =
+    std::function<perimeter::AuthzResult(const perimeter::Caller&, std::string_view action,
+                                         std::string_view resource, const HttpRequest&)>;
 
 /// What the API works with. Borrowed: everything must outlive the routes.
 struct AgentsContext {

@@ -102,7 +102,7 @@ struct Credential {
   std::string vault_id;
   std::string owner_id;
   std::string mcp_server_url;  ///< empty for credentials not bound to an MCP server
-  std::string body;  ///< JSON object: auth (without secrets), display_name, metadata
+  std::string body;            ///< JSON object: auth (without secrets), display_name, metadata
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
   std::optional<std::int64_t> archived_at_ms;
@@ -154,7 +154,7 @@ struct ListOptions {
 struct EventListOptions {
   int limit = 100;  ///< 1..1000
   std::string page;
-  bool ascending = true;  ///< default: oldest first (the log in order)
+  bool ascending = true;           ///< default: oldest first (the log in order)
   std::vector<std::string> types;  ///< empty: all
   std::optional<std::int64_t> created_gt_ms, created_gte_ms, created_lt_ms, created_lte_ms;
 };
