@@ -3,6 +3,7 @@
 #include "basalt/admin/admin_api.h"
 #include "basalt/api/anthropic/messages_codec.h"
 #include "basalt/api/bedrock/converse_codec.h"
+#include "basalt/api/bedrock_invoke/invoke_codec.h"
 #include "basalt/api/openai_chat/chat_codec.h"
 #include "basalt/api/openai_responses/responses_codec.h"
 #include "basalt/app/bootstrap.h"
@@ -40,6 +41,7 @@ struct Application::Parts {
   std::unique_ptr<canonical::DoorCodec> responses_codec;
   std::unique_ptr<canonical::DoorCodec> messages_codec;
   std::unique_ptr<canonical::DoorCodec> converse_codec;
+  std::unique_ptr<canonical::DoorCodec> invoke_codec;
   std::unique_ptr<pipeline::Gateway> gateway;
   pipeline::Router router;
   std::unique_ptr<server::Server> server;
@@ -176,6 +178,7 @@ Result<std::unique_ptr<Application>> Application::build(config::SettingsPtr sett
   p.responses_codec = api::openai_responses::makeDoorCodec();
   p.messages_codec = api::anthropic::makeDoorCodec();
   p.converse_codec = api::bedrock::makeDoorCodec();
+  p.invoke_codec = api::bedrock_invoke::makeDoorCodec();
   pipeline::Governance governance;
   governance.perimeter = p.perimeter.get();
   governance.quota = p.perimeter ? &p.quota_ledger : nullptr;
@@ -246,16 +249,16 @@ void Application::registerRoutes(Parts& p) {
 }
 
 Task<void> Application::serveBedrock(Parts& p, HttpRequest& req, Responder& res) {
+  using api::bedrock::BedrockOperation;
   const std::optional<api::bedrock::BedrockRoute> route = api::bedrock::parseBedrockPath(req.path());
-  if (route && (route->operation == api::bedrock::BedrockOperation::kConverse ||
-                route->operation == api::bedrock::BedrockOperation::kConverseStream)) {
-    co_await p.gateway->serveModelCall(*p.converse_codec, req, res);
+  if (route) {
+    const bool converse = route->operation == BedrockOperation::kConverse ||
+                          route->operation == BedrockOperation::kConverseStream;
+    co_await p.gateway->serveModelCall(converse ? *p.converse_codec : *p.invoke_codec, req, res);
     co_return;
   }
-  // InvokeModel's native bodies are not served yet: say so in Bedrock's own shape.
-  canonical::EncodedReply reply = api::bedrock::encodeError(Error::notFound(
-      route ? "InvokeModel is not supported yet; use Converse" : "Unknown operation",
-      "UnknownOperationException"));
+  canonical::EncodedReply reply = api::bedrock::encodeError(
+      Error::notFound("Unknown operation", "UnknownOperationException"));
   reply.headers.push_back({"x-amzn-requestid", req.request_id});
   co_await res.send(reply.status, std::move(reply.headers), std::move(reply.body));
 }

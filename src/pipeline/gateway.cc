@@ -125,6 +125,8 @@ struct Gateway::Call {
     if (vendor == canonical::Vendor::kBedrock) {
       headers.push_back({"x-amzn-requestid", request.request_id});
     }
+    // The Anthropic SDKs report `request-id` in their errors (APIError.requestID).
+    if (vendor == canonical::Vendor::kAnthropic) headers.push_back({"request-id", request.request_id});
     if (!ticket || vendor != canonical::Vendor::kOpenAI) return;
     for (auto& [name, value] : quota::rateLimitHeaders(ticket->rate())) {
       headers.push_back({name, value});

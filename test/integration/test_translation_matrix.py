@@ -1,10 +1,12 @@
 """The translation matrix: every front door against every provider type, through the real binary.
 
+Doors: Chat Completions, Responses, Messages, Bedrock Converse and InvokeModel (Claude body).
 For each (door, provider) pair: a text answer, a streamed text answer, a tool call and a
 streamed tool call, then the tool-result round trip. Each door's answer is reduced to the same
 normal form (text, tool calls, stop, usage) and must equal what the scripted mock upstream said,
 so a translation that loses or bends anything in either direction fails here.
 """
+import base64
 import json
 import struct
 import unittest
@@ -283,7 +285,29 @@ class ConverseDoor:
                     {"toolResult": {"toolUseId": call_id, "content": [{"text": result}]}}]}]
 
 
-DOORS = [ChatDoor(), ResponsesDoor(), MessagesDoor(), ConverseDoor()]
+class InvokeDoor(MessagesDoor):
+    """Bedrock InvokeModel with Claude's native body; streams are base64 `chunk` events."""
+    name = "invoke"
+
+    def request(self, model, text, tools, stream, history=None):
+        _, body = super().request(model, text, tools, stream, history)
+        del body["model"], body["stream"]
+        body["anthropic_version"] = "bedrock-2023-05-31"
+        op = "invoke-with-response-stream" if stream else "invoke"
+        return f"/model/{model}/{op}", body
+
+    def read(self, raw, stream):
+        if not stream:
+            return super().read(raw, False)
+        sse = b""
+        for headers, payload in event_stream_messages(raw):
+            assert headers[":message-type"] == "event" and headers[":event-type"] == "chunk", headers
+            event = json.loads(base64.b64decode(json.loads(payload)["bytes"]))
+            sse += f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+        return super().read(sse, True)
+
+
+DOORS = [ChatDoor(), ResponsesDoor(), MessagesDoor(), ConverseDoor(), InvokeDoor()]
 
 # (name, TOML of the [[providers]] entry given the mock address)
 PROVIDERS = [

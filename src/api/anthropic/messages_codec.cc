@@ -29,7 +29,6 @@ class MessagesDoorCodec final : public canonical::DoorCodec {
                                          const canonical::ChatRequest& request) const override {
     canonical::EncodedReply reply;
     reply.headers.push_back({"content-type", "application/json"});
-    if (!request.request_id.empty()) reply.headers.push_back({"request-id", request.request_id});
     reply.body = encodeResponseBody(response, request);
     return reply;
   }

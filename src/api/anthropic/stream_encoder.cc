@@ -153,11 +153,10 @@ void EventEncoder::encode(const StreamEvent& event, std::vector<WireEvent>& out)
 }
 
 SseStreamEncoder::SseStreamEncoder(const canonical::ChatRequest& request)
-    : encoder_(request.model, request.request_id), request_id_(request.request_id) {}
+    : encoder_(request.model, request.request_id) {}
 
 Headers SseStreamEncoder::headers() const {
   Headers h{{"content-type", "text/event-stream; charset=utf-8"}, {"cache-control", "no-cache"}};
-  if (!request_id_.empty()) h.push_back({"request-id", request_id_});
   return h;
 }
 

@@ -17,7 +17,6 @@ class SseStreamEncoder final : public canonical::StreamEncoder {
 
  private:
   EventEncoder encoder_;
-  std::string request_id_;
   std::vector<WireEvent> scratch_;
 };
 

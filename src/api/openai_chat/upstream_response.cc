@@ -185,6 +185,12 @@ Result<void> ChunkDecoder::feed(std::string_view data, std::vector<StreamEvent>&
   if (stopped_) return {};
 
   if (!started_) {
+    // Azure opens with a prompt-filter notice (empty id and model, no choices): the message
+    // starts at the first real chunk so it carries the upstream's id and model.
+    const json::value* first_choices = o.if_contains("choices");
+    const bool has_choices = first_choices != nullptr && first_choices->is_array() &&
+                             !first_choices->get_array().empty();
+    if (stringField(o, "id").empty() && !has_choices && usageOf(o) == nullptr) return {};
     started_ = true;
     out.push_back(StreamEvent::messageStart(stringField(o, "id"), stringField(o, "model")));
   }

@@ -144,6 +144,21 @@ TEST(ChunkDecoder, FinishInSameChunkAsLastContentAndTrailingUsage) {
   EXPECT_EQ(r.stop_reason, StopReason::kEndTurn);
 }
 
+TEST(ChunkDecoder, AzurePromptFilterPreambleDoesNotStartTheMessage) {
+  Decoded d = decodeChunks({
+      R"({"choices":[],"created":0,"id":"","model":"","object":"",)"
+      R"("prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]})",
+      R"({"id":"chatcmpl-az","model":"gpt-4o","choices":[{"index":0,"delta":{"content":"Hi"}}]})",
+      R"({"id":"chatcmpl-az","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})",
+  });
+  ASSERT_FALSE(d.error);
+  ASSERT_FALSE(d.events.empty());
+  EXPECT_EQ(d.events[0].type, Type::kMessageStart);
+  EXPECT_EQ(d.events[0].id, "chatcmpl-az");
+  EXPECT_EQ(d.events[0].name, "gpt-4o");
+  EXPECT_EQ(std::get<canonical::TextBlock>(fold(d.events).content.at(0)).text, "Hi");
+}
+
 TEST(ChunkDecoder, ReasoningThenTextThenParallelSplitToolCalls) {
   Decoded d = decodeChunks({
       R"({"choices":[{"index":0,"delta":{"role":"assistant","reasoning_content":"let me"}}]})",

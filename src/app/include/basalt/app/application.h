@@ -33,7 +33,7 @@ class Application {
   static Result<void> buildPerimeter(Parts& parts);
   /// Registers the HTTP surface of `basalt serve` on parts.router.
   static void registerRoutes(Parts& parts);
-  /// POST /model/{modelId}/converse[-stream] (Bedrock Runtime).
+  /// POST /model/{modelId}/converse[-stream] and /invoke[-with-response-stream] (Bedrock Runtime).
   static Task<void> serveBedrock(Parts& parts, HttpRequest& request, Responder& responder);
   /// POST /v1/messages/count_tokens (bedrock:CountTokens on the model).
   static Task<void> countTokens(Parts& parts, HttpRequest& request, Responder& responder);
