@@ -182,6 +182,21 @@ for (const provider of providersUnderTest(['anthropic', 'openai', 'openai-respon
       assert.ok(big.input_tokens > small.input_tokens, `${big.input_tokens} > ${small.input_tokens}`);
     });
 
+    test('a mid-stream upstream failure is an APIError from the stream after the text so far', async () => {
+      const stream = client.messages.stream({
+        model: 'gpt-mock', max_tokens: 64,
+        messages: [{ role: 'user', content: '#mock error_after=2 status=503\none two three four five' }],
+      });
+      let seen = '';
+      stream.on('text', (t) => { seen += t; });
+      // A Chat upstream's mid-stream error carries no overload signal.
+      const types = provider === 'openai' ? ['api_error', 'overloaded_error'] : ['overloaded_error'];
+      await assert.rejects(stream.finalMessage(),
+        (e) => e instanceof Anthropic.APIError && types.includes(e.error?.error?.type)
+          && /overload/.test(e.error.error.message));
+      assert.equal(seen, 'You said:', 'the two chunks before the error');
+    });
+
     test('invalid body is a BadRequestError', async () => {
       await assert.rejects(
         client.messages.create({ model: 'gpt-mock', max_tokens: 16 }),

@@ -215,6 +215,26 @@ for (const provider of providersUnderTest(['openai-responses', 'anthropic', 'ope
         (e) => e instanceof OpenAI.APIError && [400, 404].includes(e.status));
     });
 
+    test('a mid-stream upstream failure arrives as response.failed after the deltas', async () => {
+      const stream = await client.responses.create({
+        model: 'gpt-mock', stream: true, input: '#mock error_after=2 status=503\none two three four five',
+      });
+      const types = [];
+      let failed = null;
+      for await (const ev of stream) {
+        types.push(ev.type);
+        if (ev.type === 'response.failed') failed = ev.response;
+      }
+      assert.equal(types.filter((t) => t === 'response.output_text.delta').length, 2, types.join());
+      assert.equal(types.at(-1), 'response.failed');
+      assert.ok(!types.includes('response.completed'));
+      assert.equal(failed.status, 'failed');
+      // A Chat upstream's mid-stream error carries no overload signal.
+      const codes = provider === 'openai' ? ['server_error', 'server_is_overloaded'] : ['server_is_overloaded'];
+      assert.ok(codes.includes(failed.error?.code), JSON.stringify(failed.error));
+      assert.match(failed.error.message, /overload/);
+    });
+
     test('invalid body is a BadRequestError', async () => {
       await assert.rejects(
         client.responses.create({ model: 'gpt-mock' }),
