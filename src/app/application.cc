@@ -1,6 +1,9 @@
 #include "basalt/app/application.h"
 
 #include "basalt/admin/admin_api.h"
+#include "basalt/agents/agent_store.h"
+#include "basalt/agents/agents_api.h"
+#include "basalt/agents/event_hub.h"
 #include "basalt/api/anthropic/messages_codec.h"
 #include "basalt/api/bedrock/converse_codec.h"
 #include "basalt/api/bedrock_invoke/invoke_codec.h"
@@ -35,6 +38,9 @@ struct Application::Parts {
   quota::InMemoryQuotaLedger quota_ledger;
   std::unique_ptr<guardrails::GuardrailSet> guardrails;
   std::unique_ptr<admin::AdminContext> admin;
+  std::unique_ptr<agents::AgentStore> agent_store;
+  agents::EventHub event_hub;
+  std::unique_ptr<agents::AgentsContext> agents;
   std::unique_ptr<storage::ResponseStore> response_store;
   std::unique_ptr<StoredResponses> stored_responses;
   std::unique_ptr<canonical::DoorCodec> chat_codec;
@@ -147,6 +153,18 @@ Result<void> Application::buildPerimeter(Parts& p) {
       settings.data_dir + "/audit-ed25519.pem", p.audit_sink.get(), settings.server.region});
   admin::bindPerimeter(*p.admin, *p.perimeter);
   admin::registerAdminRoutes(p.router, *p.admin);
+
+  // Managed agents live inside the perimeter: every call is authenticated and authorized.
+  Result<std::unique_ptr<agents::AgentStore>> agent_store =
+      agents::AgentStore::open(*db_path, settings.data_dir + "/agents-vault.key");
+  if (!agent_store) return agent_store.error();
+  p.agent_store = std::move(*agent_store);
+  agents::EventHub& hub = p.event_hub;
+  p.agent_store->setAppendListener(
+      [&hub](const std::string& session_id, std::int64_t seq) { hub.publish(session_id, seq); });
+  p.agents = std::make_unique<agents::AgentsContext>(agents::AgentsContext{*p.agent_store, hub});
+  agents::bindPerimeter(*p.agents, *p.perimeter);
+  agents::registerAgentRoutes(p.router, *p.agents);
   return {};
 }
 
