@@ -197,6 +197,30 @@ for (const provider of providersUnderTest(['anthropic', 'openai', 'openai-respon
       assert.equal(seen, 'You said:', 'the two chunks before the error');
     });
 
+    test('anthropic-beta reaches an Anthropic provider unchanged; request-id comes back', gatewayOnly, async () => {
+      const betas = 'fine-grained-tool-streaming-2025-05-14,interleaved-thinking-2025-05-14';
+      const msg = await client.messages.create(
+        { model: 'gpt-mock', max_tokens: 16, messages: [{ role: 'user', content: 'with betas' }] },
+        { headers: { 'anthropic-beta': betas } });
+      // The SDK exposes the request-id response header as _request_id.
+      assert.ok(msg._request_id, 'request-id header on the answer');
+      const first = await gw.mock.lastRequest();
+      assert.equal(first.headers['anthropic-beta'], provider === 'anthropic' ? betas : undefined);
+      const viaBeta = await client.beta.messages.create({
+        model: 'gpt-mock', max_tokens: 16, messages: [{ role: 'user', content: 'beta client' }],
+        betas: ['interleaved-thinking-2025-05-14'],
+      });
+      assert.equal(text(viaBeta), 'You said: beta client');
+      const last = await gw.mock.lastRequest();
+      if (provider === 'anthropic') {
+        assert.equal(last.headers['anthropic-beta'], 'interleaved-thinking-2025-05-14');
+        assert.ok(last.headers['anthropic-version'], 'an anthropic-version goes upstream');
+      } else {
+        assert.equal(last.headers['anthropic-beta'], undefined);
+        assert.equal(last.headers['anthropic-version'], undefined);
+      }
+    });
+
     test('invalid body is a BadRequestError', async () => {
       await assert.rejects(
         client.messages.create({ model: 'gpt-mock', max_tokens: 16 }),
