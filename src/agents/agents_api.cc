@@ -4,10 +4,13 @@
 
 #include "basalt/agents/agent_store.h"
 #include "basalt/agents/event_hub.h"
+#include "basalt/audit/async_append.h"
+#include "basalt/audit/audit_sink.h"
 #include "basalt/core/percent.h"
 #include "basalt/pipeline/router.h"
 
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <memory>
@@ -153,12 +156,33 @@ AgentsReply AgentsApi::execute(const HttpRequest& request) {
   reply.action = call->action;
   if (!done) {
     fail(done.error());
-    return reply;
+  } else {
+    reply.status = done->status;
+    reply.body = json::serialize(done->body);
   }
-  reply.status = done->status;
-  reply.body = json::serialize(done->body);
+  if (!call->action.empty()) {
+    reply.audited = true;
+    std::optional<Error> error;
+    if (!done) error = done.error();
+    reply.event = auditEventFor(*call, reply.status, error ? &*error : nullptr);
+  }
   return reply;
 }
+
+namespace {
+
+/// Appends `event` and waits until it is durable; the error to answer with when it is not.
+Task<std::optional<Error>> auditDurably(audit::AuditSink& sink, audit::AuditEvent event) {
+  Result<std::uint64_t> seq =
+      co_await audit::asyncAppend(sink, std::move(event), boost::asio::use_awaitable);
+  if (seq) co_return std::nullopt;
+  // Fail closed: a call whose record is not durable is not acknowledged as done.
+  Error error = seq.error();
+  error.kind = ErrorKind::kUpstreamUnavailable;
+  co_return error;
+}
+
+}  // namespace
 
 Task<void> AgentsApi::handle(HttpRequest& request, Responder& responder) {
   if (isStream(request)) {
@@ -168,6 +192,13 @@ Task<void> AgentsApi::handle(HttpRequest& request, Responder& responder) {
     co_return;
   }
   AgentsReply reply = execute(request);
+  if (reply.audited && ctx_.audit_sink != nullptr) {
+    std::optional<Error> failed = co_await auditDurably(*ctx_.audit_sink, std::move(reply.event));
+    if (failed) {
+      reply.status = 503;
+      reply.body = errorBody(*failed, 503);
+    }
+  }
   Headers headers = jsonHeaders();
   co_await responder.send(reply.status, std::move(headers), std::move(reply.body));
 }
@@ -177,6 +208,7 @@ Task<void> AgentsApi::stream(HttpRequest& request, Responder& responder, std::st
   std::optional<Error> refused;
   std::shared_ptr<EventHub::Subscription> sub;
   std::int64_t last_seq = 0;
+  std::optional<audit::AuditEvent> record;
   {
     Result<Call> call = makeCall(ctx_, request);
     Result<Session> session =
@@ -210,6 +242,14 @@ Task<void> AgentsApi::stream(HttpRequest& request, Responder& responder, std::st
         }
       }
     }
+    if (call && !call->action.empty()) {
+      const int status = refused ? statusOf(*refused) : 200;
+      record = auditEventFor(*call, status, refused ? &*refused : nullptr);
+    }
+  }
+  if (record && ctx_.audit_sink != nullptr) {
+    std::optional<Error> failed = co_await auditDurably(*ctx_.audit_sink, std::move(*record));
+    if (failed && !refused) refused = failed;
   }
   if (refused) {
     const int status = statusOf(*refused);

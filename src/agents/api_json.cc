@@ -16,14 +16,16 @@ constexpr std::size_t kMaxMetadataValue = 512;
 Result<void> Call::allow(std::string_view op, std::string_view owner, std::string_view kind,
                          std::string_view id) {
   action = std::string(op);
-  if (!ctx.authorize) return {};
+  resource = agentsArn(ctx.region, owner, kind, id);
+  if (!ctx.authorize) {
+    authz.allowed = true;
+    return {};
+  }
   const std::string full = "agents:" + std::string(op);
-  const perimeter::AuthzResult r =
-      ctx.authorize(caller, full, agentsArn(ctx.region, owner, kind, id), request);
-  if (r.allowed) return {};
+  authz = ctx.authorize(caller, full, resource, request);
+  if (authz.allowed) return {};
   return Error{ErrorKind::kPermissionDenied,
-               "User " + caller.name + " is not authorized to perform " + full + " on " +
-                   agentsArn(ctx.region, owner, kind, id),
+               "User " + caller.name + " is not authorized to perform " + full + " on " + resource,
                {},
                "access_denied"};
 }
@@ -281,7 +283,7 @@ int statusOf(const Error& error) {
   return httpStatus(error.kind);
 }
 
-std::string errorBody(const Error& error, int status) {
+std::string_view errorTypeFor(int status) {
   std::string_view type = "api_error";
   switch (status) {
     case 400:
@@ -312,9 +314,36 @@ std::string errorBody(const Error& error, int status) {
     default:
       break;
   }
+  return type;
+}
+
+std::string errorBody(const Error& error, int status) {
+  const std::string_view type = errorTypeFor(status);
   json::object inner{{"type", type}, {"message", error.message}};
   json::object outer{{"type", "error"}, {"error", std::move(inner)}};
   return json::serialize(outer);
+}
+
+audit::AuditEvent auditEventFor(const Call& call, int status, const Error* error) {
+  audit::AuditEvent ev;
+  ev.event_time = std::chrono::system_clock::now();
+  ev.event_name = call.action;
+  ev.aws_region = call.ctx.region;
+  ev.source_ip_address = call.request.remote_ip;
+  if (const std::string* ua = call.request.header("user-agent")) ev.user_agent = *ua;
+  ev.request_id = call.request.request_id;
+  ev.user_identity = {call.caller.kind.empty() ? std::string("user") : call.caller.kind,
+                      call.caller.principal_id, call.caller.name, call.caller.key_id};
+  ev.request_parameters.extra.emplace_back("resource", call.resource);
+  ev.policy_decision.effect = call.authz.effect;
+  ev.policy_decision.policy = call.authz.policy;
+  ev.policy_decision.statement = call.authz.statement;
+  ev.response_elements.status = status;
+  if (error != nullptr) {
+    ev.error_code = error->code.empty() ? std::string(errorTypeFor(status)) : error->code;
+    ev.error_message = error->message;
+  }
+  return ev;
 }
 
 Error methodNotAllowed(const Call& call) {

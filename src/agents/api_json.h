@@ -27,6 +27,8 @@ struct Call {
   std::vector<std::string> segs;                           ///< decoded path segments below /v1/
   std::vector<std::pair<std::string, std::string>> query;  ///< decoded, in order
   std::string action;                                      ///< set by allow()
+  std::string resource;                                    ///< the ARN allow() authorized
+  perimeter::AuthzResult authz;                            ///< allow()'s decision
 
   /// Authorizes `agents:<action>` on the resource owned by `owner`; 403 when denied.
   Result<void> allow(std::string_view action, std::string_view owner, std::string_view kind,
@@ -72,7 +74,13 @@ json::object renderAgent(const AgentVersion& a);
 json::object renderSession(const Session& s, const AgentVersion& pinned);
 json::object renderEvent(const SessionEvent& e);
 
+/// The Anthropic error `type` for a status (invalid_request_error, not_found_error, ...).
+std::string_view errorTypeFor(int status);
 std::string errorBody(const Error& error, int status);
+
+/// The audit record of a call that reached an authorization decision: eventName = the action,
+/// requestParameters.resource = the ARN, the decision, the status and (on failure) the error.
+audit::AuditEvent auditEventFor(const Call& call, int status, const Error* error);
 int statusOf(const Error& error);
 
 // --- handlers (one file per area) ----------------------------------------------------------

@@ -1,6 +1,7 @@
 #include "basalt/agents/agents_api.h"
 
 #include "api_fixture.h"
+#include "basalt/audit/audit_sink.h"
 
 namespace basalt::agents::testing {
 namespace {
@@ -313,6 +314,55 @@ TEST_F(AgentsApiTest, UnknownPathsAndMethods) {
   Answer bad = call("POST", "/v1/environments", "not json");
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(bad.errorType(), "invalid_request_error");
+}
+
+}  // namespace
+}  // namespace basalt::agents::testing
+
+namespace basalt::agents::testing {
+namespace {
+
+class RecordingSink final : public audit::AuditSink {
+ public:
+  void append(audit::AuditEvent event, audit::AppendCallback done) override {
+    events.push_back(std::move(event));
+    if (fail) {
+      done(Error{ErrorKind::kUpstreamUnavailable, "disk full", {}, "storage_full"});
+    } else {
+      done(static_cast<std::uint64_t>(events.size()));
+    }
+  }
+  bool healthy() const override { return !fail; }
+  std::vector<audit::AuditEvent> events;
+  bool fail = false;
+};
+
+TEST_F(AgentsApiTest, CallsAreAuditedAndFailClosed) {
+  RecordingSink sink;
+  ctx_->audit_sink = &sink;
+  const std::string env = createEnvironment();
+  ASSERT_EQ(sink.events.size(), 1U);
+  const audit::AuditEvent& ev = sink.events[0];
+  EXPECT_EQ(ev.event_name, "CreateEnvironment");
+  EXPECT_EQ(ev.user_identity.principal_id, "alice");
+  EXPECT_EQ(ev.user_identity.access_key_id, "key-alice");
+  EXPECT_EQ(ev.response_elements.status, 200);
+  EXPECT_EQ(ev.policy_decision.effect, "Allow");
+  ASSERT_EQ(ev.request_parameters.extra.size(), 1U);
+  EXPECT_EQ(ev.request_parameters.extra[0].second,
+            "arn:basalt:agents:us-east-1:alice:environment/*");
+
+  // A denied call is recorded with the decision and the error.
+  EXPECT_EQ(call("GET", "/v1/environments", {}, "denied").status, 403);
+  ASSERT_EQ(sink.events.size(), 2U);
+  EXPECT_EQ(sink.events[1].policy_decision.effect, "ImplicitDeny");
+  EXPECT_EQ(sink.events[1].error_code, "access_denied");
+
+  // The record cannot be written: the answer is a 503, not the result.
+  sink.fail = true;
+  Answer a = call("GET", "/v1/environments/" + env);
+  EXPECT_EQ(a.status, 503);
+  EXPECT_EQ(a.errorType(), "overloaded_error");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 /// resource is a 404 (existence never leaks); the root admin sees everything. Errors use the
 /// Anthropic shape `{"type":"error","error":{"type","message"}}`.
 
+#include "basalt/audit/audit_event.h"
 #include "basalt/core/async.h"
 #include "basalt/core/error.h"
 #include "basalt/core/exchange.h"
@@ -21,6 +22,9 @@
 
 namespace basalt::pipeline {
 class Router;
+}
+namespace basalt::audit {
+class AuditSink;
 }
 
 namespace basalt::agents {
@@ -44,6 +48,10 @@ struct AgentsContext {
   std::string region = "us-east-1";
   /// SSE keep-alive: a `ping` event after this long without events.
   std::chrono::milliseconds keepalive{15000};
+  /// Every authorized (or refused) call is recorded here (eventName = the action without
+  /// "agents:", requestParameters.resource = the ARN), and the answer waits until the record
+  /// is durable (503 when it cannot be written). Null: not audited (tests only).
+  audit::AuditSink* audit_sink = nullptr;
 };
 
 /// Wires `ctx` to the perimeter (authenticate + authorize, region).
@@ -63,6 +71,9 @@ struct AgentsReply {
   int status = 200;
   std::string body;
   std::string action;  ///< the IAM action (without "agents:"), empty for unknown paths
+  /// Filled when the call reached an authorization decision (allowed or denied).
+  audit::AuditEvent event;
+  bool audited = false;
 };
 
 class AgentsApi {
