@@ -438,7 +438,8 @@ Result<json::object> applyAgent(json::object body, const json::object& in, bool 
     json::value current = body["tools"];
     // Re-validated against the (possibly new) MCP servers; the stored form re-normalizes.
     Result<json::array> out =
-        agentTools(tools != nullptr ? tools : &current, body["mcp_servers"].as_array());
+        agentTools(tools != nullptr ? tools : &current,
+                   body["mcp_servers"].is_array() ? body["mcp_servers"].as_array() : json::array{});
     if (!out) return out.error();
     body["tools"] = std::move(*out);
   }
@@ -598,10 +599,9 @@ Result<Reply> agentsApi(Call& call) {
       if (!in) return in.error();
       std::optional<int> expected;
       if (const json::value* v = in->if_contains("version"); v != nullptr && !v->is_null()) {
-        if (!v->is_int64() && !v->is_uint64()) {
-          return Error::invalid("version: must be an integer", "version");
-        }
-        expected = static_cast<int>(v->to_number<std::int64_t>());
+        Result<int> n = positiveInt(*v, "version");
+        if (!n) return n.error();
+        expected = *n;
       }
       Result<json::object> body = applyAgent(parseStored(agent->body), *in, false);
       if (!body) return body.error();

@@ -87,6 +87,21 @@ Result<std::string> reqString(const json::object& o, std::string_view key) {
   return std::move(**s);
 }
 
+Result<int> positiveInt(const json::value& v, std::string_view param) {
+  std::int64_t n = 0;
+  if (v.is_int64()) {
+    n = v.as_int64();
+  } else if (v.is_uint64() && v.as_uint64() <= 0x7fffffffU) {
+    n = static_cast<std::int64_t>(v.as_uint64());
+  } else {
+    n = -1;
+  }
+  if (n < 1 || n > 0x7fffffff) {
+    return Error::invalid(std::string(param) + ": must be a positive integer", std::string(param));
+  }
+  return static_cast<int>(n);
+}
+
 Result<json::object> metadataOf(const json::value& v, std::string_view param, bool allow_null) {
   if (v.is_null() && allow_null) return json::object{};
   if (!v.is_object()) {

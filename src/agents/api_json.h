@@ -54,6 +54,8 @@ Result<void> onlyKnown(const json::object& o, std::initializer_list<std::string_
                        std::string_view where = {});
 Result<std::optional<std::string>> optString(const json::object& o, std::string_view key);
 Result<std::string> reqString(const json::object& o, std::string_view key);
+/// An integer from 1 to 2^31-1 (agent versions).
+Result<int> positiveInt(const json::value& v, std::string_view param);
 /// A metadata map (string values; at most 16 keys, key <= 64, value <= 512 chars). For
 /// updates `allow_null` lets a null value delete the key.
 Result<json::object> metadataOf(const json::value& v, std::string_view param, bool allow_null);

@@ -257,10 +257,9 @@ Result<Reply> createSession(Call& call) {
     if (!id) return Error::invalid("agent.id: Field required", "agent.id");
     agent_id = *id;
     if (const json::value* v = ao.if_contains("version"); v != nullptr && !v->is_null()) {
-      if (!v->is_int64() && !v->is_uint64()) {
-        return Error::invalid("agent.version: must be an integer", "agent.version");
-      }
-      version = static_cast<int>(v->to_number<std::int64_t>());
+      Result<int> n = positiveInt(*v, "agent.version");
+      if (!n) return n.error();
+      version = *n;
     }
   } else {
     return Error::invalid("agent: Field required", "agent");

@@ -367,3 +367,69 @@ TEST_F(AgentsApiTest, CallsAreAuditedAndFailClosed) {
 
 }  // namespace
 }  // namespace basalt::agents::testing
+
+namespace basalt::agents::testing {
+namespace {
+
+// Wrong types everywhere: always a 4xx answer, never an exception or a 5xx.
+TEST_F(AgentsApiTest, MalformedInputIsAlwaysA4xx) {
+  const std::string session = createSession();
+  const std::string agent = createAgent();
+  Answer v = call("POST", "/v1/vaults", R"({"display_name":"v"})");
+  Answer ms = call("POST", "/v1/memory_stores", R"({"name":"m"})");
+  const std::vector<std::string> targets = {
+      "/v1/agents",
+      "/v1/agents/" + agent,
+      "/v1/environments",
+      "/v1/sessions",
+      "/v1/sessions/" + session,
+      "/v1/sessions/" + session + "/events",
+      "/v1/vaults",
+      "/v1/vaults/" + v.str("id") + "/credentials",
+      "/v1/memory_stores",
+      "/v1/memory_stores/" + ms.str("id") + "/memories",
+  };
+  const std::vector<std::string> bodies = {
+      "[]",
+      "17",
+      R"({"name":5})",
+      R"({"name":"n","model":{},"tools":"x"})",
+      R"({"name":"n","model":"m","tools":[1,{"type":7},{"type":"custom"}]})",
+      R"({"name":"n","model":"m","tools":[{"type":"mcp_toolset","mcp_server_name":"x"}]})",
+      R"({"name":"n","model":"m","mcp_servers":[{"name":"a","type":"url","url":"ftp://x"}]})",
+      R"({"name":"n","model":"m","version":18446744073709551615})",
+      R"({"agent":{"type":"agent","id":5},"environment_id":[]})",
+      R"({"agent":"nope","environment_id":"nope"})",
+      R"({"events":[1,"x",{"type":"user.message","content":"hi"}]})",
+      R"({"events":[{"type":"user.message","content":[{"type":"text"}]}]})",
+      R"({"events":[]})",
+      R"({"metadata":{"k":7}})",
+      R"({"metadata":[1]})",
+      R"({"config":{"type":"cloud","networking":{"type":"limited","allowed_hosts":[3]}}})",
+      R"({"auth":{"type":"mcp_oauth","access_token":"t","mcp_server_url":"u","refresh":{}}})",
+      R"({"auth":"x"})",
+      R"({"path":"/a","content":7})",
+      R"({"path":"relative","content":"x"})",
+      R"({"display_name":null})",
+      R"({"title":{}})",
+  };
+  for (const std::string& target : targets) {
+    for (const std::string& body : bodies) {
+      Answer a = call("POST", target, body);
+      EXPECT_TRUE(a.status == 200 || (a.status >= 400 && a.status < 500))
+          << target << " " << body << " -> " << a.status << " " << a.raw;
+    }
+  }
+  for (const std::string& query :
+       {"?limit=0", "?limit=abc", "?page=page_x", "?order=sideways", "?include_archived=maybe",
+        "?created_at%5Bgte%5D=yesterday", "?statuses%5B%5D=bogus", "?view=odd", "?depth=x"}) {
+    for (const std::string& target : targets) {
+      Answer a = call("GET", target + query);
+      EXPECT_TRUE(a.status == 200 || (a.status >= 400 && a.status < 500))
+          << target << query << " -> " << a.status << " " << a.raw;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace basalt::agents::testing
