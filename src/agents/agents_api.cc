@@ -287,6 +287,12 @@ Task<void> AgentsApi::stream(HttpRequest& request, Responder& responder, std::st
       co_return;
     }
     if (next.wake == EventHub::Subscription::Wake::kTimeout) {
+      // A deleted session has nothing more to say: end rather than ping forever.
+      if (Result<Session> alive = ctx_.store.getSession(Access::rootAccess(), session_id);
+          !alive && alive.error().kind == ErrorKind::kNotFound) {
+        co_await responder.endStream();
+        co_return;
+      }
       if (!co_await responder.write("event: ping\ndata: {\"type\":\"ping\"}\n\n")) co_return;
     }
     if (responder.clientGone()) co_return;

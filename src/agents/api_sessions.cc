@@ -455,6 +455,13 @@ Result<Reply> sessionsApi(Call& call) {
     }
     return methodNotAllowed(call);
   }
+  if (s.size() == 3 && s[2] == "resources") {
+    if (m != "GET") return unsupported("changing a session's resources", "resources");
+    if (Result<void> r = allow("GetSession"); !r) return r.error();
+    json::object body = parseStored(session->body);
+    json::array data = body["resources"].is_array() ? body["resources"].as_array() : json::array{};
+    return Reply{200, pageJson(std::move(data), "")};
+  }
   if (s.size() == 4 && s[2] == "events" && s[3] == "stream") {
     return Error::invalid("The event stream is served by AgentsApi::handle");
   }

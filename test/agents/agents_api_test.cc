@@ -433,3 +433,36 @@ TEST_F(AgentsApiTest, MalformedInputIsAlwaysA4xx) {
 
 }  // namespace
 }  // namespace basalt::agents::testing
+
+namespace basalt::agents::testing {
+namespace {
+
+TEST_F(AgentsApiTest, MemoryStoreResourcesAttachToSessions) {
+  const std::string agent = createAgent();
+  const std::string env = createEnvironment();
+  Answer ms = call("POST", "/v1/memory_stores", R"({"name":"notes","description":"d"})");
+  Answer bob_ms = call("POST", "/v1/memory_stores", R"({"name":"b"})", "bob");
+  const std::string base = R"({"agent":")" + agent + R"(","environment_id":")" + env + R"(",)";
+  Answer other = call("POST", "/v1/sessions",
+                      base + R"("resources":[{"type":"memory_store","memory_store_id":")" +
+                          bob_ms.str("id") + R"("}]})");
+  EXPECT_EQ(other.status, 400);  // bob's store does not exist for alice
+  Answer repo = call("POST", "/v1/sessions",
+                     base + R"("resources":[{"type":"github_repository","url":"https://x"}]})");
+  EXPECT_EQ(repo.status, 400);
+  EXPECT_NE(repo.errorMessage().find("github_repository"), std::string::npos);
+  Answer s = call("POST", "/v1/sessions",
+                  base + R"("resources":[{"type":"memory_store","memory_store_id":")" +
+                      ms.str("id") + R"(","access":"read_only"}]})");
+  ASSERT_EQ(s.status, 200) << s.raw;
+  Answer res = call("GET", "/v1/sessions/" + s.str("id") + "/resources");
+  ASSERT_EQ(res.status, 200) << res.raw;
+  const json::object& r = res.obj().at("data").at(0).as_object();
+  EXPECT_EQ(r.at("type"), "memory_store");
+  EXPECT_EQ(r.at("access"), "read_only");
+  EXPECT_EQ(r.at("name"), "notes");
+  EXPECT_EQ(r.at("mount_path"), "/mnt/memory/notes");
+}
+
+}  // namespace
+}  // namespace basalt::agents::testing

@@ -115,6 +115,21 @@ TEST_F(EventStreamTest, WithoutResumePointStartsNowAndPings) {
   EXPECT_EQ(resp.chunks[0], "event: ping\ndata: {\"type\":\"ping\"}\n\n");
 }
 
+TEST_F(EventStreamTest, EndsWhenTheSessionIsDeleted) {
+  const std::string session = createSession();
+  ctx_->keepalive = 20ms;
+  HttpRequest req = streamRequest(session);
+  basalt::testing::FakeResponder resp;
+  boost::asio::io_context io;
+  bool finished = false;
+  boost::asio::co_spawn(io, handleThenFlag(router_, req, resp, finished), boost::asio::detached);
+  runUntil(io, [&] { return !resp.chunks.empty(); });  // a ping: the stream is live
+  ASSERT_TRUE(store_->deleteSession(Access{"alice", false}, session));
+  runUntil(io, [&] { return finished; });
+  EXPECT_TRUE(finished);
+  EXPECT_TRUE(resp.complete);
+}
+
 TEST_F(EventStreamTest, RefusesOtherPrincipalsAndUnknownResumePoints) {
   const std::string session = createSession();
   for (auto [principal, last, status] :
