@@ -12,7 +12,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <memory>
 #include <cctype>
 #include <optional>
@@ -84,16 +87,14 @@ class Connection {
         token, buffers);
   }
 
-  /// False when the peer closed (or wrote to) an idle connection. Peeks without blocking.
+  /// False when the peer closed (or wrote to) an idle connection. One non-blocking peek per
+  /// reuse (MSG_DONTWAIT: no ioctl to flip the socket's mode first).
   bool looksAlive() {
     tcp::socket& socket = tcp().socket();
     if (!socket.is_open()) return false;
-    error_code ec;
-    socket.non_blocking(true, ec);
-    if (ec) return false;
     char byte = 0;
-    socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
-    return ec == asio::error::would_block;
+    const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
 
   bool reused = false;
