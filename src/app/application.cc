@@ -163,6 +163,7 @@ Result<void> Application::buildPerimeter(Parts& p) {
   p.agent_store->setAppendListener(
       [&hub](const std::string& session_id, std::int64_t seq) { hub.publish(session_id, seq); });
   p.agents = std::make_unique<agents::AgentsContext>(agents::AgentsContext{*p.agent_store, hub});
+  p.agents->audit_sink = p.audit_sink.get();
   agents::bindPerimeter(*p.agents, *p.perimeter);
   agents::registerAgentRoutes(p.router, *p.agents);
   return {};
