@@ -1,6 +1,6 @@
 // Starts the real basalt binary (and mock upstreams) for client tests, on free ports.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -145,6 +145,7 @@ ${extraToml}
       { env: { BASALT_CLIENT_TEST_PROVIDER_KEY: PROVIDER_KEY } });
   } catch (e) {
     await mock.stop();
+    rmSync(dir, { recursive: true, force: true });
     throw e;
   }
   return {
@@ -154,7 +155,10 @@ ${extraToml}
     mock,
     provider: preset,
     direct: false,
-    stop: () => stopProcesses([gw.proc, mock.proc]),
+    async stop() {
+      await stopProcesses([gw.proc, mock.proc]);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
