@@ -210,6 +210,11 @@ TEST(AnthropicProvider, ForwardsBetaVersionAndHonoursAV1BaseUrl) {
   EXPECT_EQ(*sent.header("anthropic-version"), "2024-01-01");
   ASSERT_NE(sent.header("anthropic-beta"), nullptr);
   EXPECT_EQ(*sent.header("anthropic-beta"), "interleaved-thinking-2025-05-14");
+
+  // The Messages client's own anthropic-version wins over the configured one.
+  req.anthropic_version = "2026-10-21";
+  ASSERT_TRUE(runComplete(**provider, req));
+  EXPECT_EQ(*fake.requests().at(1).header("anthropic-version"), "2026-10-21");
 }
 
 TEST(AnthropicProvider, StreamTextToolAndUsage) {

@@ -22,6 +22,13 @@ class MessagesDoorCodec final : public canonical::DoorCodec {
     Result<canonical::ChatRequest> req = decodeRequest(request.body);
     if (!req) return req;
     if (const std::string* beta = request.header("anthropic-beta")) req->anthropic_beta = *beta;
+    if (const std::string* version = request.header("anthropic-version")) {
+      // Only a version-shaped token is forwarded ("2023-06-01"): never arbitrary header bytes.
+      const bool plausible =
+          !version->empty() && version->size() <= 32 &&
+          version->find_first_not_of("0123456789-abcdefghijklmnopqrstuvwxyz.") == std::string::npos;
+      if (plausible) req->anthropic_version = *version;
+    }
     return req;
   }
 

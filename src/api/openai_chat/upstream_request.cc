@@ -40,6 +40,9 @@ class UpstreamEncoder {
   /// would reject.
   bool chatExtras() const { return req_.door != canonical::Door::kOpenAIResponses; }
   void mergeMissing(json::object& into, const canonical::VendorExtras& extras) const;
+  /// Opaque parts are Chat parts when they came from a Chat-format door; from the Responses
+  /// door only a refusal has the same shape in both formats.
+  bool forwardOpaque(const canonical::OpaqueBlock& o) const;
   void push(json::object message, const Message& m);
 
   const canonical::ChatRequest& req_;
@@ -80,6 +83,14 @@ void UpstreamEncoder::mergeMissing(json::object& into,
   }
 }
 
+bool UpstreamEncoder::forwardOpaque(const canonical::OpaqueBlock& o) const {
+  if (o.vendor != canonical::Vendor::kOpenAI) return false;  // other vendors' parts: dropped
+  if (chatExtras()) return true;
+  auto v = detail::parseJson(o.json);
+  const json::value* type = (v && v->is_object()) ? v->get_object().if_contains("type") : nullptr;
+  return type != nullptr && type->is_string() && type->get_string() == "refusal";
+}
+
 void UpstreamEncoder::push(json::object message, const Message& m) {
   mergeMissing(message, m.extras);
   messages_.push_back(std::move(message));
@@ -107,7 +118,7 @@ json::value UpstreamEncoder::contentValue(const std::vector<ContentBlock>& block
     } else if (const auto* i = std::get_if<canonical::ImageBlock>(&b)) {
       parts.push_back(imagePart(*i));
     } else if (const auto* o = std::get_if<canonical::OpaqueBlock>(&b)) {
-      if (o->vendor != canonical::Vendor::kOpenAI) continue;  // other vendors' parts: dropped
+      if (!forwardOpaque(*o)) continue;
       if (auto v = detail::parseJson(o->json); v && v->is_object()) parts.push_back(std::move(*v));
     }
   }
@@ -185,7 +196,7 @@ void UpstreamEncoder::encodeUser(const Message& m) {
       encodeToolResult(*r, m);  // tool results go first, as their own tool messages
       had_tool_results = true;
     } else if (const auto* o = std::get_if<canonical::OpaqueBlock>(&b)) {
-      if (o->vendor == canonical::Vendor::kOpenAI) rest.push_back(b);
+      if (forwardOpaque(*o)) rest.push_back(b);
     } else if (std::holds_alternative<canonical::TextBlock>(b) ||
                std::holds_alternative<canonical::ImageBlock>(b)) {
       rest.push_back(b);
@@ -217,7 +228,7 @@ void UpstreamEncoder::encodeAssistant(const Message& m) {
         tool_calls.push_back(toolCallJson(*call));
       }
     } else if (const auto* o = std::get_if<canonical::OpaqueBlock>(&b)) {
-      if (o->vendor != canonical::Vendor::kOpenAI) continue;
+      if (!forwardOpaque(*o)) continue;
       parts.push_back(b);
       auto v = detail::parseJson(o->json);
       const json::value* type =

@@ -222,7 +222,9 @@ class AnthropicProvider final : public Provider {
     req.headers.reserve(6);
     req.headers.push_back({"content-type", "application/json"});
     req.headers.push_back({"accept", stream ? "text/event-stream" : "application/json"});
-    req.headers.push_back({"anthropic-version", version_});
+    // A Messages-door client's own version wins: the answer must be in the shape it expects.
+    req.headers.push_back(
+        {"anthropic-version", request.anthropic_version.empty() ? version_ : request.anthropic_version});
     if (!api_key_.empty()) req.headers.push_back({"x-api-key", api_key_});
     // Only the Anthropic-format doors (Messages, InvokeModel with a Claude body) fill it.
     if (!request.anthropic_beta.empty()) {

@@ -173,6 +173,16 @@ TEST(RequestDecoder, DoorCopiesBetaHeader) {
   Result<ChatRequest> r = makeDoorCodec()->decode(http);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->anthropic_beta, "interleaved-thinking-2025-05-14");
+  EXPECT_EQ(r->anthropic_version, "");
+
+  http.headers.push_back({"anthropic-version", "2026-10-21"});
+  r = makeDoorCodec()->decode(http);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->anthropic_version, "2026-10-21");
+  http.headers.back().value = "2023-06-01\r\nx-evil: 1";  // never forwarded
+  r = makeDoorCodec()->decode(http);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->anthropic_version, "");
 }
 
 }  // namespace

@@ -258,3 +258,41 @@ TEST(UpstreamResponse, FailedBodyIsAnError) {
 
 }  // namespace
 }  // namespace basalt::api::openai_responses
+
+#include "basalt/api/openai_chat/chat_codec.h"
+
+#include <fstream>
+
+namespace basalt::api::openai_responses {
+namespace {
+
+/// A Codex request re-encoded for a Chat Completions upstream carries only Chat fields:
+/// nothing of the Responses wire (include, text, client_metadata, item ids, hosted tools, raw
+/// items) leaks into it, since a Chat server rejects unknown parameters.
+TEST(CrossFormat, CodexRequestToAChatUpstreamCarriesOnlyChatFields) {
+  std::ifstream in(std::string(BASALT_SOURCE_DIR) + "/test/golden/openai_responses/codex_0169.roundtrip.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  Result<canonical::ChatRequest> codex = decodeRequest(text.str());
+  ASSERT_TRUE(codex.has_value()) << codex.error().message;
+  codex->door = canonical::Door::kOpenAIResponses;
+  const json::object body =
+      json::parse(openai_chat::encodeUpstreamRequest(*codex, {"up"})).as_object();
+  for (const char* key : {"input", "include", "text", "client_metadata", "store",
+                          "prompt_cache_key", "instructions", "reasoning"}) {
+    EXPECT_FALSE(body.contains(key)) << key;
+  }
+  for (const json::value& m : body.at("messages").as_array()) {
+    for (const auto& [key, value] : m.as_object()) {
+      EXPECT_TRUE(key == "role" || key == "content" || key == "tool_calls" ||
+                  key == "tool_call_id" || key == "name")
+          << "message field " << key << ": " << json::serialize(m);
+    }
+  }
+  for (const json::value& t : body.at("tools").as_array()) {
+    EXPECT_EQ(t.at("type"), "function") << json::serialize(t);
+  }
+}
+
+}  // namespace
+}  // namespace basalt::api::openai_responses

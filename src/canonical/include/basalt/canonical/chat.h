@@ -179,6 +179,9 @@ struct ChatRequest {
   std::string request_id;
   /// The client's `anthropic-beta` header (Messages door), forwarded to Anthropic providers.
   std::string anthropic_beta;
+  /// The client's `anthropic-version` header (Messages door, validated as a date-like token);
+  /// an Anthropic provider sends it instead of its configured version.
+  std::string anthropic_version;
 };
 
 // ---- response ----
