@@ -100,7 +100,9 @@ std::string encodeUpstreamRequest(const canonical::ChatRequest& request,
     body["metadata"] = std::move(metadata);
   }
   // The Responses API has no stop sequences, seed, top_k or penalties: they are not sent.
-  if (!faithful) body["store"] = false;  // OpenAI stores by default; Basalt's clients did not ask
+  // Basalt keeps what its clients asked to store (GET /v1/responses, previous_response_id), so
+  // the upstream never needs a second copy of the conversation.
+  body["store"] = false;
   if (options.stream) body["stream"] = true;
   for (auto& [k, v] : extras) {
     if (!body.contains(k)) body[k] = std::move(v);
