@@ -18,7 +18,9 @@ EventEncoder::EventEncoder(std::string model, std::string request_id)
 
 void EventEncoder::start(std::vector<WireEvent>& out) {
   started_ = true;
-  json::object usage = detail::usageJson(usage_);
+  canonical::Usage shown = usage_;
+  if (shown.input_tokens == 0) shown.input_tokens = input_estimate_;
+  json::object usage = detail::usageJson(shown);
   json::object message{{"id", messageId(upstream_id_, request_id_)},
                        {"type", "message"},
                        {"role", "assistant"},
@@ -153,7 +155,9 @@ void EventEncoder::encode(const StreamEvent& event, std::vector<WireEvent>& out)
 }
 
 SseStreamEncoder::SseStreamEncoder(const canonical::ChatRequest& request)
-    : encoder_(request.model, request.request_id) {}
+    : encoder_(request.model, request.request_id) {
+  encoder_.setInputEstimate(estimateInputTokens(request));
+}
 
 Headers SseStreamEncoder::headers() const {
   Headers h{{"content-type", "text/event-stream; charset=utf-8"}, {"cache-control", "no-cache"}};

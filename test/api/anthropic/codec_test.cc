@@ -179,6 +179,22 @@ TEST(Stream, EncoderOrderingUsageAndIndexes) {
   for (const Header& h : encoder->headers()) EXPECT_NE(h.name, "request-id");
 }
 
+TEST(Stream, MessageStartEstimatesInputTokensUntilTheProviderReportsThem) {
+  canonical::ChatRequest req;
+  req.model = "m";
+  canonical::Message user;
+  user.content.emplace_back(canonical::TextBlock{std::string(400, 'x')});
+  req.messages.push_back(user);
+  auto encoder = makeDoorCodec()->newStreamEncoder(req);
+  std::string out;
+  // An OpenAI-format upstream: no usage before the content.
+  encoder->encode(StreamEvent::messageStart("chatcmpl-1", "m"), out);
+  encoder->encode(StreamEvent::blockStart(0, canonical::BlockType::kText), out);
+  const std::string estimate = std::to_string(estimateInputTokens(req));
+  EXPECT_NE(out.find(R"("input_tokens":)" + estimate), std::string::npos) << out;
+  EXPECT_GE(estimateInputTokens(req), 100);
+}
+
 TEST(Stream, ErrorBeforeAndAfterContent) {
   canonical::ChatRequest req;
   auto encoder = makeDoorCodec()->newStreamEncoder(req);

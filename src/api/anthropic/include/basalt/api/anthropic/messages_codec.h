@@ -99,6 +99,9 @@ class EventEncoder {
   bool done() const { return done_; }
   /// The last usage seen (for InvokeModel's invocation metrics).
   const canonical::Usage& usage() const { return usage_; }
+  /// Input tokens `message_start` reports when the provider has not said yet (OpenAI-format
+  /// upstreams report usage only at the end); the real count follows in `message_delta`.
+  void setInputEstimate(std::int64_t tokens) { input_estimate_ = tokens; }
 
  private:
   void start(std::vector<WireEvent>& out);
@@ -114,6 +117,7 @@ class EventEncoder {
   int next_index_ = 0;
   bool saw_tool_ = false;
   canonical::Usage usage_;
+  std::int64_t input_estimate_ = 0;
 };
 
 /// The door's message id: the provider's id when it already is a `msg_` id, else `msg_` +
