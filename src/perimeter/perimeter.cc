@@ -105,6 +105,26 @@ void Perimeter::setRefreshListener(std::function<void(const storage::Snapshot&)>
   on_refresh_ = std::move(listener);
 }
 
+Result<Caller> Perimeter::callerFor(std::string_view principal_id) const {
+  if (principal_id == kRootId) {
+    Caller root;
+    root.principal_id = kRootId;
+    root.name = "root";
+    root.kind = "root";
+    root.auth = "session";
+    root.root = true;
+    return root;
+  }
+  const std::shared_ptr<const DirectoryState> state = this->state();
+  auto it = state->callers.find(std::string(principal_id));
+  if (it == state->callers.end()) {
+    return Error::notFound("principal '" + std::string(principal_id) + "' no longer exists");
+  }
+  Caller caller = it->second;
+  caller.auth = "session";
+  return caller;
+}
+
 Result<Caller> Perimeter::authenticate(const HttpRequest& request) const {
   const identity::Credential credential = identity::parseCredential(request.headers,
                                                                     request.target);

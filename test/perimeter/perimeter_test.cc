@@ -163,3 +163,37 @@ TEST_F(PerimeterTest, XApiKeyHeaderWorksToo) {
 
 }  // namespace
 }  // namespace basalt::perimeter
+
+namespace basalt::perimeter {
+namespace {
+
+TEST_F(PerimeterTest, CallerForAPrincipalCarriesItsGroupsAndPolicies) {
+  const std::string key = keyFor("carol");
+  ASSERT_TRUE(store_->addToGroup("engineers", "carol"));
+  attach("invoke", kAllowInvoke, "engineers");
+  ASSERT_TRUE(perimeter_->refresh());
+  auto authenticated = perimeter_->authenticate(bearer(key));
+  ASSERT_TRUE(authenticated);
+
+  auto caller = perimeter_->callerFor(authenticated->principal_id);
+  ASSERT_TRUE(caller) << caller.error().message;
+  EXPECT_EQ(caller->name, "carol");
+  EXPECT_EQ(caller->groups, std::vector<std::string>{"engineers"});
+  EXPECT_EQ(caller->auth, "session");
+  EXPECT_FALSE(caller->root);
+  EXPECT_TRUE(perimeter_->authorize(*caller, "bedrock:InvokeModel", perimeter_->modelArn("m"),
+                                    bearer(key))
+                  .allowed);
+
+  auto root = perimeter_->callerFor("root");
+  ASSERT_TRUE(root);
+  EXPECT_TRUE(root->root);
+  ASSERT_TRUE(store_->deletePrincipal("carol"));
+  ASSERT_TRUE(perimeter_->refresh());
+  auto gone = perimeter_->callerFor(authenticated->principal_id);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().kind, ErrorKind::kNotFound);
+}
+
+}  // namespace
+}  // namespace basalt::perimeter

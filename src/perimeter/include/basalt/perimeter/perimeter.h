@@ -71,6 +71,12 @@ class Perimeter {
   /// SigV4, kPermissionDenied/kUnauthenticated with `code` set to AWS's error code.
   Result<Caller> authenticate(const HttpRequest& request) const;
 
+  /// The caller a principal acts as when no request carries its credential (a managed-agent
+  /// session running as its creator): name, kind, groups and tags from the current directory,
+  /// `auth` = "session". "root" is the bootstrap admin. kNotFound when the principal is gone
+  /// (deleted since), so its sessions stop acting for it.
+  Result<Caller> callerFor(std::string_view principal_id) const;
+
   /// IAM evaluation of `action` on `resource` for `caller` with the request's condition keys
   /// (aws:username, aws:SourceIp, aws:SecureTransport, aws:CurrentTime, aws:PrincipalTag/...).
   AuthzResult authorize(const Caller& caller, std::string_view action, std::string_view resource,
