@@ -126,6 +126,17 @@ void readRouting(TableReader& r, RoutingSettings& s) {
   r.finish();
 }
 
+void readAgents(TableReader& r, AgentsSettings& s) {
+  r.getIntIn("lease_ms", s.lease_ms, 100, kIntMax);
+  r.getIntIn("reap_interval_ms", s.reap_interval_ms, 50, kIntMax);
+  r.getInt64In("max_session_tokens", s.max_session_tokens, 0, INT64_MAX);
+  r.getInt64In("context_token_budget", s.context_token_budget, 1000, INT64_MAX);
+  r.getInt64In("max_tokens", s.max_tokens, 1, 1000000);
+  r.getIntIn("tool_timeout_ms", s.tool_timeout_ms, 100, kIntMax);
+  r.getIntIn("tool_threads", s.tool_threads, 1, 64);
+  r.finish();
+}
+
 /// Reads the variable a *_env key names into `secret`. The message names the provider and the
 /// variable, never a value.
 void readSecret(TableReader& r, const EnvLookup& env, const std::string& provider,
@@ -179,6 +190,10 @@ class DocumentReader {
     if (const toml::table* t = r.getTable("storage")) {
       TableReader sr(diags_, *t, "storage");
       readStorage(sr, settings_.storage);
+    }
+    if (const toml::table* t = r.getTable("agents")) {
+      TableReader ar(diags_, *t, "agents");
+      readAgents(ar, settings_.agents);
     }
     if (const toml::table* t = r.getTable("routing")) {
       TableReader sr(diags_, *t, "routing");

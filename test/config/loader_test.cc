@@ -778,3 +778,23 @@ TEST(ConfigLoader, BadOrDuplicateAliasesNameTheKey) {
 
 }  // namespace
 }  // namespace basalt::config
+
+namespace basalt::config {
+namespace {
+
+TEST(ConfigLoader, AgentsSectionTunesTheRuntime) {
+  const SettingsPtr s = ok(parse("[agents]\nlease_ms = 1500\nreap_interval_ms = 200\n"
+                                 "max_session_tokens = 5000\ntool_timeout_ms = 9000\n"));
+  EXPECT_EQ(s->agents.lease_ms, 1500);
+  EXPECT_EQ(s->agents.reap_interval_ms, 200);
+  EXPECT_EQ(s->agents.max_session_tokens, 5000);
+  EXPECT_EQ(s->agents.tool_timeout_ms, 9000);
+  EXPECT_EQ(s->agents.max_tokens, 8192);  // default kept
+  std::string message = errorOf("[agents]\nlease_ms = 5\n");
+  EXPECT_NE(message.find("agents.lease_ms"), std::string::npos) << message;
+  message = errorOf("[agents]\nleases = 5\n");
+  EXPECT_NE(message.find("unknown key 'agents.leases'"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace basalt::config

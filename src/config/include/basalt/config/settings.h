@@ -145,6 +145,17 @@ struct RoutingSettings {
   int breaker_cooldown_ms = 30000;  ///< open -> half-open after this long
 };
 
+/// `[agents]`: the managed-agents runtime (docs/adr/0010-managed-agents.md).
+struct AgentsSettings {
+  int lease_ms = 30000;        ///< a worker's session lease; a dead worker's sessions resume after it
+  int reap_interval_ms = 15000;  ///< how often expired leases are looked for
+  std::int64_t max_session_tokens = 0;       ///< per session, input + output; 0 = unlimited
+  std::int64_t context_token_budget = 150000;  ///< older turns are compacted beyond this
+  std::int64_t max_tokens = 8192;            ///< max_tokens of each agent model call
+  int tool_timeout_ms = 120000;              ///< wall-clock limit of one built-in tool run
+  int tool_threads = 4;                      ///< threads that run sandboxed tools
+};
+
 struct Settings {
   ServerSettings server;
   StorageSettings storage;
@@ -152,6 +163,7 @@ struct Settings {
   std::vector<ModelSettings> models;
   RoutingSettings routing;
   std::vector<GuardrailSettings> guardrails;
+  AgentsSettings agents;
   std::string data_dir = "basalt-data";
   std::string source;  ///< the file these settings came from, or "<defaults>"
 
