@@ -325,7 +325,8 @@ _HUFFMAN_200 = b"\x10\x01"
 
 
 def _frame(ftype, flags, sid, payload=b""):
-    return len(payload).to_bytes(3, "big") + bytes((ftype, flags)) + sid.to_bytes(4, "big") + payload
+    head = len(payload).to_bytes(3, "big") + bytes((ftype, flags)) + sid.to_bytes(4, "big")
+    return head + payload
 
 
 def _hpack_int(value, prefix_bits, first=0):
