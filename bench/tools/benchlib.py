@@ -635,10 +635,12 @@ async def stream_main(a):
     dur = sorted(t.t_end - t.t_start for t in ok)
     # The most streams open at the same moment (between first byte and end), from the client's
     # timestamps: "all open at once" is checked, not assumed from the ramp.
-    edges = sorted([(t.first_byte, 1) for t in ok] + [(t.t_end, -1) for t in ok])
+    # Starts sort before ends at the same instant: a stream whose first byte and end came in
+    # one read was open for that instant.
+    edges = sorted([(t.first_byte, -1) for t in ok] + [(t.t_end, 1) for t in ok])
     peak = level = 0
-    for _, step in edges:
-        level += step
+    for _, end in edges:
+        level -= end
         peak = max(peak, level)
     print(
         f"STREAM_RESULT proto={a.proto} conns={len(conns) if a.proto == 'h2' else a.n} "
