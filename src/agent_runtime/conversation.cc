@@ -1,0 +1,409 @@
+#include "basalt/agent_runtime/conversation.h"
+
+#include "basalt/api/anthropic/messages_codec.h"
+#include "basalt/sandbox/tools.h"
+
+#include <boost/json.hpp>
+
+#include <map>
+#include <set>
+
+namespace basalt::agent_runtime {
+
+namespace json = boost::json;
+
+namespace {
+
+json::object parseObject(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return {};
+  return std::move(v.as_object());
+}
+
+std::string str(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+bool askPolicy(const json::object& cfg, bool fallback) {
+  const json::value* p = cfg.if_contains("permission_policy");
+  if (p == nullptr || !p->is_object()) return fallback;
+  return str(p->as_object(), "type") == "always_ask";
+}
+
+/// Agent event content blocks -> canonical blocks (text, images; anything else kept as raw
+/// Anthropic JSON, which the Messages encoding passes through).
+std::vector<canonical::ContentBlock> contentBlocks(const json::value* content) {
+  std::vector<canonical::ContentBlock> out;
+  if (content == nullptr) return out;
+  if (content->is_string()) {
+    out.emplace_back(canonical::TextBlock{std::string(content->as_string())});
+    return out;
+  }
+  if (!content->is_array()) return out;
+  for (const json::value& b : content->as_array()) {
+    if (!b.is_object()) continue;
+    const json::object& bo = b.as_object();
+    const std::string type = str(bo, "type");
+    if (type == "text") {
+      out.emplace_back(canonical::TextBlock{str(bo, "text")});
+    } else if (type == "image") {
+      const json::value* src = bo.if_contains("source");
+      if (src == nullptr || !src->is_object()) continue;
+      const json::object& so = src->as_object();
+      canonical::ImageBlock img;
+      if (str(so, "type") == "base64") {
+        img.media_type = str(so, "media_type");
+        img.data = str(so, "data");
+      } else {
+        img.url = str(so, "url");
+      }
+      out.emplace_back(std::move(img));
+    } else if (type == "redacted") {
+      continue;
+    } else {
+      out.emplace_back(canonical::OpaqueBlock{canonical::Vendor::kAnthropic, json::serialize(bo)});
+    }
+  }
+  return out;
+}
+
+canonical::ToolResultBlock resultBlock(const std::string& tool_use_id, const json::object& payload) {
+  canonical::ToolResultBlock r;
+  r.tool_use_id = tool_use_id;
+  const json::value* e = payload.if_contains("is_error");
+  r.is_error = e != nullptr && e->is_bool() && e->as_bool();
+  for (canonical::ContentBlock& b : contentBlocks(payload.if_contains("content"))) {
+    if (auto* t = std::get_if<canonical::TextBlock>(&b)) {
+      r.content.emplace_back(std::move(*t));
+    } else if (auto* i = std::get_if<canonical::ImageBlock>(&b)) {
+      r.content.emplace_back(std::move(*i));
+    } else if (auto* o = std::get_if<canonical::OpaqueBlock>(&b)) {
+      r.content.emplace_back(canonical::TextBlock{o->json});
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<AgentConfig> parseAgentConfig(std::string_view body) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec || !v.is_object()) return Error::internal("stored agent body is not a JSON object");
+  const json::object& a = v.as_object();
+  AgentConfig c;
+  if (const json::value* m = a.if_contains("model")) {
+    if (m->is_string()) {
+      c.model = std::string(m->as_string());
+    } else if (m->is_object()) {
+      c.model = str(m->as_object(), "id");
+      if (const json::value* e = m->as_object().if_contains("effort"); e && e->is_object()) {
+        c.effort = str(e->as_object(), "type");
+      }
+    }
+  }
+  if (c.model.empty()) return Error::invalid("agent has no model", "model");
+  c.system = str(a, "system");
+  const json::value* tools = a.if_contains("tools");
+  if (tools == nullptr || !tools->is_array()) return c;
+  for (const json::value& t : tools->as_array()) {
+    if (!t.is_object()) continue;
+    const json::object& to = t.as_object();
+    const std::string type = str(to, "type");
+    if (type == "agent_toolset_20260401") {
+      c.has_toolset = true;
+      bool def_enabled = true;
+      bool def_ask = false;
+      if (const json::value* d = to.if_contains("default_config"); d && d->is_object()) {
+        const json::value* e = d->as_object().if_contains("enabled");
+        if (e != nullptr && e->is_bool()) def_enabled = e->as_bool();
+        def_ask = askPolicy(d->as_object(), false);
+      }
+      std::map<std::string, BuiltinTool> by_name;
+      for (const char* name : {"bash", "read", "write", "edit", "glob", "grep", "web_fetch"}) {
+        by_name[name] = BuiltinTool{name, def_enabled, def_ask};
+      }
+      if (const json::value* cs = to.if_contains("configs"); cs && cs->is_array()) {
+        for (const json::value& cv : cs->as_array()) {
+          if (!cv.is_object()) continue;
+          const std::string name = str(cv.as_object(), "name");
+          auto it = by_name.find(name);
+          if (it == by_name.end()) continue;
+          const json::value* e = cv.as_object().if_contains("enabled");
+          if (e != nullptr && e->is_bool()) it->second.enabled = e->as_bool();
+          it->second.always_ask = askPolicy(cv.as_object(), def_ask);
+        }
+      }
+      for (const char* name : {"bash", "read", "write", "edit", "glob", "grep", "web_fetch"}) {
+        c.builtin.push_back(by_name[name]);
+      }
+    } else if (type == "custom") {
+      canonical::ToolSpec spec;
+      spec.name = str(to, "name");
+      spec.description = str(to, "description");
+      if (const json::value* s = to.if_contains("input_schema")) {
+        spec.parameters_json = json::serialize(*s);
+      }
+      if (!spec.name.empty()) c.custom.push_back(std::move(spec));
+    }
+  }
+  return c;
+}
+
+ToolPolicy toolPolicy(const AgentConfig& config, std::string_view name) {
+  for (const BuiltinTool& t : config.builtin) {
+    if (t.name == name && t.enabled) return {ToolPolicy::Kind::kBuiltin, t.always_ask};
+  }
+  for (const canonical::ToolSpec& t : config.custom) {
+    if (t.name == name) return {ToolPolicy::Kind::kCustom, false};
+  }
+  return {};
+}
+
+std::vector<canonical::ToolSpec> toolSpecs(const AgentConfig& config) {
+  std::vector<canonical::ToolSpec> out;
+  std::set<std::string> names;
+  for (const sandbox::ToolDefinition& d : sandbox::sandboxToolDefinitions()) {
+    if (toolPolicy(config, d.name).kind != ToolPolicy::Kind::kBuiltin) continue;
+    canonical::ToolSpec s;
+    s.name = d.name;
+    s.description = d.description;
+    s.parameters_json = d.input_schema;
+    names.insert(s.name);
+    out.push_back(std::move(s));
+  }
+  for (const canonical::ToolSpec& t : config.custom) {
+    // A custom tool shadowed by a built-in of the same name would be ambiguous: built-in wins.
+    if (names.insert(t.name).second) out.push_back(t);
+  }
+  return out;
+}
+
+std::string idleStopType(const agents::SessionEvent& event) {
+  json::object p = parseObject(event.payload);
+  const json::value* sr = p.if_contains("stop_reason");
+  if (sr == nullptr || !sr->is_object()) return {};
+  return str(sr->as_object(), "type");
+}
+
+LogView readLog(const std::vector<agents::SessionEvent>& events) {
+  LogView v;
+  for (const agents::SessionEvent& e : events) {
+    if (e.type == "user.message") {
+      if (!v.open) {
+        v.turn_begin = v.effective.size();
+        v.effective.push_back(&e);
+        v.open = true;
+      } else {
+        v.deferred.push_back(&e);
+      }
+      continue;
+    }
+    v.effective.push_back(&e);
+    if (e.type == "session.status_idle" && idleStopType(e) != "requires_action") {
+      v.open = false;
+      if (!v.deferred.empty()) {
+        v.turn_begin = v.effective.size();
+        v.effective.insert(v.effective.end(), v.deferred.begin(), v.deferred.end());
+        v.deferred.clear();
+        v.open = true;
+      }
+    }
+  }
+  return v;
+}
+
+PendingTools pendingTools(const LogView& view, const std::vector<agents::SessionEvent>& events) {
+  PendingTools out;
+  if (!view.open) return out;
+  std::set<std::string> answered;
+  std::map<std::string, const agents::SessionEvent*> confirmations;
+  for (const agents::SessionEvent& e : events) {
+    if (e.type == "agent.tool_result") {
+      answered.insert(str(parseObject(e.payload), "tool_use_id"));
+    } else if (e.type == "user.custom_tool_result") {
+      answered.insert(e.ref_id);
+    } else if (e.type == "user.tool_confirmation") {
+      confirmations.emplace(e.ref_id, &e);
+    }
+  }
+  for (std::size_t i = view.turn_begin; i < view.effective.size(); ++i) {
+    const agents::SessionEvent& e = *view.effective[i];
+    const bool builtin = e.type == "agent.tool_use";
+    if (!builtin && e.type != "agent.custom_tool_use") continue;
+    if (answered.count(e.id) != 0) continue;
+    if (!builtin) {
+      out.waiting.push_back(e.id);
+      continue;
+    }
+    json::object p = parseObject(e.payload);
+    if (str(p, "evaluated_permission") != "ask") {
+      out.runnable.push_back(&e);
+      continue;
+    }
+    auto c = confirmations.find(e.id);
+    if (c == confirmations.end()) {
+      out.waiting.push_back(e.id);
+      continue;
+    }
+    json::object cp = parseObject(c->second->payload);
+    if (str(cp, "result") == "allow") {
+      out.runnable.push_back(&e);
+    } else {
+      std::string msg = str(cp, "deny_message");
+      out.denied.push_back({&e, msg.empty() ? "The user denied this tool use." :
+                                               "The user denied this tool use: " + msg});
+    }
+  }
+  return out;
+}
+
+namespace {
+
+/// One message of the rebuilt conversation and the seq of the event that started it.
+struct Tagged {
+  canonical::Message message;
+  std::int64_t seq = 0;
+  bool user_turn_start = false;  ///< a user.message (a place where the context may be cut)
+};
+
+std::vector<Tagged> conversation(const LogView& view,
+                                 const std::vector<agents::SessionEvent>& events,
+                                 std::int64_t first_kept_seq) {
+  std::map<std::string, json::object> results;
+  for (const agents::SessionEvent& e : events) {
+    if (e.type == "agent.tool_result") {
+      json::object p = parseObject(e.payload);
+      std::string id = str(p, "tool_use_id");
+      results.emplace(std::move(id), std::move(p));
+    } else if (e.type == "user.custom_tool_result") {
+      results.emplace(e.ref_id, parseObject(e.payload));
+    }
+  }
+  std::vector<Tagged> out;
+  Tagged assistant;
+  assistant.message.role = canonical::Role::kAssistant;
+  std::vector<std::string> uses;
+  auto flush = [&] {
+    if (assistant.message.content.empty()) return;
+    out.push_back(std::move(assistant));
+    assistant = Tagged{};
+    assistant.message.role = canonical::Role::kAssistant;
+    if (uses.empty()) return;
+    Tagged res;
+    res.message.role = canonical::Role::kUser;
+    res.seq = out.back().seq;
+    for (const std::string& id : uses) {
+      auto it = results.find(id);
+      if (it != results.end()) {
+        res.message.content.emplace_back(resultBlock(id, it->second));
+      } else {
+        // Interrupted before it ran or was answered: the model must still see a result.
+        canonical::ToolResultBlock missing;
+        missing.tool_use_id = id;
+        missing.is_error = true;
+        missing.content.emplace_back(
+            canonical::TextBlock{"No result: the tool use was interrupted."});
+        res.message.content.emplace_back(std::move(missing));
+      }
+    }
+    uses.clear();
+    out.push_back(std::move(res));
+  };
+  bool keeping = first_kept_seq <= 0;
+  for (const agents::SessionEvent* ep : view.effective) {
+    const agents::SessionEvent& e = *ep;
+    if (!keeping) {
+      if (e.seq != first_kept_seq) continue;
+      keeping = true;
+    }
+    if (e.type == "user.message" || e.type == "system.message") {
+      flush();
+      json::object p = parseObject(e.payload);
+      Tagged t;
+      t.message.role = e.type == "user.message" ? canonical::Role::kUser : canonical::Role::kSystem;
+      t.message.content = contentBlocks(p.if_contains("content"));
+      t.seq = e.seq;
+      t.user_turn_start = e.type == "user.message";
+      if (t.message.content.empty()) continue;
+      out.push_back(std::move(t));
+    } else if (e.type == "span.model_request_start") {
+      flush();
+    } else if (e.type == "agent.message") {
+      json::object p = parseObject(e.payload);
+      if (assistant.message.content.empty()) assistant.seq = e.seq;
+      for (canonical::ContentBlock& b : contentBlocks(p.if_contains("content"))) {
+        assistant.message.content.push_back(std::move(b));
+      }
+    } else if (e.type == "agent.tool_use" || e.type == "agent.custom_tool_use") {
+      json::object p = parseObject(e.payload);
+      if (assistant.message.content.empty()) assistant.seq = e.seq;
+      canonical::ToolUseBlock use;
+      use.id = e.id;
+      use.name = str(p, "name");
+      const json::value* in = p.if_contains("input");
+      use.input_json = in != nullptr && in->is_object() ? json::serialize(*in) : "{}";
+      assistant.message.content.emplace_back(std::move(use));
+      uses.push_back(e.id);
+    }
+  }
+  flush();
+  return out;
+}
+
+}  // namespace
+
+BuiltRequest buildRequest(const AgentConfig& config, const LogView& view,
+                          const std::vector<agents::SessionEvent>& events,
+                          const BuildOptions& options) {
+  BuiltRequest out;
+  canonical::ChatRequest& r = out.request;
+  r.model = config.model;
+  r.door = canonical::Door::kAnthropicMessages;
+  if (!config.system.empty()) r.system.emplace_back(canonical::TextBlock{config.system});
+  r.tools = toolSpecs(config);
+  r.max_tokens = options.max_tokens;
+  if (!config.effort.empty()) r.reasoning.effort = config.effort;
+
+  std::vector<Tagged> msgs = conversation(view, events, options.first_kept_seq);
+  // A compaction point that is no longer a turn start (cannot happen with logs this runtime
+  // wrote) must not lose the conversation: start over from the beginning.
+  if (msgs.empty() && options.first_kept_seq > 0) msgs = conversation(view, events, 0);
+  // The open turn is never dropped: it starts at the last user turn start.
+  std::size_t last_start = 0;
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    if (msgs[i].user_turn_start) last_start = i;
+  }
+  std::size_t first = 0;
+  auto estimate = [&](std::size_t from) {
+    r.messages.clear();
+    for (std::size_t i = from; i < msgs.size(); ++i) r.messages.push_back(msgs[i].message);
+    return api::anthropic::estimateInputTokens(r);
+  };
+  out.estimated_tokens = estimate(first);
+  while (out.estimated_tokens > options.context_token_budget && first < last_start) {
+    std::size_t next = first + 1;
+    while (next < last_start && !msgs[next].user_turn_start) ++next;
+    first = next;
+    out.compacted = true;
+    out.estimated_tokens = estimate(first);
+  }
+  out.first_kept_seq = first < msgs.size() ? msgs[first].seq : options.first_kept_seq;
+  if (!out.compacted) out.first_kept_seq = options.first_kept_seq;
+  return out;
+}
+
+std::string capOutput(std::string text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  std::size_t cut = max_bytes;
+  // Back up to the start of a UTF-8 sequence.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  const std::size_t dropped = text.size() - cut;
+  text.resize(cut);
+  text += "\n[output truncated: " + std::to_string(dropped) + " more bytes dropped]";
+  return text;
+}
+
+}  // namespace basalt::agent_runtime
