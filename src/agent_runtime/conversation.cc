@@ -69,7 +69,8 @@ std::vector<canonical::ContentBlock> contentBlocks(const json::value* content) {
   return out;
 }
 
-canonical::ToolResultBlock resultBlock(const std::string& tool_use_id, const json::object& payload) {
+canonical::ToolResultBlock resultBlock(const std::string& tool_use_id,
+                                       const json::object& payload) {
   canonical::ToolResultBlock r;
   r.tool_use_id = tool_use_id;
   const json::value* e = payload.if_contains("is_error");
@@ -253,8 +254,8 @@ PendingTools pendingTools(const LogView& view, const std::vector<agents::Session
       out.runnable.push_back(&e);
     } else {
       std::string msg = str(cp, "deny_message");
-      out.denied.push_back({&e, msg.empty() ? "The user denied this tool use." :
-                                               "The user denied this tool use: " + msg});
+      out.denied.push_back({&e, msg.empty() ? "The user denied this tool use."
+                                            : "The user denied this tool use: " + msg});
     }
   }
   return out;

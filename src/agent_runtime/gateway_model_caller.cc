@@ -112,8 +112,8 @@ Task<Result<canonical::ChatResponse>> GatewayModelCaller::call(const CallIdentit
     co_return none;
   }
   // The gateway answered in the Messages door's shape: keep its message, map its status back.
-  Error e = api::anthropic::decodeUpstreamError(responder.status, responder.headers,
-                                                responder.body);
+  Error e =
+      api::anthropic::decodeUpstreamError(responder.status, responder.headers, responder.body);
   e.kind = kindOfStatus(responder.status);
   e.upstream_status = responder.status;
   Result<canonical::ChatResponse> failed = std::move(e);

@@ -312,8 +312,8 @@ Result<void> Worker::load() {
   Result<agents::Session> s = store().getSession(root, id_);
   if (!s) return s.error();
   session_ = std::move(*s);
-  Result<agents::AgentVersion> agent = store().getAgent(root, session_.agent_id,
-                                                        session_.agent_version);
+  Result<agents::AgentVersion> agent =
+      store().getAgent(root, session_.agent_id, session_.agent_version);
   if (!agent) return agent.error();
   Result<AgentConfig> config = parseAgentConfig(agent->body);
   if (config) {
@@ -456,11 +456,11 @@ Task<bool> Worker::step() {
     std::vector<NewEvent> results;
     for (const PendingTools::Denied& d : pending.denied) {
       json::array content{json::object{{"type", "text"}, {"text", d.message}}};
-      results.push_back(event("agent.tool_result",
-                              json::object{{"tool_use_id", d.use->id},
-                                           {"content", std::move(content)},
-                                           {"is_error", true}},
-                              d.use->id));
+      results.push_back(event(
+          "agent.tool_result",
+          json::object{
+              {"tool_use_id", d.use->id}, {"content", std::move(content)}, {"is_error", true}},
+          d.use->id));
     }
     if (!ensureRunning()) co_return false;
     append(results);
@@ -489,14 +489,14 @@ Task<bool> Worker::step() {
 
 Task<bool> Worker::callModel(const LogView& view) {
   if (!config_) {
-    append({event("session.error",
-                  json::object{{"error", json::object{{"type", "unknown_error"},
-                                                      {"message", "agent configuration: " +
-                                                                      config_error_},
-                                                      {"retry_status",
-                                                       json::object{{"type", "terminal"}}}}}}),
-            idleEvent(stopReason("retries_exhausted"))},
-           StatusChange{SessionStatus::kIdle, stopReason("retries_exhausted")});
+    append(
+        {event("session.error",
+               json::object{
+                   {"error", json::object{{"type", "unknown_error"},
+                                          {"message", "agent configuration: " + config_error_},
+                                          {"retry_status", json::object{{"type", "terminal"}}}}}}),
+         idleEvent(stopReason("retries_exhausted"))},
+        StatusChange{SessionStatus::kIdle, stopReason("retries_exhausted")});
     co_return !broken_;
   }
   json::object usage = parseObject(session_.usage);
@@ -535,10 +535,10 @@ Task<bool> Worker::callModel(const LogView& view) {
     }
   }
   if (!open_span.empty()) {
-    pre.push_back(event("span.model_request_end",
-                        json::object{{"model_request_start_id", open_span},
-                                     {"is_error", true},
-                                     {"model_usage", modelUsage({})}}));
+    pre.push_back(
+        event("span.model_request_end", json::object{{"model_request_start_id", open_span},
+                                                     {"is_error", true},
+                                                     {"model_usage", modelUsage({})}}));
   }
   BuildOptions bo;
   bo.max_tokens = rt_.opts.max_tokens;
@@ -561,10 +561,9 @@ Task<bool> Worker::callModel(const LogView& view) {
   if (lease_lost_) co_return false;
   if (!response) {
     std::vector<NewEvent> evs;
-    evs.push_back(event("span.model_request_end",
-                        json::object{{"model_request_start_id", start_id},
-                                     {"is_error", true},
-                                     {"model_usage", modelUsage({})}}));
+    evs.push_back(event("span.model_request_end", json::object{{"model_request_start_id", start_id},
+                                                               {"is_error", true},
+                                                               {"model_usage", modelUsage({})}}));
     addActive(seconds);
     if (response.error().kind == ErrorKind::kCancelled) {
       // Interrupted: the next step sees the queued user.interrupt and idles the session.
@@ -605,19 +604,19 @@ Task<bool> Worker::callModel(const LogView& view) {
         const bool ask = policy.kind == ToolPolicy::Kind::kBuiltin && policy.ask;
         evs.push_back(event(
             "agent.tool_use",
-            json::object{{"name", u->name},
-                         {"input", std::move(input)},
-                         {"evaluated_permission", ask ? "ask" : "allow"},
-                         {"evaluation",
-                          json::object{{"type", ask ? "always_ask" : "always_allow"}}}}));
+            json::object{
+                {"name", u->name},
+                {"input", std::move(input)},
+                {"evaluated_permission", ask ? "ask" : "allow"},
+                {"evaluation", json::object{{"type", ask ? "always_ask" : "always_allow"}}}}));
       }
     }
   }
   flushText();
-  evs.push_back(event("span.model_request_end",
-                      json::object{{"model_request_start_id", start_id},
-                                   {"is_error", false},
-                                   {"model_usage", modelUsage(response->usage)}}));
+  evs.push_back(
+      event("span.model_request_end", json::object{{"model_request_start_id", start_id},
+                                                   {"is_error", false},
+                                                   {"model_usage", modelUsage(response->usage)}}));
   std::optional<StatusChange> status;
   if (!tool_uses) {
     const bool refused = response->stop_reason == canonical::StopReason::kRefusal ||
@@ -633,7 +632,8 @@ Task<bool> Worker::callModel(const LogView& view) {
 
 Task<Result<canonical::ChatResponse>> Worker::modelCall(canonical::ChatRequest request) {
   using namespace asio::experimental::awaitable_operators;
-  Task<Result<canonical::ChatResponse>> call = rt_.ports.models->call(identity_, std::move(request));
+  Task<Result<canonical::ChatResponse>> call =
+      rt_.ports.models->call(identity_, std::move(request));
   Task<void> stop = waitInterrupt();
   auto both = std::move(call) || std::move(stop);
   std::variant<Result<canonical::ChatResponse>, std::monostate> r = co_await std::move(both);
@@ -666,8 +666,7 @@ Task<void> Worker::runTool(SessionEvent use) {
   } else {
     perimeter::AuthzResult authz{true, "Allow", {}, -1};
     if (rt_.ports.authorize_tool) {
-      const std::string arn =
-          agents::agentsArn(rt_.opts.region, session_.owner_id, "tool", name);
+      const std::string arn = agents::agentsArn(rt_.opts.region, session_.owner_id, "tool", name);
       authz = rt_.ports.authorize_tool(identity_.caller, "agents:ExecuteTool", arn);
     }
     Result<void> audited = co_await auditTool(name, use.id, authz);
@@ -694,11 +693,11 @@ Task<void> Worker::runTool(SessionEvent use) {
   json::array content{json::object{
       {"type", "text"},
       {"text", capOutput(std::move(outcome.content), rt_.opts.max_tool_output_bytes)}}};
-  append({event("agent.tool_result",
-                json::object{{"tool_use_id", use.id},
-                             {"content", std::move(content)},
-                             {"is_error", outcome.is_error}},
-                use.id)});
+  append({event(
+      "agent.tool_result",
+      json::object{
+          {"tool_use_id", use.id}, {"content", std::move(content)}, {"is_error", outcome.is_error}},
+      use.id)});
 }
 
 Task<Result<void>> Worker::auditTool(const std::string& tool, const std::string& use_id,
@@ -792,8 +791,8 @@ void Worker::syncIn(MemoryMount& m) {
     if (page->next_page.empty()) break;
     opts.page = page->next_page;
   }
-  if (Result<void> r = sandbox::writeTree(m.dir, files, sandbox_->fileOwnerUid(),
-                                          sandbox_->fileOwnerGid());
+  if (Result<void> r =
+          sandbox::writeTree(m.dir, files, sandbox_->fileOwnerUid(), sandbox_->fileOwnerGid());
       !r) {
     log::warn("agent session {}: memory store {}: {}", id_, m.store_id, r.error().message);
   }
@@ -824,16 +823,16 @@ std::string Worker::syncOut(MemoryMount& m) {
           access, m.store_id, m.ids[f.path], f.content, std::nullopt, std::nullopt, actor);
       if (!changed) r = changed.error();
     }
-    if (!r) notes += "[memory " + m.sandbox_path + "/" + f.path + ": not saved: " +
-                     r.error().message + "]\n";
+    if (!r)
+      notes +=
+          "[memory " + m.sandbox_path + "/" + f.path + ": not saved: " + r.error().message + "]\n";
   }
   for (const auto& [path, content] : m.written) {
     if (seen.count(path) != 0) continue;
-    if (Result<void> r =
-            store().deleteMemory(access, m.store_id, m.ids[path], std::nullopt, actor);
+    if (Result<void> r = store().deleteMemory(access, m.store_id, m.ids[path], std::nullopt, actor);
         !r) {
-      notes += "[memory " + m.sandbox_path + "/" + path + ": not deleted: " +
-               r.error().message + "]\n";
+      notes +=
+          "[memory " + m.sandbox_path + "/" + path + ": not deleted: " + r.error().message + "]\n";
     }
   }
   for (const std::string& s : snap->skipped) {
@@ -924,7 +923,9 @@ Task<void> Runtime::Impl::reaperLoop() {
 Runtime::Runtime(RuntimePorts ports, RuntimeOptions options)
     : impl_(std::make_unique<Impl>(std::move(ports), std::move(options))) {}
 
-Runtime::~Runtime() { stop(); }
+Runtime::~Runtime() {
+  stop();
+}
 
 void Runtime::start() {
   if (impl_->started) return;
@@ -955,6 +956,8 @@ void Runtime::reapNow() {
   asio::post(impl_->io, [impl = impl_.get()] { impl->reap(); });
 }
 
-const std::string& Runtime::holderId() const { return impl_->holder; }
+const std::string& Runtime::holderId() const {
+  return impl_->holder;
+}
 
 }  // namespace basalt::agent_runtime

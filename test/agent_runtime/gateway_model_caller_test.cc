@@ -5,9 +5,9 @@
 #include "basalt/pipeline/gateway.h"
 #include "basalt/providers/provider.h"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 #include <deque>
 #include <optional>

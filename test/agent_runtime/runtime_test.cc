@@ -2,21 +2,24 @@
 
 #include "basalt/agent_runtime/conversation.h"
 #include "basalt/agents/agent_store.h"
+#include "basalt/audit/audit_event.h"
+#include "basalt/audit/audit_sink.h"
 #include "basalt/sandbox/sandbox.h"
 #include "storage/temp_dir.h"
 
+#include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
-#include <sys/stat.h>
 
 #include <condition_variable>
 #include <deque>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <sstream>
 
@@ -104,6 +107,27 @@ class FakeModel final : public ModelCaller {
   std::vector<CallIdentity> identities;
 };
 
+/// Records audit events; can be told to fail (the audit log is unavailable).
+class RecordingAudit final : public audit::AuditSink {
+ public:
+  void append(audit::AuditEvent event, audit::AppendCallback done) override {
+    std::unique_lock lock(mu);
+    if (failing) {
+      lock.unlock();
+      done(Error{ErrorKind::kUpstreamUnavailable, "disk full", {}, "audit_unavailable"});
+      return;
+    }
+    events.push_back(std::move(event));
+    const auto n = events.size();
+    lock.unlock();
+    done(static_cast<std::uint64_t>(n));
+  }
+  bool healthy() const override { return !failing; }
+  std::mutex mu;
+  std::vector<audit::AuditEvent> events;
+  bool failing = false;
+};
+
 std::string textOf(const canonical::Message& m) {
   std::string out;
   for (const auto& b : m.content) {
@@ -112,9 +136,13 @@ std::string textOf(const canonical::Message& m) {
   return out;
 }
 
-json::object payloadOf(const SessionEvent& e) { return json::parse(e.payload).as_object(); }
+json::object payloadOf(const SessionEvent& e) {
+  return json::parse(e.payload).as_object();
+}
 
-std::string str(const json::value& v) { return v.is_string() ? std::string(v.as_string()) : "?"; }
+std::string str(const json::value& v) {
+  return v.is_string() ? std::string(v.as_string()) : "?";
+}
 
 class RuntimeTest : public ::testing::Test {
  protected:
@@ -149,6 +177,7 @@ class RuntimeTest : public ::testing::Test {
     ports.store = store_.get();
     ports.models = &model_;
     ports.authorize_tool = authorize_;
+    ports.audit = audit_;
     runtime_ = std::make_unique<Runtime>(ports, options_);
     runtime_->start();
   }
@@ -164,8 +193,8 @@ class RuntimeTest : public ::testing::Test {
   static NewEvent userMessage(const std::string& text) {
     NewEvent e;
     e.type = "user.message";
-    e.payload = json::serialize(json::object{
-        {"content", json::array{json::object{{"type", "text"}, {"text", text}}}}});
+    e.payload = json::serialize(
+        json::object{{"content", json::array{json::object{{"type", "text"}, {"text", text}}}}});
     return e;
   }
 
@@ -226,7 +255,8 @@ class RuntimeTest : public ::testing::Test {
         log += e.type + (e.processed_at_ms ? "" : " (queued)") + " " + e.payload + "\n";
       }
       ADD_FAILURE() << "status " << agents::statusName(s.status) << " stop " << s.stop_reason
-                    << " lease '" << s.lease_holder << "'\n" << log;
+                    << " lease '" << s.lease_holder << "'\n"
+                    << log;
     }
     return ok;
   }
@@ -290,6 +320,7 @@ class RuntimeTest : public ::testing::Test {
   FakeModel model_;
   RuntimeOptions options_;
   ToolAuthorizer authorize_;
+  audit::AuditSink* audit_ = nullptr;
   std::unique_ptr<Runtime> runtime_;
   Access alice_{"alice", false};
   std::mutex mu_;
@@ -304,9 +335,9 @@ TEST_F(RuntimeTest, AConversationTurnIsLoggedInOrder) {
   const std::string id = session(agent("[]"), "Hi, I am Alice");
   ASSERT_TRUE(waitIdle(id, "end_turn"));
 
-  std::vector<std::string> expected{"user.message",          "session.status_running",
-                                    "span.model_request_start", "agent.message",
-                                    "span.model_request_end", "session.status_idle"};
+  std::vector<std::string> expected{
+      "user.message",  "session.status_running", "span.model_request_start",
+      "agent.message", "span.model_request_end", "session.status_idle"};
   EXPECT_EQ(types(id), expected);
   std::vector<SessionEvent> evs = events(id);
   for (const SessionEvent& e : evs) EXPECT_TRUE(e.processed_at_ms.has_value()) << e.type;
@@ -386,10 +417,10 @@ TEST_F(RuntimeTest, AlwaysAskWaitsForConfirmationThenRunsOrDenies) {
   model_.script.push_back(toolUse("write", R"({"file_path":"/workspace/b.txt","content":"B"})"));
   model_.script.push_back(text("Done."));
   startRuntime();
-  const std::string id = session(
-      agent(R"([{"type":"agent_toolset_20260401",)"
-            R"("default_config":{"permission_policy":{"type":"always_ask"}}}])"),
-      "Write two files");
+  const std::string id =
+      session(agent(R"([{"type":"agent_toolset_20260401",)"
+                    R"("default_config":{"permission_policy":{"type":"always_ask"}}}])"),
+              "Write two files");
   ASSERT_TRUE(waitIdle(id, "requires_action", 1));
   std::vector<SessionEvent> log1 = events(id);
   const SessionEvent* first = find(log1, "agent.tool_use");
@@ -443,6 +474,43 @@ TEST_F(RuntimeTest, ToolDeniedByPolicyIsAnErrorResult) {
   EXPECT_FALSE(std::filesystem::exists(workspace(id) / "x.txt"));
 }
 
+TEST_F(RuntimeTest, ToolExecutionsAreAuditedAndFailClosed) {
+  RecordingAudit sink;
+  audit_ = &sink;
+  model_.script.push_back(toolUse("write", R"({"file_path":"/workspace/y.txt","content":"Y"})"));
+  model_.script.push_back(toolUse("write", R"({"file_path":"/workspace/z.txt","content":"Z"})"));
+  model_.script.push_back(text("Done."));
+  startRuntime();
+  const std::string agent_id =
+      agent(R"([{"type":"agent_toolset_20260401",)"
+            R"("default_config":{"permission_policy":{"type":"always_ask"}}}])");
+  const std::string id = session(agent_id, "Write y then z");
+  ASSERT_TRUE(waitIdle(id, "requires_action", 1));
+  send(id, confirmation(find(events(id), "agent.tool_use")->id, true));
+  ASSERT_TRUE(waitIdle(id, "requires_action", 2));
+  EXPECT_EQ(slurp(workspace(id) / "y.txt"), "Y");
+  {
+    std::lock_guard lock(sink.mu);
+    ASSERT_EQ(sink.events.size(), 1U);
+    const audit::AuditEvent& ev = sink.events[0];
+    EXPECT_EQ(ev.event_name, "ExecuteTool");
+    EXPECT_EQ(ev.user_identity.principal_id, "alice");
+    std::map<std::string, std::string> extra(ev.request_parameters.extra.begin(),
+                                             ev.request_parameters.extra.end());
+    EXPECT_EQ(extra["agentId"], agent_id);
+    EXPECT_EQ(extra["sessionId"], id);
+    EXPECT_EQ(extra["tool"], "write");
+    sink.failing = true;
+  }
+  // The audit log fails: the second write does not happen.
+  send(id, confirmation(find(events(id), "agent.tool_use", 1)->id, true));
+  ASSERT_TRUE(waitIdle(id, "end_turn"));
+  EXPECT_FALSE(std::filesystem::exists(workspace(id) / "z.txt"));
+  json::object r = payloadOf(*find(events(id), "agent.tool_result", 1));
+  EXPECT_EQ(r.at("is_error"), true);
+  EXPECT_NE(json::serialize(r).find("audit"), std::string::npos);
+}
+
 TEST_F(RuntimeTest, BashWritesAFileInTheWorkspace) {
   if (!bwrapUsable()) GTEST_SKIP() << "bubblewrap is not usable here";
   model_.script.push_back(toolUse("bash", R"({"command":"echo hello > out.txt && cat out.txt"})"));
@@ -455,9 +523,9 @@ TEST_F(RuntimeTest, BashWritesAFileInTheWorkspace) {
   EXPECT_EQ(r.at("is_error"), false);
   EXPECT_NE(json::serialize(r).find("hello"), std::string::npos);
   std::vector<std::string> expected{
-      "user.message",          "session.status_running", "span.model_request_start",
-      "agent.message",         "agent.tool_use",         "span.model_request_end",
-      "agent.tool_result",     "span.model_request_start", "agent.message",
+      "user.message",           "session.status_running",   "span.model_request_start",
+      "agent.message",          "agent.tool_use",           "span.model_request_end",
+      "agent.tool_result",      "span.model_request_start", "agent.message",
       "span.model_request_end", "session.status_idle"};
   EXPECT_EQ(types(id), expected);
 }
@@ -548,7 +616,7 @@ TEST_F(RuntimeTest, RestartWithAnExpiredLeaseResumesWithoutRerunningAnsweredTool
   startRuntime();  // start() reaps
   ASSERT_TRUE(waitIdle(id, "end_turn"));
   EXPECT_FALSE(std::filesystem::exists(workspace(id) / "a.txt"));  // answered: not re-run
-  EXPECT_EQ(slurp(workspace(id) / "b.txt"), "B");                 // unanswered: run now
+  EXPECT_EQ(slurp(workspace(id) / "b.txt"), "B");                  // unanswered: run now
   std::vector<SessionEvent> evs = events(id);
   EXPECT_NE(find(evs, "session.status_rescheduled"), nullptr);
   int results = 0;
@@ -611,9 +679,9 @@ TEST_F(RuntimeTest, MessageSentWhileRunningIsHandledAfterTheTurn) {
   NewEvent result;
   result.type = "user.custom_tool_result";
   result.ref_id = use_id;
-  result.payload = json::serialize(json::object{
-      {"custom_tool_use_id", use_id},
-      {"content", json::array{json::object{{"type", "text"}, {"text", "got"}}}}});
+  result.payload = json::serialize(
+      json::object{{"custom_tool_use_id", use_id},
+                   {"content", json::array{json::object{{"type", "text"}, {"text", "got"}}}}});
   send(id, result);
   ASSERT_TRUE(waitIdle(id, "end_turn", 3));
   ASSERT_EQ(model_.calls(), 3U);
@@ -633,9 +701,8 @@ TEST_F(RuntimeTest, MemoryStoreIsMountedAndChangesBecomeVersions) {
       toolUse("write", R"({"file_path":"/mnt/memory/notes/done.md","content":"milk bought"})"));
   model_.script.push_back(text("Noted."));
   startRuntime();
-  const std::string body =
-      R"({"resources":[{"type":"memory_store","memory_store_id":")" + ms->id +
-      R"(","access":"read_write","mount_path":"/mnt/memory/notes"}]})";
+  const std::string body = R"({"resources":[{"type":"memory_store","memory_store_id":")" + ms->id +
+                           R"(","access":"read_write","mount_path":"/mnt/memory/notes"}]})";
   const std::string id = session(agent(R"([{"type":"agent_toolset_20260401"}])"), "Notes?", body);
   ASSERT_TRUE(waitIdle(id, "end_turn"));
   json::object read = payloadOf(*find(events(id), "agent.tool_result", 0));
@@ -688,7 +755,9 @@ TEST(ConversationTest, DeferredMessagesFollowTheTurnClose) {
 }
 
 TEST(ConversationTest, CapOutputCutsOnACharacterBoundary) {
-  std::string s = "ab\xC3\xA9" "cd";  // "abécd"
+  std::string s =
+      "ab\xC3\xA9"
+      "cd";  // "abécd"
   std::string capped = capOutput(s, 3);
   EXPECT_EQ(capped.substr(0, 2), "ab");
   EXPECT_NE(capped.find("truncated"), std::string::npos);

@@ -60,8 +60,8 @@ std::vector<canonical::ToolSpec> toolSpecs(const AgentConfig& config);
 struct LogView {
   /// Events in conversation order (deferred user messages moved after their turn's close).
   std::vector<const agents::SessionEvent*> effective;
-  bool open = false;            ///< a turn is in progress (or waiting on the user)
-  std::size_t turn_begin = 0;   ///< index in `effective` of the open (or last) turn's start
+  bool open = false;           ///< a turn is in progress (or waiting on the user)
+  std::size_t turn_begin = 0;  ///< index in `effective` of the open (or last) turn's start
   /// user.message events sent during the open turn, waiting for it to close.
   std::vector<const agents::SessionEvent*> deferred;
 };
