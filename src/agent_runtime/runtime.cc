@@ -229,6 +229,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::vector<SessionEvent> log_;
   std::int64_t last_seq_ = 0;
 
+  std::string owner_id_;  ///< set once by load(): read by execute() on the pool
+
   // Touched only by execute() on the pool (one tool at a time per session).
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::vector<MemoryMount> mounts_;
@@ -312,6 +314,7 @@ Result<void> Worker::load() {
   Result<agents::Session> s = store().getSession(root, id_);
   if (!s) return s.error();
   session_ = std::move(*s);
+  owner_id_ = session_.owner_id;
   Result<agents::AgentVersion> agent =
       store().getAgent(root, session_.agent_id, session_.agent_version);
   if (!agent) return agent.error();
@@ -766,7 +769,7 @@ sandbox::ToolOutcome Worker::execute(const std::string& name, const std::string&
 
 /// Copies the memory store's current memories into its mount directory.
 void Worker::syncIn(MemoryMount& m) {
-  const agents::Access access{session_.owner_id, session_.owner_id == "root"};
+  const agents::Access access{owner_id_, owner_id_ == "root"};
   std::vector<sandbox::TreeFile> files;
   m.written.clear();
   m.ids.clear();
@@ -804,7 +807,7 @@ std::string Worker::syncOut(MemoryMount& m) {
   if (m.read_only) return {};
   Result<sandbox::TreeSnapshot> snap = sandbox::readTree(m.dir);
   if (!snap) return "[memory " + m.sandbox_path + ": not saved: " + snap.error().message + "]\n";
-  const agents::Access access{session_.owner_id, session_.owner_id == "root"};
+  const agents::Access access{owner_id_, owner_id_ == "root"};
   const std::string actor =
       json::serialize(json::object{{"type", "session_actor"}, {"session_id", id_}});
   std::string notes;
@@ -946,6 +949,9 @@ void Runtime::stop() {
   for (auto& [id, w] : impl_->workers) w->cancelTool();
   impl_->pool.stop();
   impl_->pool.join();
+  // Workers now live only in the coroutine frames the io_context still holds; they go with it
+  // (before the services their timers use).
+  impl_->workers.clear();
 }
 
 void Runtime::eventsAppended(const std::string& session_id) {
