@@ -146,6 +146,7 @@ struct Runtime::Impl {
   void onEvents(const std::string& id);
   void spawn(const std::string& id, bool rescheduled);
   void reap();
+  void resumeQueued();
   Task<void> reaperLoop();
 
   RuntimePorts ports;
@@ -914,7 +915,31 @@ void Runtime::Impl::reap() {
   }
 }
 
+void Runtime::Impl::resumeQueued() {
+  // An idle session whose user events were persisted but whose wake-up was lost (the process
+  // died between the commit and eventsAppended) would otherwise wait for the next event.
+  agents::ListOptions o;
+  o.limit = 100;
+  agents::AgentStore::SessionFilter idle;
+  idle.statuses.push_back(SessionStatus::kIdle);
+  for (int pages = 0; pages < 10'000; ++pages) {
+    Result<agents::Page<agents::Session>> page =
+        store().listSessions(agents::Access::rootAccess(), o, idle);
+    if (!page) {
+      log::warn("agent runtime: startup scan: {}", page.error().message);
+      return;
+    }
+    for (const agents::Session& s : page->items) {
+      Result<std::vector<SessionEvent>> queued = store().queuedEvents(s.id);
+      if (queued && !queued->empty() && workers.count(s.id) == 0) spawn(s.id, false);
+    }
+    if (page->next_page.empty()) return;
+    o.page = page->next_page;
+  }
+}
+
 Task<void> Runtime::Impl::reaperLoop() {
+  resumeQueued();
   for (;;) {
     reap();
     reap_timer->expires_after(opts.reap_interval);

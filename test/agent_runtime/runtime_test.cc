@@ -632,6 +632,15 @@ TEST_F(RuntimeTest, RestartWithAnExpiredLeaseResumesWithoutRerunningAnsweredTool
   EXPECT_EQ(std::get<canonical::ToolResultBlock>(req.messages[2].content[1]).tool_use_id, use_b);
 }
 
+TEST_F(RuntimeTest, StartPicksUpIdleSessionsWithQueuedEvents) {
+  // Persisted while no runtime was listening (the wake-up was lost).
+  model_.script.push_back(text("Answered after the restart."));
+  const std::string id = session(agent("[]"), "Anyone there?");
+  startRuntime();
+  ASSERT_TRUE(waitIdle(id, "end_turn"));
+  EXPECT_EQ(model_.calls(), 1U);
+}
+
 TEST_F(RuntimeTest, TokenBudgetEndsTheRun) {
   options_.max_session_tokens = 100;
   model_.script.push_back(

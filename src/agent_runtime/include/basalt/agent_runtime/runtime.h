@@ -86,8 +86,9 @@ class Runtime final : public agents::SessionDriver {
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  /// Starts the runtime's thread, reaps sessions left running by a dead holder, and keeps
-  /// reaping every reap_interval.
+  /// Starts the runtime's thread, resumes idle sessions that have queued user events (a lost
+  /// wake-up), reaps sessions left running by a dead holder, and keeps reaping every
+  /// reap_interval.
   void start();
   /// Cancels running tools, stops the thread. Leases are not released: they expire and the
   /// sessions are resumed by the next runtime (as after a crash).
