@@ -1,6 +1,8 @@
 #include "basalt/app/application.h"
 
 #include "basalt/admin/admin_api.h"
+#include "basalt/agent_runtime/model_caller.h"
+#include "basalt/agent_runtime/runtime.h"
 #include "basalt/agents/agent_store.h"
 #include "basalt/agents/agents_api.h"
 #include "basalt/agents/event_hub.h"
@@ -49,6 +51,9 @@ struct Application::Parts {
   std::unique_ptr<canonical::DoorCodec> converse_codec;
   std::unique_ptr<canonical::DoorCodec> invoke_codec;
   std::unique_ptr<pipeline::Gateway> gateway;
+  // After the gateway: the runtime calls models through it, so it stops (is destroyed) first.
+  std::unique_ptr<agent_runtime::GatewayModelCaller> agent_models;
+  std::unique_ptr<agent_runtime::Runtime> agent_runtime;
   pipeline::Router router;
   std::unique_ptr<server::Server> server;
 };
@@ -205,9 +210,47 @@ Result<std::unique_ptr<Application>> Application::build(config::SettingsPtr sett
   governance.audit = p.audit_sink.get();
   p.gateway = std::make_unique<pipeline::Gateway>(settings, std::move(providers),
                                                   std::move(*models), governance);
+  if (p.agents) buildAgentRuntime(p);
   registerRoutes(p);
   p.server = std::make_unique<server::Server>(settings->server, p.router);
   return app;
+}
+
+void Application::buildAgentRuntime(Parts& p) {
+  const config::AgentsSettings& settings = p.settings->agents;
+  agent_runtime::GatewayModelCallerOptions caller_options;
+  caller_options.max_tokens_default = settings.max_tokens;
+  p.agent_models =
+      std::make_unique<agent_runtime::GatewayModelCaller>(*p.gateway, caller_options);
+
+  agent_runtime::RuntimeOptions options;
+  options.sandbox_root = p.settings->data_dir + "/sandboxes";
+  options.lease_ttl = std::chrono::milliseconds(settings.lease_ms);
+  options.reap_interval = std::chrono::milliseconds(settings.reap_interval_ms);
+  options.max_session_tokens = settings.max_session_tokens;
+  options.context_token_budget = settings.context_token_budget;
+  options.max_tokens = settings.max_tokens;
+  options.tool_threads = settings.tool_threads;
+  options.region = p.settings->server.region;
+  options.sandbox_limits.wall_timeout = std::chrono::milliseconds(settings.tool_timeout_ms);
+
+  agent_runtime::RuntimePorts ports;
+  ports.store = p.agent_store.get();
+  ports.models = p.agent_models.get();
+  ports.audit = p.audit_sink.get();
+  const perimeter::Perimeter& perimeter = *p.perimeter;
+  ports.authorize_tool = [&perimeter](const perimeter::Caller& caller, std::string_view action,
+                                      std::string_view resource) {
+    // A tool call has no HTTP request of its own: conditions see the server's loopback origin.
+    HttpRequest origin;
+    origin.remote_ip = "127.0.0.1";
+    return perimeter.authorize(caller, action, resource, origin);
+  };
+  ports.resolve_caller = [&perimeter](const std::string& principal_id) {
+    return perimeter.callerFor(principal_id);
+  };
+  p.agent_runtime = std::make_unique<agent_runtime::Runtime>(std::move(ports), options);
+  p.agents->driver = p.agent_runtime.get();
 }
 
 void Application::registerRoutes(Parts& p) {
@@ -337,7 +380,12 @@ Task<void> Application::countTokens(Parts& p, HttpRequest& req, Responder& res) 
   co_await sendJson(res, 200, api::anthropic::encodeCountTokens(*chat));
 }
 
-Result<void> Application::start() { return parts_->server->start(); }
+Result<void> Application::start() {
+  Result<void> started = parts_->server->start();
+  // Sessions left running by a previous process resume once the server can serve their events.
+  if (started && parts_->agent_runtime) parts_->agent_runtime->start();
+  return started;
+}
 
 std::string Application::boundAddress() const { return parts_->server->boundAddress(); }
 
@@ -346,10 +394,13 @@ void Application::runUntilSignal() { parts_->server->runUntilSignal(); }
 void Application::stop() {
   parts_->server->stop();
   parts_->server->wait();
+  if (parts_->agent_runtime) parts_->agent_runtime->stop();
 }
 
 Application::~Application() {
-  // In-flight calls are drained by the server; then the audit writer seals the chain head.
+  // The agent runtime stops first (its sessions keep their leases and resume in the next
+  // process); in-flight calls were drained by the server; then the audit writer seals the head.
+  if (parts_ && parts_->agent_runtime) parts_->agent_runtime->stop();
   if (parts_ && parts_->audit_sink) parts_->audit_sink->close();
 }
 

@@ -31,6 +31,8 @@ class Application {
   /// Opens the store and audit log, loads the secrets and builds identity, quota and
   /// guardrails (the perimeter every request passes).
   static Result<void> buildPerimeter(Parts& parts);
+  /// The managed-agents runtime: model calls through the gateway, tools in the sandbox.
+  static void buildAgentRuntime(Parts& parts);
   /// Registers the HTTP surface of `basalt serve` on parts.router.
   static void registerRoutes(Parts& parts);
   /// POST /model/{modelId}/converse[-stream] and /invoke[-with-response-stream] (Bedrock Runtime).
