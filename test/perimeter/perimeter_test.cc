@@ -181,7 +181,7 @@ TEST_F(PerimeterTest, CallerForAPrincipalCarriesItsGroupsAndPolicies) {
   EXPECT_EQ(caller->groups, std::vector<std::string>{"engineers"});
   EXPECT_EQ(caller->auth, "session");
   EXPECT_FALSE(caller->root);
-  EXPECT_TRUE(perimeter_->authorize(*caller, "bedrock:InvokeModel", perimeter_->modelArn("m"),
+  EXPECT_TRUE(perimeter_->authorize(*caller, "bedrock:InvokeModel", perimeter_->modelArn("gpt-m"),
                                     bearer(key))
                   .allowed);
 
