@@ -100,19 +100,30 @@ def mock_stats(mock):
     return json.loads(body)
 
 
+# The [[providers]] lines of each provider type for a mock-upstream at `address` (the mock
+# speaks every vendor's API on one port).
+PROVIDER_TOML = {
+    "openai": lambda a: ['type = "openai"', f'base_url = "http://{a}/v1"'],
+    "anthropic": lambda a: ['type = "anthropic"', f'base_url = "http://{a}"'],
+    "bedrock": lambda a: ['type = "bedrock"', 'region = "us-east-1"', f'base_url = "http://{a}"'],
+}
+
+
 def start_gateway(providers, models, server_extra="", routing=""):
     """Writes a basalt.toml with the given [[providers]]/[[models]] TOML and starts `serve`.
 
-    providers: list of (name, mock Process); models: raw TOML for [[models]] entries.
+    providers: list of (name, mock Process[, provider type]) — type "openai" by default, or a
+    PROVIDER_TOML key; models: raw TOML for [[models]] entries.
     """
     tmp = tempfile.mkdtemp(prefix="basalt-it-")
     lines = [f'data_dir = "{tmp}/data"', "[server]", 'listen = "127.0.0.1:0"', "threads = 2",
              server_extra]
     if routing:
         lines += ["[routing]", routing]
-    for name, mock in providers:
-        lines += ["[[providers]]", f'name = "{name}"', 'type = "openai"',
-                  f'base_url = "http://{mock.address}/v1"']
+    for entry in providers:
+        name, mock = entry[0], entry[1]
+        kind = entry[2] if len(entry) > 2 else "openai"
+        lines += ["[[providers]]", f'name = "{name}"'] + PROVIDER_TOML[kind](mock.address)
     lines.append(models)
     path = os.path.join(tmp, "basalt.toml")
     with open(path, "w") as f:

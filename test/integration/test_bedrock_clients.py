@@ -49,10 +49,12 @@ def user(text):
 
 @unittest.skipIf(boto3 is None, "boto3 is not importable on this machine")
 class Boto3BedrockTest(unittest.TestCase):
+    PROVIDER = "openai"  # the provider type behind the Bedrock door
+
     @classmethod
     def setUpClass(cls):
         cls.mock = start_mock()
-        cls.gw = start_gateway([("mock", cls.mock)], single_route_model(MODEL))
+        cls.gw = start_gateway([("mock", cls.mock, cls.PROVIDER)], single_route_model(MODEL))
         cls.tmp = tempfile.mkdtemp(prefix="basalt-bedrock-it-")
         cls.policy = unique("invoke")
         path = os.path.join(cls.tmp, "allow.json")
@@ -110,8 +112,10 @@ class Boto3BedrockTest(unittest.TestCase):
         self.assertEqual(usage["outputTokens"], 4)
         self.assertEqual(usage["totalTokens"], usage["inputTokens"] + usage["outputTokens"])
         self.assertIn("latencyMs", out["metrics"])
-        # The request reached the OpenAI-speaking mock as a chat completion.
-        self.assertGreaterEqual(mock_stats(self.mock)["by_path"].get("/v1/chat/completions", 0), 1)
+        # The request reached the mock in the provider's own wire format.
+        upstream_path = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages",
+                         "bedrock": "/model/mock-model/converse"}[self.PROVIDER]
+        self.assertGreaterEqual(mock_stats(self.mock)["by_path"].get(upstream_path, 0), 1)
 
     def test_converse_with_url_encoded_arn_model_id(self):
         # botocore percent-encodes the ARN's ':' and '/' in the path; it is signed that way too.
@@ -169,12 +173,19 @@ class Boto3BedrockTest(unittest.TestCase):
         self.assertEqual(second["stopReason"], "end_turn")
         self.assertEqual(second["output"]["message"]["content"],
                          [{"text": "Tool result: sunny, 21C"}])
-        # The upstream saw the tool result as an OpenAI tool message answering that call.
+        # The upstream saw the tool result answering that call, in its own format.
         status, _, body = self.mock.request("GET", "/mock/last-request")
         self.assertEqual(status, 200)
-        upstream = json.loads(body)["body"]
-        self.assertEqual(upstream["messages"][-1]["role"], "tool")
-        self.assertEqual(upstream["messages"][-1]["tool_call_id"], uses[0]["toolUseId"])
+        last = json.loads(body)["body"]["messages"][-1]
+        if self.PROVIDER == "openai":
+            self.assertEqual(last["role"], "tool")
+            self.assertEqual(last["tool_call_id"], uses[0]["toolUseId"])
+        elif self.PROVIDER == "anthropic":
+            self.assertEqual(last["role"], "user")
+            self.assertEqual(last["content"][0]["type"], "tool_result")
+            self.assertTrue(last["content"][0]["tool_use_id"])
+        else:
+            self.assertEqual(last["content"][0]["toolResult"]["toolUseId"], uses[0]["toolUseId"])
 
     def test_converse_stream_tool_use(self):
         messages = user('weather?\n#mock tool=get_weather args={"city":"Oslo"}')
@@ -266,6 +277,17 @@ class Boto3BedrockTest(unittest.TestCase):
             with self.assertRaises(ClientError) as ctx:
                 client.converse(modelId=MODEL, messages=user("hi"))
         self.assertClientError(ctx, "UnrecognizedClientException", 401)
+
+
+class Boto3BedrockOverAnthropicTest(Boto3BedrockTest):
+    """The same client tests with an Anthropic provider behind the Bedrock door."""
+    PROVIDER = "anthropic"
+
+
+class Boto3BedrockOverBedrockTest(Boto3BedrockTest):
+    """And with a Bedrock provider (SigV4 outbound, event-stream decoded and re-encoded)."""
+    PROVIDER = "bedrock"
+
 
 if __name__ == "__main__":
     unittest.main()
