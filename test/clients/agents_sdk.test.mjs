@@ -4,11 +4,12 @@
 // directives in the user's message; built-in tools run in the bubblewrap sandbox.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
-import { ADMIN_KEY, PROVIDER_KEY, startMock, startProcess } from './harness.mjs';
+import { ADMIN_KEY, BASALT, PROVIDER_KEY, startMock, startProcess } from './harness.mjs';
 
 let mock;
 let dir;
@@ -97,6 +98,29 @@ async function turn(sessionId, text) {
     events: [{ type: 'user.message', content: [{ type: 'text', text }] }],
   });
   return waitFor(sessionId, (ev) => idleCount(ev) > before, `idle after "${text}"`);
+}
+
+/// Runs `basalt ARGS` against the gateway's admin API; returns its parsed JSON output.
+function cli(...args) {
+  const p = spawnSync(BASALT, args, {
+    env: { ...process.env, BASALT_URL: `http://${gateway.address}`, BASALT_ADMIN_KEY: ADMIN_KEY },
+    encoding: 'utf8', timeout: 30000,
+  });
+  assert.equal(p.status, 0, `basalt ${args.join(' ')}: ${p.stderr}`);
+  return JSON.parse(p.stdout);
+}
+
+/// A principal with an API key and one IAM policy; returns an SDK client acting as it.
+function principalClient(name, statements) {
+  const policyFile = path.join(dir, `${name}.json`);
+  writeFileSync(policyFile, JSON.stringify({ Version: '2012-10-17', Statement: statements }));
+  cli('principal', 'create', name);
+  cli('policy', 'put', `${name}-policy`, policyFile);
+  cli('policy', 'attach', `${name}-policy`, name);
+  const key = cli('key', 'create', name).api_key;
+  return new Anthropic({
+    baseURL: `http://${gateway.address}`, apiKey: null, authToken: key, maxRetries: 0,
+  });
 }
 
 async function newSession({ tools = [], resources = [] } = {}) {
@@ -296,4 +320,42 @@ test('SIGKILL mid-run: the session resumes after restart, no tool runs twice, hi
   assert.equal(final.filter((e) => e.type === 'user.message').length, 1);
   assert.match(final.filter((e) => e.type === 'agent.message').at(-1).content[0].text,
     /^Tool result: /);
+});
+
+test('policies govern agents: a denied tool is refused, a denied model ends the run', async () => {
+  const admin = client;
+  const modelArn = 'arn:aws:bedrock:us-east-1::foundation-model/claude-mock';
+  // May run agents and the model, but never the bash tool.
+  const noBash = principalClient(`nobash-${process.pid}`, [
+    { Effect: 'Allow', Action: ['agents:*'], Resource: '*' },
+    { Effect: 'Allow', Action: 'bedrock:InvokeModel*', Resource: modelArn },
+    { Effect: 'Deny', Action: 'agents:ExecuteTool', Resource: 'arn:basalt:agents:*:*:tool/bash' },
+  ]);
+  // May run agents but not call the model.
+  const noModel = principalClient(`nomodel-${process.pid}`, [
+    { Effect: 'Allow', Action: ['agents:*'], Resource: '*' },
+  ]);
+  try {
+    client = noBash;
+    let { session } = await newSession({ tools: [TOOLSET('always_allow')] });
+    let events = await turn(session.id,
+      'Try\n#mock tool=bash args={"command": "echo should-not-run > denied.txt"}');
+    const result = events.find((e) => e.type === 'agent.tool_result');
+    assert.ok(result, events.map((e) => e.type).join());
+    assert.equal(result.is_error, true);
+    assert.match(result.content.map((b) => b.text).join(''), /not authorized/);
+    assert.ok(!existsSync(path.join(dir, 'data', 'sandboxes', session.id, 'workspace', 'denied.txt')));
+
+    client = noModel;
+    ({ session } = await newSession());
+    events = await turn(session.id, 'Hello\n#mock reply="never"');
+    const error = events.find((e) => e.type === 'session.error');
+    assert.ok(error, events.map((e) => e.type).join());
+    assert.ok(!events.some((e) => e.type === 'agent.message'));
+    // Another principal's session does not exist for it.
+    client = noBash;
+    await assert.rejects(client.beta.sessions.retrieve(session.id), (e) => e.status === 404);
+  } finally {
+    client = admin;
+  }
 });
