@@ -2,7 +2,7 @@
 
 #include "basalt/api/openai_responses/responses_codec.h"
 #include "basalt/core/log.h"
-#include "basalt/core/metrics.h"
+#include "basalt/providers/call_support.h"
 #include "basalt/providers/http/sse_parser.h"
 #include "basalt/providers/http/upstream_error.h"
 
@@ -199,11 +199,7 @@ class ResponsesProvider final : public Provider {
     co_return Result<void>{};
   }
 
-  static http::Deadline deadline(const CallOptions& options) {
-    const auto timeout =
-        options.timeout.count() > 0 ? options.timeout : std::chrono::milliseconds(600000);
-    return http::Clock::now() + timeout;
-  }
+  static http::Deadline deadline(const CallOptions& options) { return callDeadline(options); }
 
   http::Request makeRequest(const canonical::ChatRequest& request, const CallOptions& options,
                             bool stream) const {
@@ -230,20 +226,8 @@ class ResponsesProvider final : public Provider {
     return req;
   }
 
-  /// Counts and logs an upstream failure (not a client going away) and returns it.
   Error fail(Error e, const CallOptions& options) const {
-    if (e.kind == ErrorKind::kCancelled) return e;
-    metrics::recordUpstreamError(name_, http::metricKind(e));
-    const bool rejected = e.kind == ErrorKind::kInvalidRequest || e.kind == ErrorKind::kNotFound ||
-                          e.kind == ErrorKind::kPayloadTooLarge;
-    if (rejected) {
-      log::debug("request {}: provider {} rejected the request: {}", options.request_id, name_,
-                 e.message);
-    } else {
-      log::warn("request {}: provider {} ({}): {}", options.request_id, name_,
-                client_->base().hostPort(), e.message);
-    }
-    return e;
+    return reportUpstreamFailure(std::move(e), name_, client_->base().hostPort(), options);
   }
 
   std::string name_;
