@@ -11,6 +11,8 @@
 
 #include "basalt/api/openai_chat/chat_codec.h"
 
+#include "fakes/golden.h"
+
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -30,40 +32,13 @@ using canonical::StreamEvent;
 
 const fs::path kDir = fs::path(BASALT_SOURCE_DIR) / "test/golden/openai_chat";
 
-std::string readFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void writeFile(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-bool updating() {
-  const char* v = std::getenv("BASALT_GOLDEN_UPDATE");
-  return v != nullptr && std::string(v) == "1";
-}
-
-json::value parseOrFail(const std::string& text, const fs::path& where) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  EXPECT_FALSE(ec) << where << ": " << ec.message();
-  return v;
-}
+using testing::golden::parseOrFail;
+using testing::golden::readFile;
+using testing::golden::updating;
+using testing::golden::writeFile;
 
 std::vector<std::string> cases(std::string_view suffix) {
-  std::vector<std::string> names;
-  for (const fs::directory_entry& e : fs::directory_iterator(kDir)) {
-    const std::string file = e.path().filename().string();
-    if (file.size() > suffix.size() && file.ends_with(suffix)) {
-      names.push_back(file.substr(0, file.size() - suffix.size()));
-    }
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return testing::golden::cases(kDir, suffix);
 }
 
 std::string normalizeSse(const std::string& sse) {
