@@ -175,6 +175,18 @@ std::vector<canonical::ToolSpec> toolSpecs(const AgentConfig& config) {
     names.insert(s.name);
     out.push_back(std::move(s));
   }
+  if (toolPolicy(config, "web_fetch").kind == ToolPolicy::Kind::kBuiltin) {
+    canonical::ToolSpec fetch;
+    fetch.name = "web_fetch";
+    fetch.description =
+        "Fetch a URL with an HTTP GET and return the response body (redirects followed, 2 MB "
+        "and 30 s at most). Only works when the environment allows network access.";
+    fetch.parameters_json =
+        R"({"type":"object","properties":{"url":{"type":"string","description":"http:// or )"
+        R"(https:// URL"}},"required":["url"],"additionalProperties":false})";
+    names.insert(fetch.name);
+    out.push_back(std::move(fetch));
+  }
   for (const canonical::ToolSpec& t : config.custom) {
     // A custom tool shadowed by a built-in of the same name would be ambiguous: built-in wins.
     if (names.insert(t.name).second) out.push_back(t);

@@ -22,6 +22,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <thread>
@@ -202,6 +203,10 @@ class Worker : public std::enable_shared_from_this<Worker> {
   Task<void> runTool(SessionEvent use);
   Task<Result<void>> auditTool(const std::string& tool, const std::string& use_id,
                                const perimeter::AuthzResult& authz);
+  /// web_fetch: a GET made by curl inside the session's sandbox, so the environment's network
+  /// policy applies to it exactly as to bash (no network unless `unrestricted`).
+  sandbox::ToolOutcome webFetch(const std::string& input,
+                                std::shared_ptr<sandbox::Cancellation> cancel);
   sandbox::ToolOutcome execute(const std::string& name, const std::string& input,
                                std::shared_ptr<sandbox::Cancellation> cancel);
   Result<void> openSandbox();
@@ -662,9 +667,7 @@ Task<void> Worker::runTool(SessionEvent use) {
   const std::string input = in != nullptr ? json::serialize(*in) : "{}";
   const Clock::time_point t0 = Clock::now();
   sandbox::ToolOutcome outcome;
-  if (name == "web_fetch") {
-    outcome = {true, "web_fetch is not available"};
-  } else if (!sandbox::isSandboxTool(name) ||
+  if ((!sandbox::isSandboxTool(name) && name != "web_fetch") ||
              toolPolicy(*config_, name).kind != ToolPolicy::Kind::kBuiltin) {
     outcome = {true, "Unknown or disabled tool '" + name + "'"};
   } else {
@@ -760,12 +763,39 @@ sandbox::ToolOutcome Worker::execute(const std::string& name, const std::string&
   if (Result<void> r = openSandbox(); !r) {
     return {true, "The sandbox is unavailable: " + r.error().message};
   }
+  if (name == "web_fetch") return webFetch(input, std::move(cancel));
   for (MemoryMount& m : mounts_) syncIn(m);
   sandbox::ToolOutcome out = sandbox::runTool(*sandbox_, name, input, cancel);
   std::string notes;
   for (MemoryMount& m : mounts_) notes += syncOut(m);
   if (!notes.empty()) out.content += "\n" + notes;
   return out;
+}
+
+sandbox::ToolOutcome Worker::webFetch(const std::string& input,
+                                      std::shared_ptr<sandbox::Cancellation> cancel) {
+  json::object in = parseObject(input);
+  const std::string url = str(in, "url");
+  const bool http = url.starts_with("http://") || url.starts_with("https://");
+  const bool clean = url.size() <= 4096 && std::none_of(url.begin(), url.end(), [](char c) {
+                       return static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
+                     });
+  if (!http || !clean) return {true, "web_fetch needs an http:// or https:// \"url\""};
+  if (network_ != sandbox::Network::kAll) {
+    return {true, "web_fetch: network access is disabled for this session's environment"};
+  }
+  sandbox::RunSpec spec;
+  spec.argv = {"/usr/bin/curl",   "--silent",    "--show-error", "--fail-with-body",
+               "--location",      "--max-redirs", "5",           "--proto",
+               "=http,https",     "--proto-redir", "=http,https", "--max-time",
+               "30",              "--max-filesize", "2000000",    "--url",
+               url};
+  spec.timeout = std::chrono::seconds(35);
+  spec.cancel = std::move(cancel);
+  Result<sandbox::RunResult> run = sandbox_->run(spec);
+  if (!run) return {true, "web_fetch failed: " + run.error().message};
+  if (run->timed_out) return {true, "web_fetch timed out"};
+  return {run->exit_code != 0, std::move(run->output)};
 }
 
 /// Copies the memory store's current memories into its mount directory.

@@ -428,10 +428,11 @@ TEST_F(RuntimeTest, AlwaysAskWaitsForConfirmationThenRunsOrDenies) {
   const std::string first_id = first->id;
   EXPECT_EQ(payloadOf(*first).at("evaluated_permission"), "ask");
   EXPECT_FALSE(std::filesystem::exists(workspace(id) / "a.txt"));
-  // The built-in tools were offered (web_fetch is not).
+  // The built-in tools were offered.
   std::vector<std::string> names;
   for (const auto& t : model_.request(0).tools) names.push_back(t.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"bash", "read", "write", "edit", "glob", "grep"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"bash", "read", "write", "edit", "glob", "grep",
+                                             "web_fetch"}));
 
   send(id, confirmation(first_id, true));
   ASSERT_TRUE(waitIdle(id, "requires_action", 2));

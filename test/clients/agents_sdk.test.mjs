@@ -123,10 +123,10 @@ function principalClient(name, statements) {
   });
 }
 
-async function newSession({ tools = [], resources = [] } = {}) {
+async function newSession({ tools = [], resources = [], networking = 'limited' } = {}) {
   const environment = await client.beta.environments.create({
     name: `env-${Date.now()}-${Math.random()}`,
-    config: { type: 'cloud', networking: { type: 'limited' } },
+    config: { type: 'cloud', networking: { type: networking } },
   });
   const agent = await client.beta.agents.create({
     name: `agent-${Date.now()}`, model: 'claude-mock', system: 'You are terse.', tools,
@@ -253,6 +253,23 @@ test('bash in the sandbox writes a file in the workspace and cannot reach the ne
   assert.ok(existsSync(made), `${made} missing`);
   assert.equal(readFileSync(made, 'utf8'), 'sandboxed\n');
   assert.equal(lastIdle(events).stop_reason.type, 'end_turn');
+});
+
+test('web_fetch follows the environment\'s networking: allowed when unrestricted, refused when not', async () => {
+  const url = `http://${gateway.address}/healthz`;
+  const ask = `Fetch\n#mock tool=web_fetch args=${JSON.stringify({ url })}`;
+  let { session } = await newSession({ tools: [TOOLSET('always_allow')], networking: 'unrestricted' });
+  let events = await turn(session.id, ask);
+  let result = events.find((e) => e.type === 'agent.tool_result');
+  assert.ok(result, events.map((e) => e.type).join());
+  assert.equal(result.is_error, false, JSON.stringify(result));
+  assert.equal(result.content.map((b) => b.text).join(''), 'ok\n');
+
+  ({ session } = await newSession({ tools: [TOOLSET('always_allow')] }));
+  events = await turn(session.id, ask);
+  result = events.find((e) => e.type === 'agent.tool_result');
+  assert.equal(result.is_error, true);
+  assert.match(result.content.map((b) => b.text).join(''), /network access is disabled/);
 });
 
 test('a memory store: written, read back, with an immutable version history', async () => {

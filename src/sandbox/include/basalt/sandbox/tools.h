@@ -10,8 +10,8 @@
 /// confine every path to the workspace and the mounts with openat2(RESOLVE_BENEATH): `..` and
 /// symlinks cannot leave a root.
 ///
-/// web_fetch is NOT here: it runs in the gateway (its HTTP client and egress policy), not in the
-/// sandbox.
+/// web_fetch is NOT here: the agent runtime runs it as curl through Sandbox::run, under the
+/// session's network policy.
 
 #include "basalt/sandbox/sandbox.h"
 
