@@ -7,6 +7,7 @@
 #include "basalt/audit/audit_sink.h"
 #include "basalt/core/ids.h"
 #include "basalt/core/log.h"
+#include "basalt/core/metrics.h"
 #include "basalt/sandbox/tools.h"
 #include "basalt/sandbox/tree.h"
 
@@ -579,6 +580,7 @@ Task<bool> Worker::callModel(const LogView& view) {
       append(evs);
       co_return !broken_;
     }
+    metrics::recordAgentEvent(identity_.agent_id, "model_error");
     evs.push_back(event("session.error", json::object{{"error", modelError(response.error())}}));
     evs.push_back(idleEvent(stopReason("retries_exhausted")));
     append(evs, StatusChange{SessionStatus::kIdle, stopReason("retries_exhausted")});
@@ -636,6 +638,8 @@ Task<bool> Worker::callModel(const LogView& view) {
   }
   append(evs, status);
   addUsage(response->usage, seconds);
+  metrics::recordAgentEvent(identity_.agent_id, "model_call", response->usage.total());
+  if (status) metrics::recordAgentEvent(identity_.agent_id, "turn");
   co_return !broken_;
 }
 
@@ -678,6 +682,7 @@ Task<void> Worker::runTool(SessionEvent use) {
     }
     Result<void> audited = co_await auditTool(name, use.id, authz);
     if (!authz.allowed) {
+      metrics::recordAgentEvent(identity_.agent_id, "tool_denied");
       outcome = {true, "not authorized: " + identity_.caller.name +
                            " may not perform agents:ExecuteTool on tool/" + name};
     } else if (!audited) {
@@ -696,6 +701,7 @@ Task<void> Worker::runTool(SessionEvent use) {
     }
   }
   addActive(std::chrono::duration<double>(Clock::now() - t0).count());
+  metrics::recordAgentEvent(identity_.agent_id, outcome.is_error ? "tool_error" : "tool_run");
   if (lease_lost_) co_return;
   json::array content{json::object{
       {"type", "text"},

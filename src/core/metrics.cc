@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -94,6 +95,8 @@ struct Shard {
   std::map<RequestKey, std::uint64_t, RequestKeyLess> requests;
   std::map<std::string, Histogram, std::less<>> durations;
   std::map<PairKey, std::uint64_t, PairKeyLess> upstream_errors;
+  std::map<PairKey, std::uint64_t, PairKeyLess> agent_events;    // (agent, event)
+  std::map<std::string, std::uint64_t, std::less<>> agent_tokens;
   std::int64_t open_streams = 0;  // deltas: opened on one thread, closed on another is fine
   std::int64_t open_connections = 0;
 };
@@ -180,6 +183,36 @@ void recordUpstreamError(std::string_view provider, std::string_view kind) {
   }
 }
 
+/// The label an agent id is counted under: itself for the first kMaxAgentLabels distinct ids
+/// seen by the process, "other" after that (bounded cardinality for client-created ids).
+std::string_view agentLabel(std::string_view agent_id) {
+  static std::mutex mu;
+  static std::set<std::string, std::less<>> seen;
+  std::lock_guard lock(mu);
+  if (auto it = seen.find(agent_id); it != seen.end()) return *it;
+  if (seen.size() >= kMaxAgentLabels) return "other";
+  return *seen.emplace(agent_id).first;
+}
+
+void recordAgentEvent(std::string_view agent_id, std::string_view event, std::int64_t tokens) {
+  const std::string_view agent = agentLabel(agent_id);  // stable storage: set nodes never move
+  Shard& shard = localShard();
+  std::lock_guard lock(shard.mutex);
+  const PairKeyView key{agent, event};
+  if (auto it = shard.agent_events.find(key); it != shard.agent_events.end()) {
+    ++it->second;
+  } else {
+    shard.agent_events.emplace(PairKey{std::string(agent), std::string(event)}, 1);
+  }
+  if (tokens > 0) {
+    if (auto it = shard.agent_tokens.find(agent); it != shard.agent_tokens.end()) {
+      it->second += static_cast<std::uint64_t>(tokens);
+    } else {
+      shard.agent_tokens.emplace(std::string(agent), static_cast<std::uint64_t>(tokens));
+    }
+  }
+}
+
 void streamOpened() {
   Shard& shard = localShard();
   std::lock_guard lock(shard.mutex);
@@ -208,6 +241,8 @@ std::string renderPrometheus() {
   std::map<RequestKey, std::uint64_t, RequestKeyLess> requests;
   std::map<std::string, Histogram, std::less<>> durations;
   std::map<PairKey, std::uint64_t, PairKeyLess> upstream_errors;
+  std::map<PairKey, std::uint64_t, PairKeyLess> agent_events;
+  std::map<std::string, std::uint64_t, std::less<>> agent_tokens;
   std::int64_t open_streams = 0;
   std::int64_t open_connections = 0;
   {
@@ -218,6 +253,8 @@ std::string renderPrometheus() {
       for (const auto& [key, n] : shard->requests) requests[key] += n;
       for (const auto& [door, h] : shard->durations) durations[door].merge(h);
       for (const auto& [key, n] : shard->upstream_errors) upstream_errors[key] += n;
+      for (const auto& [key, n] : shard->agent_events) agent_events[key] += n;
+      for (const auto& [agent, n] : shard->agent_tokens) agent_tokens[agent] += n;
       open_streams += shard->open_streams;
       open_connections += shard->open_connections;
     }
@@ -272,6 +309,26 @@ std::string renderPrometheus() {
     out += "basalt_upstream_errors_total{";
     appendLabel(out, "provider", key.a, true);
     appendLabel(out, "kind", key.b, false);
+    out += "} ";
+    appendNumber(out, n);
+    out.push_back('\n');
+  }
+
+  out += "# HELP basalt_agent_events_total Managed-agent activity, by agent and event.\n";
+  out += "# TYPE basalt_agent_events_total counter\n";
+  for (const auto& [key, n] : agent_events) {
+    out += "basalt_agent_events_total{";
+    appendLabel(out, "agent", key.a, true);
+    appendLabel(out, "event", key.b, false);
+    out += "} ";
+    appendNumber(out, n);
+    out.push_back('\n');
+  }
+  out += "# HELP basalt_agent_tokens_total Model tokens (input + output) used by each agent.\n";
+  out += "# TYPE basalt_agent_tokens_total counter\n";
+  for (const auto& [agent, n] : agent_tokens) {
+    out += "basalt_agent_tokens_total{";
+    appendLabel(out, "agent", agent, true);
     out += "} ";
     appendNumber(out, n);
     out.push_back('\n');

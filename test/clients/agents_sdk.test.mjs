@@ -169,6 +169,12 @@ test('a conversation turn: user.message -> agent.message -> idle(end_turn), with
   assert.equal(call.requestParameters.agentId, session.agent.id);
   assert.equal(call.userIdentity.principalId, 'root');
   assert.equal(call.responseElements.usage.inputTokens, 12);
+
+  // Per-agent metrics: the model call and its tokens.
+  const metrics = await (await fetch(`http://${gateway.address}/metrics`)).text();
+  assert.match(metrics, new RegExp(
+    `basalt_agent_events_total\\{agent="${session.agent.id}",event="model_call"\\} 1\n`));
+  assert.match(metrics, new RegExp(`basalt_agent_tokens_total\\{agent="${session.agent.id}"\\} 17\n`));
 });
 
 test('a custom tool round trip through requires_action', async () => {

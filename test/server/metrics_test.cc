@@ -67,3 +67,34 @@ TEST(Metrics, GaugesSumAcrossThreads) {
 
 }  // namespace
 }  // namespace basalt::metrics
+
+namespace basalt::metrics {
+namespace {
+
+TEST(Metrics, AgentEventsAndTokensPerAgentWithBoundedLabels) {
+  recordAgentEvent("agent_metrics_a", "model_call", 30);
+  std::thread other([] { recordAgentEvent("agent_metrics_a", "model_call", 12); });
+  other.join();
+  recordAgentEvent("agent_metrics_a", "tool_denied");
+  const std::string text = renderPrometheus();
+  EXPECT_NE(text.find("basalt_agent_events_total{agent=\"agent_metrics_a\",event=\"model_call\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("basalt_agent_events_total{agent=\"agent_metrics_a\",event=\"tool_denied\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("basalt_agent_tokens_total{agent=\"agent_metrics_a\"} 42\n"),
+            std::string::npos);
+
+  // Client-created ids cannot grow the label set without bound.
+  for (std::size_t i = 0; i < kMaxAgentLabels + 10; ++i) {
+    recordAgentEvent("agent_flood_" + std::to_string(i), "turn");
+  }
+  const std::string after = renderPrometheus();
+  EXPECT_NE(after.find("basalt_agent_events_total{agent=\"other\",event=\"turn\"}"),
+            std::string::npos);
+  EXPECT_EQ(after.find("agent_flood_" + std::to_string(kMaxAgentLabels + 5) + "\""),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace basalt::metrics
