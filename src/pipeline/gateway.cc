@@ -2,6 +2,7 @@
 
 #include "basalt/audit/async_append.h"
 #include "basalt/audit/audit_sink.h"
+#include "basalt/canonical/validate.h"
 #include "basalt/core/ids.h"
 #include "basalt/core/log.h"
 #include "basalt/core/metrics.h"
@@ -400,6 +401,13 @@ Task<void> Gateway::serveDecoded(Call& call, canonical::ChatRequest& chat) {
       co_await fail(call, rejected);
       co_return;
     }
+  }
+
+  // After the hooks: a continued conversation is checked whole, history included.
+  if (Result<void> valid = canonical::validateConversation(chat); !valid) {
+    const Error invalid = valid.error();
+    co_await fail(call, invalid);
+    co_return;
   }
 
   if (governance_.quota != nullptr && call.caller && !call.caller->root) {

@@ -384,6 +384,19 @@ class TranslationMatrix(unittest.TestCase):
                         self.assertEqual(after.stop, "end")
                         self.assertIsNotNone(after.usage)
 
+    def test_a_tool_result_without_its_call_is_refused_by_every_door(self):
+        for door in DOORS:
+            with self.subTest(door=door.name):
+                history = door.tool_history("Weather?", ("call_zz9", "get_weather", {}), "sunny")
+                del history[1]  # the assistant turn that made the call
+                path, body = door.request("m-openai_chat", "", [WEATHER_TOOL], False, history)
+                status, headers, raw = self.gw.request("POST", path, body)
+                self.assertEqual(status, 400, raw[:300])
+                if door.name != "converse":  # Converse refuses the two user turns in a row first
+                    self.assertIn(b"call_zz9", raw)
+                if door.name in ("converse", "invoke"):
+                    self.assertEqual(headers.get("x-amzn-errortype"), "ValidationException")
+
 
 if __name__ == "__main__":
     unittest.main()
