@@ -101,9 +101,19 @@ Result<void> ItemDecoder::decodeItem(const json::value& v, const std::string& p)
             "': item references are not supported by this gateway; send the item itself.",
         p + ".type", "unsupported_value");
   }
-  // Hosted-tool calls (web_search_call ...), compaction and future item types: kept whole for
-  // an OpenAI Responses upstream, invisible to other providers (Codex itself keeps unknown
-  // items and ignores them).
+  // Hosted-tool items (web_search_call, mcp_call, computer_call_output ... and the ones OpenAI
+  // adds next, which follow the same *_call / *_output naming) and compaction summaries: kept
+  // whole for an OpenAI Responses upstream, invisible to other providers (Codex itself keeps
+  // such items and ignores them). Any other type is a client error, not something to drop.
+  const bool hosted = type.ends_with("_call") || type.ends_with("_output") ||
+                      type == "compaction" || type == "compaction_summary" ||
+                      type == "mcp_list_tools" || type == "mcp_approval_request" ||
+                      type == "mcp_approval_response";
+  if (!hosted) {
+    return Error::invalid("Invalid value for '" + p + ".type': '" + std::string(type).substr(0, 64) +
+                              "' is not a Responses input item type.",
+                          p + ".type", "invalid_value");
+  }
   std::string raw = json::serialize(o);
   if (auto r = countExtras(raw, p); !r) return r;
   assistant().content.emplace_back(canonical::OpaqueBlock{canonical::Vendor::kOpenAI, raw});

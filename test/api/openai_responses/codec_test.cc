@@ -38,6 +38,7 @@ TEST(Validation, ErrorsNameTheParam) {
        "input[0].output[0].type", "invalid_value"},
       {R"({"model":"m","input":[{"type":"item_reference","id":"msg_1"}]})", "input[0].type",
        "unsupported_value"},
+      {R"({"model":"m","input":[{"type":"bogus_item"}]})", "input[0].type", "invalid_value"},
       {R"({"model":"m","input":[{"content":"no role"}]})", "input[0].type",
        "missing_required_parameter"},
       {R"({"model":"m","input":"x","temperature":3})", "temperature", "decimal_above_max_value"},
