@@ -672,7 +672,7 @@ Task<void> Worker::runTool(SessionEvent use) {
   const Clock::time_point t0 = Clock::now();
   sandbox::ToolOutcome outcome;
   if ((!sandbox::isSandboxTool(name) && name != "web_fetch") ||
-             toolPolicy(*config_, name).kind != ToolPolicy::Kind::kBuiltin) {
+      toolPolicy(*config_, name).kind != ToolPolicy::Kind::kBuiltin) {
     outcome = {true, "Unknown or disabled tool '" + name + "'"};
   } else {
     perimeter::AuthzResult authz{true, "Allow", {}, -1};
@@ -791,11 +791,10 @@ sandbox::ToolOutcome Worker::webFetch(const std::string& input,
     return {true, "web_fetch: network access is disabled for this session's environment"};
   }
   sandbox::RunSpec spec;
-  spec.argv = {"/usr/bin/curl",   "--silent",    "--show-error", "--fail-with-body",
-               "--location",      "--max-redirs", "5",           "--proto",
-               "=http,https",     "--proto-redir", "=http,https", "--max-time",
-               "30",              "--max-filesize", "2000000",    "--url",
-               url};
+  spec.argv = {"/usr/bin/curl", "--silent",   "--show-error", "--fail-with-body", "--location",
+               "--max-redirs",  "5",          "--proto",      "=http,https",      "--proto-redir",
+               "=http,https",   "--max-time", "30",           "--max-filesize",   "2000000",
+               "--url",         url};
   spec.timeout = std::chrono::seconds(35);
   spec.cancel = std::move(cancel);
   Result<sandbox::RunResult> run = sandbox_->run(spec);

@@ -74,7 +74,9 @@ bool hasQueryKey(std::string_view query, std::string_view key) {
 }
 
 /// Built outside the coroutines: GCC 12 rejects braced string-literal lists in co_await operands.
-Headers contentType(std::string value) { return Headers{{"content-type", std::move(value)}}; }
+Headers contentType(std::string value) {
+  return Headers{{"content-type", std::move(value)}};
+}
 
 Task<void> sendJson(Responder& responder, int status, std::string body) {
   co_await responder.send(status, contentType("application/json"), std::move(body));
@@ -108,7 +110,8 @@ std::optional<std::string> envVar(const char* name) {
 
 Result<void> Application::buildPerimeter(Parts& p) {
   const config::Settings& settings = *p.settings;
-  Result<guardrails::GuardrailSet> guardrails = guardrails::GuardrailSet::compile(settings.guardrails);
+  Result<guardrails::GuardrailSet> guardrails =
+      guardrails::GuardrailSet::compile(settings.guardrails);
   if (!guardrails) return guardrails.error();
   p.guardrails = std::make_unique<guardrails::GuardrailSet>(std::move(*guardrails));
 
@@ -118,8 +121,10 @@ Result<void> Application::buildPerimeter(Parts& p) {
     const bool loopback = listen && (listen->host == "localhost" || listen->host == "::1" ||
                                      listen->host.starts_with("127."));
     if (!loopback) {
-      return Error::invalid("server.perimeter = false is only allowed on a loopback listen "
-                            "address, not '" + settings.server.listen + "'");
+      return Error::invalid(
+          "server.perimeter = false is only allowed on a loopback listen "
+          "address, not '" +
+          settings.server.listen + "'");
     }
     log::warn("server.perimeter = false: no authentication, authorization, quotas or audit");
     return {};
@@ -153,9 +158,17 @@ Result<void> Application::buildPerimeter(Parts& p) {
   });
   if (Result<void> r = p.perimeter->refresh(); !r) return r.error();
 
-  p.admin = std::make_unique<admin::AdminContext>(admin::AdminContext{
-      *p.store, {}, {}, {}, secrets->pepper, settings.data_dir, *db_path,
-      settings.data_dir + "/audit-ed25519.pem", p.audit_sink.get(), settings.server.region});
+  p.admin = std::make_unique<admin::AdminContext>(
+      admin::AdminContext{*p.store,
+                          {},
+                          {},
+                          {},
+                          secrets->pepper,
+                          settings.data_dir,
+                          *db_path,
+                          settings.data_dir + "/audit-ed25519.pem",
+                          p.audit_sink.get(),
+                          settings.server.region});
   admin::bindPerimeter(*p.admin, *p.perimeter);
   admin::registerAdminRoutes(p.router, *p.admin);
 
@@ -190,7 +203,8 @@ Result<std::unique_ptr<Application>> Application::build(config::SettingsPtr sett
       pipeline::ModelTable::build(*settings, providers);
   if (!models) return models.error();
 
-  Result<std::string> db_path = storage::sqlitePathFromUrl(settings->storage.url, settings->data_dir);
+  Result<std::string> db_path =
+      storage::sqlitePathFromUrl(settings->storage.url, settings->data_dir);
   if (!db_path) return db_path.error();
   Result<std::unique_ptr<storage::ResponseStore>> response_store =
       storage::ResponseStore::open(*db_path);
@@ -220,8 +234,7 @@ void Application::buildAgentRuntime(Parts& p) {
   const config::AgentsSettings& settings = p.settings->agents;
   agent_runtime::GatewayModelCallerOptions caller_options;
   caller_options.max_tokens_default = settings.max_tokens;
-  p.agent_models =
-      std::make_unique<agent_runtime::GatewayModelCaller>(*p.gateway, caller_options);
+  p.agent_models = std::make_unique<agent_runtime::GatewayModelCaller>(*p.gateway, caller_options);
 
   agent_runtime::RuntimeOptions options;
   options.sandbox_root = p.settings->data_dir + "/sandboxes";
@@ -262,13 +275,11 @@ void Application::registerRoutes(Parts& p) {
     co_await res.send(200, contentType("text/plain"), "ready\n");
   });
   r.add("GET", "/metrics", [](HttpRequest&, Responder& res) -> Task<void> {
-    co_await res.send(200, contentType("text/plain; version=0.0.4"),
-                      metrics::renderPrometheus());
+    co_await res.send(200, contentType("text/plain; version=0.0.4"), metrics::renderPrometheus());
   });
   pipeline::Gateway& gateway = *p.gateway;
-  r.add("GET", "/v1/models", [&p](HttpRequest& req, Responder& res) -> Task<void> {
-    co_await listModels(p, req, res);
-  });
+  r.add("GET", "/v1/models",
+        [&p](HttpRequest& req, Responder& res) -> Task<void> { co_await listModels(p, req, res); });
   const canonical::DoorCodec& chat = *p.chat_codec;
   r.add("POST", "/v1/chat/completions",
         [&gateway, &chat](HttpRequest& req, Responder& res) -> Task<void> {
@@ -281,9 +292,10 @@ void Application::registerRoutes(Parts& p) {
           co_await gateway.serveModelCall(responses, req, res, &stored);
         });
   for (const char* method : {"GET", "DELETE"}) {
-    r.addPrefix(method, "/v1/responses/", [&stored](HttpRequest& req, Responder& res) -> Task<void> {
-      co_await stored.serve(req, res);
-    });
+    r.addPrefix(method, "/v1/responses/",
+                [&stored](HttpRequest& req, Responder& res) -> Task<void> {
+                  co_await stored.serve(req, res);
+                });
   }
   const canonical::DoorCodec& messages = *p.messages_codec;
   r.add("POST", "/v1/messages",
@@ -297,14 +309,13 @@ void Application::registerRoutes(Parts& p) {
     co_await serveBedrock(p, req, res);
   });
   r.setFallback([&chat](HttpRequest& req, Responder& res, int status) -> Task<void> {
-    Error error = status == 405
-                      ? Error{ErrorKind::kMethodNotAllowed,
-                              "Method " + req.method + " is not allowed for " +
-                                  std::string(req.path())}
-                      : Error::notFound("Unknown request URL: " + req.method + " " +
-                                            std::string(req.path()) +
-                                            ". Please check the URL for typos.",
-                                        "unknown_url");
+    Error error =
+        status == 405
+            ? Error{ErrorKind::kMethodNotAllowed,
+                    "Method " + req.method + " is not allowed for " + std::string(req.path())}
+            : Error::notFound("Unknown request URL: " + req.method + " " + std::string(req.path()) +
+                                  ". Please check the URL for typos.",
+                              "unknown_url");
     canonical::EncodedReply reply = chat.encodeError(error);
     co_await res.send(reply.status, std::move(reply.headers), std::move(reply.body));
   });
@@ -312,15 +323,16 @@ void Application::registerRoutes(Parts& p) {
 
 Task<void> Application::serveBedrock(Parts& p, HttpRequest& req, Responder& res) {
   using api::bedrock::BedrockOperation;
-  const std::optional<api::bedrock::BedrockRoute> route = api::bedrock::parseBedrockPath(req.path());
+  const std::optional<api::bedrock::BedrockRoute> route =
+      api::bedrock::parseBedrockPath(req.path());
   if (route) {
     const bool converse = route->operation == BedrockOperation::kConverse ||
                           route->operation == BedrockOperation::kConverseStream;
     co_await p.gateway->serveModelCall(converse ? *p.converse_codec : *p.invoke_codec, req, res);
     co_return;
   }
-  canonical::EncodedReply reply = api::bedrock::encodeError(
-      Error::notFound("Unknown operation", "UnknownOperationException"));
+  canonical::EncodedReply reply =
+      api::bedrock::encodeError(Error::notFound("Unknown operation", "UnknownOperationException"));
   reply.headers.push_back({"x-amzn-requestid", req.request_id});
   co_await res.send(reply.status, std::move(reply.headers), std::move(reply.body));
 }
@@ -333,10 +345,11 @@ Task<void> Application::listModels(Parts& p, HttpRequest& req, Responder& res) {
     const perimeter::AuthzResult authz =
         p.perimeter->authorize(*caller, "bedrock:ListFoundationModels", "*", req);
     if (!authz.allowed) {
-      caller = Error{ErrorKind::kPermissionDenied,
-                     "User: " + caller->name +
-                         " is not authorized to perform: bedrock:ListFoundationModels",
-                     {}, "access_denied"};
+      caller = Error{
+          ErrorKind::kPermissionDenied,
+          "User: " + caller->name + " is not authorized to perform: bedrock:ListFoundationModels",
+          {},
+          "access_denied"};
     }
   }
   if (!caller) {
@@ -364,11 +377,12 @@ Task<void> Application::countTokens(Parts& p, HttpRequest& req, Responder& res) 
     const perimeter::AuthzResult authz =
         p.perimeter->authorize(*caller, "bedrock:CountTokens", resource, req);
     if (!authz.allowed) {
-      chat = Error{ErrorKind::kPermissionDenied,
-                   "User: " + caller->name +
-                       " is not authorized to perform: bedrock:CountTokens on resource: " +
-                       resource,
-                   {}, "access_denied"};
+      chat =
+          Error{ErrorKind::kPermissionDenied,
+                "User: " + caller->name +
+                    " is not authorized to perform: bedrock:CountTokens on resource: " + resource,
+                {},
+                "access_denied"};
     }
   }
   if (!caller || !chat) {
@@ -387,9 +401,13 @@ Result<void> Application::start() {
   return started;
 }
 
-std::string Application::boundAddress() const { return parts_->server->boundAddress(); }
+std::string Application::boundAddress() const {
+  return parts_->server->boundAddress();
+}
 
-void Application::runUntilSignal() { parts_->server->runUntilSignal(); }
+void Application::runUntilSignal() {
+  parts_->server->runUntilSignal();
+}
 
 void Application::stop() {
   parts_->server->stop();

@@ -15,7 +15,9 @@ Error notFound(std::string_view id) {
   return Error::notFound("No response found with id '" + std::string(id) + "'.", "not_found");
 }
 
-Headers jsonHeaders() { return Headers{{"content-type", "application/json"}}; }
+Headers jsonHeaders() {
+  return Headers{{"content-type", "application/json"}};
+}
 
 /// Ids Basalt hands out are `resp_` + hex; anything else cannot name a stored response.
 bool plausibleId(std::string_view id) {
@@ -37,8 +39,8 @@ Result<void> StoredResponses::prepare(const std::string& principal_id,
   Result<std::optional<storage::StoredResponse>> stored = store_.get(*previous, principal_id);
   if (!stored) return stored.error();
   if (!stored->has_value()) {
-    Error missing = Error::invalid(
-        "Previous response with id '" + *previous + "' not found.", "previous_response_id");
+    Error missing = Error::invalid("Previous response with id '" + *previous + "' not found.",
+                                   "previous_response_id");
     missing.code = "previous_response_not_found";
     return missing;
   }
@@ -49,8 +51,7 @@ bool StoredResponses::wantsResponse(const canonical::ChatRequest& chat) const {
   return openai_responses::storeRequested(chat);
 }
 
-void StoredResponses::completed(const std::string& principal_id,
-                                const canonical::ChatRequest& chat,
+void StoredResponses::completed(const std::string& principal_id, const canonical::ChatRequest& chat,
                                 const canonical::ChatResponse& response) {
   storage::StoredResponse row;
   row.id = openai_responses::responseId(chat.request_id);
@@ -63,8 +64,7 @@ void StoredResponses::completed(const std::string& principal_id,
   // The client already has its answer; a response that could not be stored only makes a later
   // GET or previous_response_id miss, which the client sees as "not found".
   if (Result<void> r = store_.put(row); !r) {
-    log::warn("request {}: response {} not stored: {}", chat.request_id, row.id,
-              r.error().message);
+    log::warn("request {}: response {} not stored: {}", chat.request_id, row.id, r.error().message);
   }
 }
 

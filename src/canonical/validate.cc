@@ -11,7 +11,9 @@ std::string where(std::size_t message, std::size_t block) {
 }
 
 /// Decoded size of base64 text (padding and line breaks make this a slight overestimate).
-std::size_t decodedSize(const std::string& base64) { return base64.size() / 4 * 3; }
+std::size_t decodedSize(const std::string& base64) {
+  return base64.size() / 4 * 3;
+}
 
 Result<void> checkImage(const ImageBlock& image, std::size_t message, std::size_t block) {
   if (decodedSize(image.data) <= kMaxImageBytes) return {};

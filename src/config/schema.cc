@@ -457,7 +457,8 @@ class DocumentReader {
         if (alias.empty() || alias == "*" ||
             (star != std::string::npos && star != alias.size() - 1)) {
           diags_.add(positionOf(node.source()), element,
-                     inQuotes(element) + " must be a model name or a prefix ending in one '*', got " +
+                     inQuotes(element) +
+                         " must be a model name or a prefix ending in one '*', got " +
                          inQuotes(alias));
         } else if (!alias_names_.emplace(alias, element).second) {
           diags_.add(positionOf(node.source()), element,

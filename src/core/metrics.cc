@@ -95,7 +95,7 @@ struct Shard {
   std::map<RequestKey, std::uint64_t, RequestKeyLess> requests;
   std::map<std::string, Histogram, std::less<>> durations;
   std::map<PairKey, std::uint64_t, PairKeyLess> upstream_errors;
-  std::map<PairKey, std::uint64_t, PairKeyLess> agent_events;    // (agent, event)
+  std::map<PairKey, std::uint64_t, PairKeyLess> agent_events;  // (agent, event)
   std::map<std::string, std::uint64_t, std::less<>> agent_tokens;
   std::int64_t open_streams = 0;  // deltas: opened on one thread, closed on another is fine
   std::int64_t open_connections = 0;

@@ -19,7 +19,7 @@ namespace basalt::perimeter {
 /// Everything the request path needs, built once per store change and never mutated.
 struct DirectoryState {
   std::unique_ptr<storage::KeyIndex> keys;
-  std::unordered_map<std::string, Caller> callers;  ///< by principal id
+  std::unordered_map<std::string, Caller> callers;                   ///< by principal id
   std::unordered_map<std::string, policy::CompiledPolicy> policies;  ///< by name
   /// Policies that apply to a principal (its own and its groups'), by principal id.
   std::unordered_map<std::string, std::vector<const policy::CompiledPolicy*>> effective;
@@ -126,8 +126,8 @@ Result<Caller> Perimeter::callerFor(std::string_view principal_id) const {
 }
 
 Result<Caller> Perimeter::authenticate(const HttpRequest& request) const {
-  const identity::Credential credential = identity::parseCredential(request.headers,
-                                                                    request.target);
+  const identity::Credential credential =
+      identity::parseCredential(request.headers, request.target);
   const auto now = std::chrono::system_clock::now();
   const std::shared_ptr<const DirectoryState> state = this->state();
 
@@ -159,17 +159,19 @@ Result<Caller> Perimeter::authenticate(const HttpRequest& request) const {
   if (std::holds_alternative<identity::Sigv4Credential>(credential)) {
     if (!state->keys) {
       return Error{ErrorKind::kUnauthenticated,
-                   "The security token included in the request is invalid.", {},
+                   "The security token included in the request is invalid.",
+                   {},
                    "UnrecognizedClientException"};
     }
     static const identity::Sigv4Verifier verifier;
-    identity::Sigv4Result verified = verifier.verify(identity::Sigv4Request::from(request),
-                                                     state->keys->accessKeys(), now);
+    identity::Sigv4Result verified =
+        verifier.verify(identity::Sigv4Request::from(request), state->keys->accessKeys(), now);
     if (!verified) return verified.error().toError();
     auto it = state->callers.find(verified->principal_id);
     if (it == state->callers.end()) {
       return Error{ErrorKind::kUnauthenticated,
-                   "The security token included in the request is invalid.", {},
+                   "The security token included in the request is invalid.",
+                   {},
                    "UnrecognizedClientException"};
     }
     Caller caller = it->second;
@@ -226,7 +228,8 @@ Result<Caller> Perimeter::authorizeAdmin(const HttpRequest& request,
   if (!authz.allowed) {
     return Error{ErrorKind::kPermissionDenied,
                  "User " + caller->name + " is not authorized to perform " + std::string(action),
-                 {}, "access_denied"};
+                 {},
+                 "access_denied"};
   }
   return caller;
 }

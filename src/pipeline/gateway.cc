@@ -50,10 +50,14 @@ bool sameRouteRetryable(const Error& e) {
 
 const char* eventName(canonical::Door door, bool stream) {
   switch (door) {
-    case canonical::Door::kOpenAIChat: return "ChatCompletions";
-    case canonical::Door::kOpenAIResponses: return "CreateResponse";
-    case canonical::Door::kAnthropicMessages: return "CreateMessage";
-    case canonical::Door::kBedrockConverse: return stream ? "ConverseStream" : "Converse";
+    case canonical::Door::kOpenAIChat:
+      return "ChatCompletions";
+    case canonical::Door::kOpenAIResponses:
+      return "CreateResponse";
+    case canonical::Door::kAnthropicMessages:
+      return "CreateMessage";
+    case canonical::Door::kBedrockConverse:
+      return stream ? "ConverseStream" : "Converse";
     case canonical::Door::kBedrockInvoke:
       return stream ? "InvokeModelWithResponseStream" : "InvokeModel";
   }
@@ -76,8 +80,10 @@ bool isRetryable(const Error& error) {
     case ErrorKind::kUpstreamError:
     case ErrorKind::kUpstreamUnavailable:
     case ErrorKind::kUpstreamTimeout:
-    case ErrorKind::kRateLimited: return true;
-    default: return false;
+    case ErrorKind::kRateLimited:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -94,14 +100,14 @@ struct Gateway::Call {
 
   std::optional<perimeter::Caller> caller;
   perimeter::AuthzResult authz;
-  std::string model = "-";        ///< metric label: a configured name, "unknown" or "-"
-  std::string requested_model;    ///< what the client asked for (audit)
+  std::string model = "-";      ///< metric label: a configured name, "unknown" or "-"
+  std::string requested_model;  ///< what the client asked for (audit)
   bool stream = false;
   std::optional<std::int64_t> max_tokens;
   std::optional<quota::Ticket> ticket;
 
   int status = 0;
-  Error error;                    ///< set when status >= 400
+  Error error;  ///< set when status >= 400
   canonical::Usage usage;
   bool have_usage = false;
   canonical::StopReason stop_reason = canonical::StopReason::kUnset;
@@ -127,7 +133,8 @@ struct Gateway::Call {
       headers.push_back({"x-amzn-requestid", request.request_id});
     }
     // The Anthropic SDKs report `request-id` in their errors (APIError.requestID).
-    if (vendor == canonical::Vendor::kAnthropic) headers.push_back({"request-id", request.request_id});
+    if (vendor == canonical::Vendor::kAnthropic)
+      headers.push_back({"request-id", request.request_id});
     if (!ticket || vendor != canonical::Vendor::kOpenAI) return;
     for (auto& [name, value] : quota::rateLimitHeaders(ticket->rate())) {
       headers.push_back({name, value});
@@ -378,7 +385,8 @@ Task<void> Gateway::serveDecoded(Call& call, canonical::ChatRequest& chat) {
       Error denied{ErrorKind::kPermissionDenied,
                    "User: " + call.caller->name + " is not authorized to perform: " + action +
                        " on resource: " + resource,
-                   {}, "access_denied"};
+                   {},
+                   "access_denied"};
       co_await fail(call, denied);
       co_return;
     }
@@ -474,10 +482,9 @@ Task<void> Gateway::serveComplete(Call& call, const canonical::ChatRequest& chat
 
 Task<void> Gateway::serveStream(Call& call, const canonical::ChatRequest& chat,
                                 const ModelEntry& model) {
-  const guardrails::Guardrail* guard =
-      governance_.guardrails != nullptr && !model.guardrail.empty()
-          ? governance_.guardrails->find(model.guardrail)
-          : nullptr;
+  const guardrails::Guardrail* guard = governance_.guardrails != nullptr && !model.guardrail.empty()
+                                           ? governance_.guardrails->find(model.guardrail)
+                                           : nullptr;
   ClientStream stream(call, call.codec.newStreamEncoder(chat), guard);
   const bool hooked = call.hooks != nullptr && call.hooks->wantsResponse(chat);
   if (hooked) stream.accumulate();
@@ -536,7 +543,8 @@ Task<void> Gateway::serveBlocked(Call& call, const canonical::ChatRequest& chat,
   call.status = 200;
   if (!co_await audit(call)) {
     const Error unavailable{ErrorKind::kUpstreamUnavailable,
-                            "The audit log is unavailable; the request was not served.", {},
+                            "The audit log is unavailable; the request was not served.",
+                            {},
                             "audit_unavailable"};
     co_await fail(call, unavailable);
     co_return;
@@ -554,10 +562,11 @@ Task<void> Gateway::finish(Call& call, canonical::EncodedReply reply) {
   call.status = reply.status;
   if (!co_await audit(call)) {
     // Fail closed: an answer that could not be audited is not given.
-    canonical::EncodedReply unavailable = call.codec.encodeError(
-        Error{ErrorKind::kUpstreamUnavailable,
-              "The audit log is unavailable; the request was not served.", {},
-              "audit_unavailable"});
+    canonical::EncodedReply unavailable =
+        call.codec.encodeError(Error{ErrorKind::kUpstreamUnavailable,
+                                     "The audit log is unavailable; the request was not served.",
+                                     {},
+                                     "audit_unavailable"});
     call.addDoorHeaders(unavailable.headers);
     co_await call.responder.send(unavailable.status, std::move(unavailable.headers),
                                  std::move(unavailable.body));
@@ -582,8 +591,7 @@ Task<bool> Gateway::audit(Call& call) {
   call.audited = true;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - call.started_at).count();
-  metrics::recordRequest(canonical::doorName(call.codec.door()), call.model, call.status,
-                         seconds);
+  metrics::recordRequest(canonical::doorName(call.codec.door()), call.model, call.status, seconds);
   if (call.ticket && call.have_usage) {
     call.ticket->settle(call.usage.total(), quota::Clock::now());
   }

@@ -14,8 +14,8 @@ Result<std::unique_ptr<ModelTable>> ModelTable::build(const config::Settings& se
     for (const config::RouteSettings& r : m.routes) {
       auto it = providers.find(r.provider);
       if (it == providers.end()) {
-        return Error::internal("model '" + m.name + "' routes to unknown provider '" +
-                               r.provider + "'");
+        return Error::internal("model '" + m.name + "' routes to unknown provider '" + r.provider +
+                               "'");
       }
       Route route;
       route.provider = it->second.get();

@@ -77,11 +77,13 @@ TEST(Metrics, AgentEventsAndTokensPerAgentWithBoundedLabels) {
   other.join();
   recordAgentEvent("agent_metrics_a", "tool_denied");
   const std::string text = renderPrometheus();
-  EXPECT_NE(text.find("basalt_agent_events_total{agent=\"agent_metrics_a\",event=\"model_call\"} 2\n"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("basalt_agent_events_total{agent=\"agent_metrics_a\",event=\"model_call\"} 2\n"),
+      std::string::npos)
       << text;
-  EXPECT_NE(text.find("basalt_agent_events_total{agent=\"agent_metrics_a\",event=\"tool_denied\"} 1\n"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("basalt_agent_events_total{agent=\"agent_metrics_a\",event=\"tool_denied\"} 1\n"),
+      std::string::npos);
   EXPECT_NE(text.find("basalt_agent_tokens_total{agent=\"agent_metrics_a\"} 42\n"),
             std::string::npos);
 
