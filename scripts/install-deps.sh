@@ -24,6 +24,9 @@ done
 # Node.js may come from another repository that bundles npm; only add Debian's when absent.
 if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
+# boto3 drives the Bedrock door in test/integration; machines usually ship their own (pip),
+# Debian's package covers the system python3 when they do not.
+if ! python3 -c 'import boto3' >/dev/null 2>&1; then missing+=(python3-boto3); fi
 
 if ((${#missing[@]} == 0)); then
   exit 0

@@ -4,7 +4,7 @@
 #include "basalt/api/openai_chat/chat_codec.h"
 
 #include "json_util.h"
-#include "validation.h"
+#include "basalt/api/openai_chat/validation.h"
 
 #include <boost/json/serialize.hpp>
 

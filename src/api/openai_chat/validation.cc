@@ -1,4 +1,4 @@
-#include "validation.h"
+#include "basalt/api/openai_chat/validation.h"
 
 #include "json_util.h"
 

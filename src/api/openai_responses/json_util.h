@@ -2,6 +2,7 @@
 /// Private helpers of the Responses codec: non-throwing JSON parsing, OpenAI's validation
 /// wording with typed field readers, usage mapping, ids and the reasoning envelope.
 
+#include "basalt/api/openai_chat/validation.h"
 #include "basalt/canonical/chat.h"
 #include "basalt/core/error.h"
 
@@ -29,23 +30,18 @@ std::int64_t unixNow();
 /// The string at `key`, or "" when absent or not a string.
 std::string str(const json::object& o, std::string_view key);
 
-// ---- validation (OpenAI's wording; absent and null both mean "not given") ----
+// ---- validation: OpenAI's wording, shared with the Chat codec ----
 
-Error invalidType(const std::string& path, std::string_view expected, const json::value& got);
-Error missing(const std::string& path);
-Error invalidValue(const std::string& path, std::string_view got,
-                   std::initializer_list<std::string_view> supported);
-bool oneOf(std::string_view s, std::initializer_list<std::string_view> set);
-std::string indexed(const std::string& path, std::size_t i);
-const json::value* field(const json::object& o, std::string_view key);
-Result<std::optional<std::string>> optString(const json::object& o, std::string_view key,
-                                             const std::string& path);
-Result<std::optional<bool>> optBool(const json::object& o, std::string_view key,
-                                    const std::string& path);
-Result<std::optional<double>> optNumber(const json::object& o, std::string_view key, double min,
-                                        double max);
-Result<std::optional<std::int64_t>> optInt(const json::object& o, std::string_view key,
-                                           std::optional<std::int64_t> min);
+using openai_chat::detail::field;
+using openai_chat::detail::indexed;
+using openai_chat::detail::invalidType;
+using openai_chat::detail::invalidValue;
+using openai_chat::detail::missing;
+using openai_chat::detail::oneOf;
+using openai_chat::detail::optBool;
+using openai_chat::detail::optInt;
+using openai_chat::detail::optNumber;
+using openai_chat::detail::optString;
 
 // ---- usage ----
 

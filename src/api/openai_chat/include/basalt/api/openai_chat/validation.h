@@ -1,6 +1,8 @@
 #pragma once
-/// Private to the Chat codec: OpenAI's validation wording and typed field readers used by the
-/// request decoder. Absent and null fields both mean "not given", as OpenAI treats them.
+/// OpenAI's validation wording and typed field readers, shared by the OpenAI-family request
+/// decoders (Chat Completions here, Responses in api/openai_responses) so both answer bad input
+/// with the same messages and codes. Absent and null fields both mean "not given", as OpenAI
+/// treats them.
 
 #include "basalt/core/error.h"
 
