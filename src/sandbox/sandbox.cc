@@ -20,6 +20,9 @@ namespace basalt::sandbox {
 namespace {
 
 constexpr std::string_view kWorkspace = "/workspace";
+// Where Network::kProxy puts the forwarder and the proxy's socket inside the sandbox.
+constexpr const char* kShimInside = "/run/basalt/egress-shim";
+constexpr const char* kSocketInside = "/run/basalt/egress.sock";
 constexpr const char* kPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // Top-level directories a mount may not shadow (the sandbox's own system view).
@@ -134,7 +137,8 @@ Result<std::vector<std::string>> baseArgs(const Isolation& iso, int& next_fd, Fd
       "--unshare-user",       "--unshare-pid",    "--unshare-ipc",     "--unshare-uts",
       "--unshare-cgroup-try", "--disable-userns", "--die-with-parent", "--new-session",
       "--hostname",           "sandbox"};
-  if (iso.network == Network::kNone) a.push_back("--unshare-net");
+  // kProxy too: its only way out is the forwarder on loopback.
+  if (iso.network != Network::kAll) a.push_back("--unshare-net");
   a.insert(a.end(), {"--ro-bind", "/usr", "/usr"});
   for (const char* dir : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
     struct stat st {};
@@ -227,7 +231,26 @@ std::optional<std::string> unsearchableAncestor(const std::filesystem::path& dir
   return std::nullopt;
 }
 
+bool executableFile(const std::filesystem::path& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
+}
+
 }  // namespace
+
+std::filesystem::path defaultEgressShim() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto beside = self.parent_path() / "basalt-egress-shim";
+    if (executableFile(beside)) return beside;
+  }
+#ifdef BASALT_EGRESS_SHIM_BUILD
+  return BASALT_EGRESS_SHIM_BUILD;  // tests run from the build tree
+#else
+  return {};
+#endif
+}
 
 // --- Cancellation ---------------------------------------------------------------------------
 
@@ -265,6 +288,14 @@ Result<std::unique_ptr<Sandbox>> Sandbox::open(SandboxOptions options) {
     if (!validEnvName(name) || value.find('\0') != std::string::npos) {
       return Error::invalid("sandbox: invalid environment variable name or value: " + name);
     }
+  }
+  if (options.network == Network::kProxy) {
+    if (options.egress.socket.empty() || !options.egress.socket.is_absolute() ||
+        options.egress.port == 0) {
+      return Error::invalid("sandbox: proxy networking needs an absolute egress socket path",
+                            "egress.socket");
+    }
+    if (options.egress.shim.empty()) options.egress.shim = defaultEgressShim();
   }
   std::unique_ptr<Sandbox> sb(new Sandbox(std::move(options)));
   const auto& opts = sb->options_;
@@ -317,6 +348,15 @@ Result<std::unique_ptr<Sandbox>> Sandbox::open(SandboxOptions options) {
     }
   }
   sb->support_ = probe(opts.bwrap_path, opts.run_as_uid, opts.run_as_gid);
+  if (sb->support_.commands && opts.network == Network::kProxy &&
+      (opts.egress.shim.empty() || !opts.egress.shim.is_absolute() ||
+       !executableFile(opts.egress.shim))) {
+    // Without the forwarder there would be no network at all; say why instead of failing
+    // every fetch obscurely.
+    sb->support_.commands = false;
+    sb->support_.reason = "the egress forwarder (basalt-egress-shim) is not at '" +
+                          opts.egress.shim.string() + "' (install it next to the basalt binary)";
+  }
   if (root && sb->support_.commands) {
     // The sandbox uid must be able to reach the workspace and mounts (see
     // unsearchableAncestor). The sandbox root and session directory are ours: open them for
@@ -430,10 +470,35 @@ Result<RunResult> Sandbox::run(const RunSpec& spec) const {
     plan.argv.insert(plan.argv.end(), {r.read_only ? "--ro-bind-fd" : "--bind-fd",
                                        std::to_string(target), r.sandbox_path});
   }
+  std::vector<std::string> argv = spec.argv;
+  if (options_.network == Network::kProxy) {
+    // Both go in by descriptor, opened here: bwrap would otherwise resolve the paths as the
+    // sandbox uid, which need not be able to reach them.
+    const std::pair<const std::filesystem::path*, const char*> binds[] = {
+        {&options_.egress.shim, kShimInside}, {&options_.egress.socket, kSocketInside}};
+    for (const auto& [host_path, inside] : binds) {
+      int fd = ::open(host_path->c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) {
+        return Error{ErrorKind::kUpstreamUnavailable,
+                     "sandbox: egress " +
+                         std::string(inside == kShimInside ? "forwarder" : "socket") + " " +
+                         host_path->string() + ": " + std::strerror(errno),
+                     {},
+                     "sandbox_unavailable"};
+      }
+      int high = moveHigh(fd);
+      ::close(fd);
+      if (high < 0) return Error::internal("sandbox: fcntl failed");
+      owned.fds.push_back(high);
+      int target = next_fd++;
+      plan.fds.emplace_back(high, target);
+      plan.argv.insert(plan.argv.end(), {"--ro-bind-fd", std::to_string(target), inside});
+    }
+    argv.insert(argv.begin(), {kShimInside, std::to_string(options_.egress.port), kSocketInside});
+  }
   // bwrap's root is a tmpfs; freeze it (and the /etc built on it) once every mount is in place.
   plan.argv.insert(plan.argv.end(),
                    {"--remount-ro", "/", "--chdir", std::string(kWorkspace), "--"});
-  std::vector<std::string> argv = spec.argv;
   int state_read = -1;
   if (spec.state_channel) {
     int p[2];
@@ -458,6 +523,17 @@ Result<RunResult> Sandbox::run(const RunSpec& spec) const {
   plan.argv.insert(plan.argv.end(), cmd.begin(), cmd.end());
 
   plan.envp = {kPath, "HOME=/workspace", "LANG=C.UTF-8", "TERM=dumb"};
+  if (options_.network == Network::kProxy) {
+    // Tools that honour proxy variables go through the forwarder; anything else finds no
+    // route at all (the network namespace has only loopback).
+    const std::string proxy = "http://127.0.0.1:" + std::to_string(options_.egress.port);
+    for (const char* name :
+         {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"}) {
+      plan.envp.push_back(std::string(name) + "=" + proxy);
+    }
+    plan.envp.push_back("NO_PROXY=");
+    plan.envp.push_back("no_proxy=");
+  }
   for (const auto& [name, value] : options_.env) {
     // A caller's variable replaces a default of the same name (no duplicate entries).
     std::string entry = name + "=" + value;

@@ -31,13 +31,28 @@
 
 namespace basalt::sandbox {
 
-/// Network access from inside the sandbox. There is no per-host allow-list yet (that needs an
-/// egress proxy): an environment that allows only some hosts must map to kNone, so the sandbox
-/// never gets more network than it was granted.
+/// Network access from inside the sandbox.
 enum class Network : std::uint8_t {
-  kNone,  ///< a fresh network namespace with only loopback: no route to the host or outside
-  kAll,   ///< the host's network namespace (plus /etc/resolv.conf, /etc/hosts)
+  kNone,   ///< a fresh network namespace with only loopback: no route to the host or outside
+  kAll,    ///< the host's network namespace (plus /etc/resolv.conf, /etc/hosts)
+  kProxy,  ///< kNone plus an HTTP proxy at 127.0.0.1:EgressOptions::port that relays to the
+           ///< host's egress proxy (SandboxOptions::egress); the proxy decides which hosts
 };
+
+/// Where Network::kProxy sends traffic (docs/adr/0011-sandbox-egress.md). Each command runs
+/// under `basalt-egress-shim`, which listens on 127.0.0.1:port inside the sandbox and relays
+/// every connection to the unix socket (bind-mounted at /run/basalt/egress.sock). The proxy
+/// environment variables (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and lower-case forms) point there.
+struct EgressOptions {
+  std::filesystem::path socket;  ///< host path of the session's egress proxy socket
+  /// The forwarder executable. Empty: `basalt-egress-shim` next to the running executable,
+  /// else the one in the build tree this library was built in.
+  std::filesystem::path shim;
+  std::uint16_t port = 3128;
+};
+
+/// The forwarder Network::kProxy uses when EgressOptions::shim is empty (may not exist).
+std::filesystem::path defaultEgressShim();
 
 /// A host directory made visible inside the sandbox (memory stores appear this way).
 struct Mount {
@@ -70,6 +85,7 @@ struct SandboxOptions {
   std::string session_id;  ///< [A-Za-z0-9_-]{1,128}: it becomes a directory name
   std::vector<Mount> mounts;
   Network network = Network::kNone;
+  EgressOptions egress;  ///< used with Network::kProxy only
   Limits limits;
   /// Extra environment for commands. The environment is otherwise scrubbed: only PATH,
   /// HOME=/workspace, LANG, TERM and these reach the sandbox (a name given here replaces the
