@@ -107,6 +107,12 @@ Result<AgentConfig> parseAgentConfig(std::string_view body) {
   }
   if (c.model.empty()) return Error::invalid("agent has no model", "model");
   c.system = str(a, "system");
+  std::map<std::string, std::string> server_urls;
+  if (const json::value* servers = a.if_contains("mcp_servers"); servers && servers->is_array()) {
+    for (const json::value& sv : servers->as_array()) {
+      if (sv.is_object()) server_urls[str(sv.as_object(), "name")] = str(sv.as_object(), "url");
+    }
+  }
   const json::value* tools = a.if_contains("tools");
   if (tools == nullptr || !tools->is_array()) return c;
   for (const json::value& t : tools->as_array()) {
@@ -140,6 +146,29 @@ Result<AgentConfig> parseAgentConfig(std::string_view body) {
       for (const char* name : {"bash", "read", "write", "edit", "glob", "grep", "web_fetch"}) {
         c.builtin.push_back(by_name[name]);
       }
+    } else if (type == "mcp_toolset") {
+      McpToolset ts;
+      ts.server_name = str(to, "mcp_server_name");
+      auto url = server_urls.find(ts.server_name);
+      if (url == server_urls.end() || url->second.empty()) continue;
+      ts.url = url->second;
+      if (const json::value* d = to.if_contains("default_config"); d && d->is_object()) {
+        const json::value* e = d->as_object().if_contains("enabled");
+        if (e != nullptr && e->is_bool()) ts.default_enabled = e->as_bool();
+        ts.default_ask = askPolicy(d->as_object(), true);
+      }
+      if (const json::value* cs = to.if_contains("configs"); cs && cs->is_array()) {
+        for (const json::value& cv : cs->as_array()) {
+          if (!cv.is_object()) continue;
+          McpToolset::ToolConfig tc;
+          tc.name = str(cv.as_object(), "name");
+          const json::value* e = cv.as_object().if_contains("enabled");
+          tc.enabled = e != nullptr && e->is_bool() ? e->as_bool() : ts.default_enabled;
+          tc.always_ask = askPolicy(cv.as_object(), ts.default_ask);
+          if (!tc.name.empty()) ts.configs.push_back(std::move(tc));
+        }
+      }
+      c.mcp.push_back(std::move(ts));
     } else if (type == "custom") {
       canonical::ToolSpec spec;
       spec.name = str(to, "name");
@@ -151,6 +180,53 @@ Result<AgentConfig> parseAgentConfig(std::string_view body) {
     }
   }
   return c;
+}
+
+bool McpToolset::enabled(std::string_view tool) const {
+  for (const ToolConfig& c : configs) {
+    if (c.name == tool) return c.enabled;
+  }
+  return default_enabled;
+}
+
+bool McpToolset::ask(std::string_view tool) const {
+  for (const ToolConfig& c : configs) {
+    if (c.name == tool) return c.always_ask;
+  }
+  return default_ask;
+}
+
+std::string mcpToolName(std::string_view server, std::string_view tool) {
+  constexpr std::size_t kMax = 64;
+  auto clean = [](std::string_view in, bool& changed) {
+    std::string out;
+    for (char ch : in) {
+      const auto u = static_cast<unsigned char>(ch);
+      const bool ok = std::isalnum(u) != 0 || ch == '_' || ch == '-';
+      changed = changed || !ok;
+      out.push_back(ok && u < 0x80 ? ch : '_');
+    }
+    return out;
+  };
+  bool changed = false;
+  std::string name = "mcp__" + clean(server, changed) + "__" + clean(tool, changed);
+  if (!changed && name.size() <= kMax) return name;
+  // FNV-1a over the exact names: distinct tools whose cleaned names collide stay distinct.
+  std::uint32_t h = 2166136261U;
+  auto mix = [&h](std::string_view s) {
+    for (char ch : s) {
+      h ^= static_cast<unsigned char>(ch);
+      h *= 16777619U;
+    }
+  };
+  mix(server);
+  mix(std::string_view("\0", 1));
+  mix(tool);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string suffix = "_";
+  for (int shift = 28; shift >= 0; shift -= 4) suffix.push_back(kHex[(h >> shift) & 0xFU]);
+  if (name.size() + suffix.size() > kMax) name.resize(kMax - suffix.size());
+  return name + suffix;
 }
 
 ToolPolicy toolPolicy(const AgentConfig& config, std::string_view name) {
@@ -236,6 +312,8 @@ PendingTools pendingTools(const LogView& view, const std::vector<agents::Session
   for (const agents::SessionEvent& e : events) {
     if (e.type == "agent.tool_result") {
       answered.insert(str(parseObject(e.payload), "tool_use_id"));
+    } else if (e.type == "agent.mcp_tool_result") {
+      answered.insert(str(parseObject(e.payload), "mcp_tool_use_id"));
     } else if (e.type == "user.custom_tool_result") {
       answered.insert(e.ref_id);
     } else if (e.type == "user.tool_confirmation") {
@@ -244,7 +322,9 @@ PendingTools pendingTools(const LogView& view, const std::vector<agents::Session
   }
   for (std::size_t i = view.turn_begin; i < view.effective.size(); ++i) {
     const agents::SessionEvent& e = *view.effective[i];
-    const bool builtin = e.type == "agent.tool_use";
+    // Built-in and MCP tool uses run here (after a confirmation when asked); custom ones wait
+    // for the client's result.
+    const bool builtin = e.type == "agent.tool_use" || e.type == "agent.mcp_tool_use";
     if (!builtin && e.type != "agent.custom_tool_use") continue;
     if (answered.count(e.id) != 0) continue;
     if (!builtin) {
@@ -287,9 +367,9 @@ std::vector<Tagged> conversation(const LogView& view,
                                  std::int64_t first_kept_seq) {
   std::map<std::string, json::object> results;
   for (const agents::SessionEvent& e : events) {
-    if (e.type == "agent.tool_result") {
+    if (e.type == "agent.tool_result" || e.type == "agent.mcp_tool_result") {
       json::object p = parseObject(e.payload);
-      std::string id = str(p, "tool_use_id");
+      std::string id = str(p, e.type == "agent.tool_result" ? "tool_use_id" : "mcp_tool_use_id");
       results.emplace(std::move(id), std::move(p));
     } else if (e.type == "user.custom_tool_result") {
       results.emplace(e.ref_id, parseObject(e.payload));
@@ -350,12 +430,15 @@ std::vector<Tagged> conversation(const LogView& view,
       for (canonical::ContentBlock& b : contentBlocks(p.if_contains("content"))) {
         assistant.message.content.push_back(std::move(b));
       }
-    } else if (e.type == "agent.tool_use" || e.type == "agent.custom_tool_use") {
+    } else if (e.type == "agent.tool_use" || e.type == "agent.custom_tool_use" ||
+               e.type == "agent.mcp_tool_use") {
       json::object p = parseObject(e.payload);
       if (assistant.message.content.empty()) assistant.seq = e.seq;
       canonical::ToolUseBlock use;
       use.id = e.id;
-      use.name = str(p, "name");
+      use.name = e.type == "agent.mcp_tool_use"
+                     ? mcpToolName(str(p, "mcp_server_name"), str(p, "name"))
+                     : str(p, "name");
       const json::value* in = p.if_contains("input");
       use.input_json = in != nullptr && in->is_object() ? json::serialize(*in) : "{}";
       assistant.message.content.emplace_back(std::move(use));
@@ -377,6 +460,7 @@ BuiltRequest buildRequest(const AgentConfig& config, const LogView& view,
   r.door = canonical::Door::kAnthropicMessages;
   if (!config.system.empty()) r.system.emplace_back(canonical::TextBlock{config.system});
   r.tools = toolSpecs(config);
+  r.tools.insert(r.tools.end(), options.extra_tools.begin(), options.extra_tools.end());
   r.max_tokens = options.max_tokens;
   if (!config.effort.empty()) r.reasoning.effort = config.effort;
 

@@ -1,6 +1,7 @@
 #include "basalt/agent_runtime/runtime.h"
 
 #include "basalt/agent_runtime/conversation.h"
+#include "basalt/agent_runtime/mcp_tools.h"
 #include "basalt/agents/agent_store.h"
 #include "basalt/agents/agents_api.h"
 #include "basalt/audit/async_append.h"
@@ -202,6 +203,14 @@ class Worker : public std::enable_shared_from_this<Worker> {
   Task<Result<canonical::ChatResponse>> modelCall(canonical::ChatRequest request);
   Task<void> waitInterrupt();
   Task<void> runTool(SessionEvent use);
+  /// An agent.mcp_tool_use: authorize + audit like a built-in, then tools/call.
+  Task<void> runMcpTool(SessionEvent use);
+  Task<Result<mcp::ToolResult>> mcpCall(const McpToolset& toolset, std::string tool,
+                                        std::string input);
+  /// Connects the agent's MCP toolsets (once per worker) before a model call: the tools to
+  /// offer, and session.error events for servers that failed.
+  Task<std::vector<NewEvent>> resolveMcp();
+  McpToolbox& mcpToolbox();
   Task<Result<void>> auditTool(const std::string& tool, const std::string& use_id,
                                const perimeter::AuthzResult& authz);
   /// web_fetch: a GET made by curl inside the session's sandbox, so the environment's network
@@ -235,6 +244,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   sandbox::Network network_ = sandbox::Network::kNone;
   std::vector<SessionEvent> log_;
   std::int64_t last_seq_ = 0;
+  std::vector<std::string> vault_ids_;   ///< the session's vaults (MCP credentials)
+  std::unique_ptr<McpToolbox> mcp_;      ///< MCP clients of this worker, made on first use
 
   std::string owner_id_;  ///< set once by load(): read by execute() on the pool
 
@@ -287,6 +298,8 @@ Task<void> Worker::run() {
 void Worker::finish() {
   done_ = true;
   heartbeat_.cancel();
+  // MCP sessions end in the background: the worker is gone once this returns.
+  if (mcp_) asio::co_spawn(rt_.io, closeToolbox(std::move(mcp_)), asio::detached);
   if (!lease_lost_) {
     if (Result<void> r = store().releaseLease(id_, rt_.holder); !r) {
       log::warn("agent session {}: release lease: {}", id_, r.error().message);
@@ -359,6 +372,11 @@ Result<void> Worker::load() {
     // enforcement point yet and is denied (sandbox/README.md).
     if (net && net->is_object() && str(net->as_object(), "type") == "unrestricted") {
       network_ = sandbox::Network::kAll;
+    }
+  }
+  if (const json::value* vs = body.if_contains("vault_ids"); vs && vs->is_array()) {
+    for (const json::value& v : vs->as_array()) {
+      if (v.is_string()) vault_ids_.emplace_back(v.as_string());
     }
   }
   if (const json::value* res = body.if_contains("resources"); res && res->is_array()) {
@@ -466,10 +484,12 @@ Task<bool> Worker::step() {
     std::vector<NewEvent> results;
     for (const PendingTools::Denied& d : pending.denied) {
       json::array content{json::object{{"type", "text"}, {"text", d.message}}};
+      const bool is_mcp = d.use->type == "agent.mcp_tool_use";
       results.push_back(event(
-          "agent.tool_result",
-          json::object{
-              {"tool_use_id", d.use->id}, {"content", std::move(content)}, {"is_error", true}},
+          is_mcp ? "agent.mcp_tool_result" : "agent.tool_result",
+          json::object{{is_mcp ? "mcp_tool_use_id" : "tool_use_id", d.use->id},
+                       {"content", std::move(content)},
+                       {"is_error", true}},
           d.use->id));
     }
     if (!ensureRunning()) co_return false;
@@ -479,7 +499,8 @@ Task<bool> Worker::step() {
   if (!pending.runnable.empty()) {
     if (!ensureRunning()) co_return false;
     SessionEvent use = *pending.runnable.front();  // a copy: log_ may grow meanwhile
-    Task<void> run = runTool(std::move(use));
+    const bool is_mcp = use.type == "agent.mcp_tool_use";
+    Task<void> run = is_mcp ? runMcpTool(std::move(use)) : runTool(std::move(use));
     co_await std::move(run);
     co_return !broken_;
   }
@@ -550,7 +571,14 @@ Task<bool> Worker::callModel(const LogView& view) {
                                                      {"is_error", true},
                                                      {"model_usage", modelUsage({})}}));
   }
+  if (!config_->mcp.empty()) {
+    Task<std::vector<NewEvent>> resolving = resolveMcp();
+    std::vector<NewEvent> failures = co_await std::move(resolving);
+    if (lease_lost_) co_return false;
+    pre.insert(pre.end(), failures.begin(), failures.end());
+  }
   BuildOptions bo;
+  if (mcp_) bo.extra_tools = mcp_->specs();
   bo.max_tokens = rt_.opts.max_tokens;
   bo.context_token_budget = rt_.opts.context_token_budget;
   bo.first_kept_seq = first_kept;
@@ -608,7 +636,19 @@ Task<bool> Worker::callModel(const LogView& view) {
       tool_uses = true;
       json::object input = parseObject(u->input_json);
       const ToolPolicy policy = toolPolicy(*config_, u->name);
-      if (policy.kind == ToolPolicy::Kind::kCustom) {
+      const McpToolRef* mcp_ref =
+          policy.kind == ToolPolicy::Kind::kUnknown && mcp_ ? mcp_->find(u->name) : nullptr;
+      if (mcp_ref != nullptr) {
+        evs.push_back(event(
+            "agent.mcp_tool_use",
+            json::object{
+                {"name", mcp_ref->tool},
+                {"mcp_server_name", mcp_ref->server},
+                {"input", std::move(input)},
+                {"evaluated_permission", mcp_ref->ask ? "ask" : "allow"},
+                {"evaluation",
+                 json::object{{"type", mcp_ref->ask ? "always_ask" : "always_allow"}}}}));
+      } else if (policy.kind == ToolPolicy::Kind::kCustom) {
         evs.push_back(event("agent.custom_tool_use",
                             json::object{{"name", u->name}, {"input", std::move(input)}}));
       } else {
@@ -742,6 +782,118 @@ Task<Result<void>> Worker::auditTool(const std::string& tool, const std::string&
       co_await audit::asyncAppend(*rt_.ports.audit, std::move(ev), asio::use_awaitable);
   if (!r) co_return r.error();
   co_return Result<void>{};
+}
+
+// ---- MCP tools (mcp_tools.h does the protocol and credentials) ------------------------------
+
+McpToolbox& Worker::mcpToolbox() {
+  if (!mcp_) mcp_ = std::make_unique<McpToolbox>(store(), owner_id_, vault_ids_, rt_.opts.mcp);
+  return *mcp_;
+}
+
+Task<std::vector<NewEvent>> Worker::resolveMcp() {
+  using namespace asio::experimental::awaitable_operators;
+  std::vector<std::string> reserved;
+  for (const canonical::ToolSpec& t : toolSpecs(*config_)) reserved.push_back(t.name);
+  Task<std::vector<McpServerFailure>> resolving =
+      mcpToolbox().resolve(config_->mcp, std::move(reserved));
+  Task<void> stop = waitInterrupt();
+  auto both = std::move(resolving) || std::move(stop);
+  std::variant<std::vector<McpServerFailure>, std::monostate> r = co_await std::move(both);
+  std::vector<NewEvent> out;
+  if (r.index() != 0) co_return out;  // interrupted: the model call sees it next
+  for (const McpServerFailure& f : std::get<0>(r)) {
+    json::object err{
+        {"type", f.auth ? "mcp_authentication_failed_error" : "mcp_connection_failed_error"},
+        {"mcp_server_name", f.server},
+        {"message", f.message},
+        {"retry_status", json::object{{"type", "terminal"}}}};
+    out.push_back(event("session.error", json::object{{"error", std::move(err)}}));
+  }
+  co_return out;
+}
+
+Task<Result<mcp::ToolResult>> Worker::mcpCall(const McpToolset& toolset, std::string tool,
+                                              std::string input) {
+  using namespace asio::experimental::awaitable_operators;
+  Task<Result<mcp::ToolResult>> call =
+      mcpToolbox().call(toolset, std::move(tool), std::move(input));
+  Task<void> stop = waitInterrupt();
+  auto both = std::move(call) || std::move(stop);
+  std::variant<Result<mcp::ToolResult>, std::monostate> r = co_await std::move(both);
+  if (r.index() == 1) {
+    Result<mcp::ToolResult> cancelled = Error{ErrorKind::kCancelled, "interrupted"};
+    co_return cancelled;
+  }
+  Result<mcp::ToolResult> out = std::move(std::get<0>(r));
+  co_return out;
+}
+
+Task<void> Worker::runMcpTool(SessionEvent use) {
+  json::object payload = parseObject(use.payload);
+  const std::string tool = str(payload, "name");
+  const std::string server = str(payload, "mcp_server_name");
+  const json::value* in = payload.if_contains("input");
+  const std::string input = in != nullptr && in->is_object() ? json::serialize(*in) : "{}";
+  const std::string label = "mcp/" + server + "/" + tool;
+  const Clock::time_point t0 = Clock::now();
+  const McpToolset* toolset = nullptr;
+  for (const McpToolset& ts : config_->mcp) {
+    if (ts.server_name == server) toolset = &ts;
+  }
+  bool is_error = true;
+  json::array content;
+  auto say = [&content](std::string text) {
+    content = json::array{json::object{{"type", "text"}, {"text", std::move(text)}}};
+  };
+  if (toolset == nullptr || !toolset->enabled(tool)) {
+    say("Unknown or disabled MCP tool '" + tool + "' of server '" + server + "'");
+  } else {
+    perimeter::AuthzResult authz{true, "Allow", {}, -1};
+    if (rt_.ports.authorize_tool) {
+      const std::string arn = agents::agentsArn(rt_.opts.region, session_.owner_id, "tool", label);
+      authz = rt_.ports.authorize_tool(identity_.caller, "agents:ExecuteTool", arn);
+    }
+    Result<void> audited = co_await auditTool(label, use.id, authz);
+    if (!authz.allowed) {
+      metrics::recordAgentEvent(identity_.agent_id, "tool_denied");
+      say("not authorized: " + identity_.caller.name +
+          " may not perform agents:ExecuteTool on tool/" + label);
+    } else if (!audited) {
+      say("The tool could not run: the audit log is unavailable.");
+    } else {
+      Task<Result<mcp::ToolResult>> calling = mcpCall(*toolset, tool, input);
+      Result<mcp::ToolResult> r = co_await std::move(calling);
+      if (!r) {
+        say(r.error().kind == ErrorKind::kCancelled ? "The MCP tool call was interrupted."
+                                                    : "MCP tool call failed: " + r.error().message);
+      } else {
+        is_error = r->is_error;
+        std::size_t budget = rt_.opts.max_tool_output_bytes;
+        for (mcp::ResultBlock& b : r->content) {
+          if (b.kind == mcp::ResultBlock::Kind::kImage) {
+            content.push_back(json::object{
+                {"type", "image"},
+                {"source", json::object{{"type", "base64"},
+                                        {"media_type", std::move(b.media_type)},
+                                        {"data", std::move(b.data)}}}});
+            continue;
+          }
+          std::string text = capOutput(std::move(b.text), budget);
+          budget -= std::min(budget, text.size());
+          content.push_back(json::object{{"type", "text"}, {"text", std::move(text)}});
+        }
+      }
+    }
+  }
+  addActive(std::chrono::duration<double>(Clock::now() - t0).count());
+  metrics::recordAgentEvent(identity_.agent_id, is_error ? "tool_error" : "tool_run");
+  if (lease_lost_) co_return;
+  append({event("agent.mcp_tool_result",
+                json::object{{"mcp_tool_use_id", use.id},
+                             {"content", std::move(content)},
+                             {"is_error", is_error}},
+                use.id)});
 }
 
 Result<void> Worker::openSandbox() {

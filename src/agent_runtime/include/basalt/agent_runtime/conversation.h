@@ -8,8 +8,10 @@
 /// (running, or waiting on a tool confirmation / custom tool result) is *deferred*: in the
 /// rebuilt conversation it follows the turn's close. A turn closes at a `session.status_idle`
 /// whose stop reason is not `requires_action` (end_turn, budget_reached, retries_exhausted,
-/// refusal). Tool uses are keyed by the id of their `agent.tool_use` / `agent.custom_tool_use`
-/// event; that id is also the tool-use id the model sees, so results pair up across restarts.
+/// refusal). Tool uses are keyed by the id of their `agent.tool_use` / `agent.mcp_tool_use` /
+/// `agent.custom_tool_use` event; that id is also the tool-use id the model sees, so results
+/// pair up across restarts (`agent.tool_result.tool_use_id`,
+/// `agent.mcp_tool_result.mcp_tool_use_id`, `user.custom_tool_result`).
 
 #include "basalt/agents/records.h"
 #include "basalt/canonical/chat.h"
@@ -30,6 +32,25 @@ struct BuiltinTool {
   bool always_ask = false;  ///< permission_policy always_ask (else always_allow)
 };
 
+/// An `mcp_toolset` of the agent joined with its `mcp_servers` entry. Per-tool `configs` override
+/// the toolset's `default_config` (whose policy defaults to always_ask, as the agents API
+/// resolves it).
+struct McpToolset {
+  struct ToolConfig {
+    std::string name;
+    bool enabled = true;
+    bool always_ask = true;
+  };
+  std::string server_name;
+  std::string url;
+  bool default_enabled = true;
+  bool default_ask = true;
+  std::vector<ToolConfig> configs;
+
+  bool enabled(std::string_view tool) const;
+  bool ask(std::string_view tool) const;
+};
+
 /// What the loop reads from an agent version's body.
 struct AgentConfig {
   std::string model;   ///< model.id
@@ -38,10 +59,11 @@ struct AgentConfig {
   bool has_toolset = false;
   std::vector<BuiltinTool> builtin;  ///< every toolset tool, resolved against default_config
   std::vector<canonical::ToolSpec> custom;
+  std::vector<McpToolset> mcp;  ///< toolsets whose server is declared in mcp_servers
 };
 
-/// Parses the stored agent body (agents/api_agents.cc shape). Unknown tool kinds (MCP) are
-/// ignored here: they are not this runtime's.
+/// Parses the stored agent body (agents/api_agents.cc shape): the built-in toolset, custom
+/// tools and MCP toolsets.
 Result<AgentConfig> parseAgentConfig(std::string_view body);
 
 /// How a tool name is governed for this agent.
@@ -55,6 +77,12 @@ ToolPolicy toolPolicy(const AgentConfig& config, std::string_view name);
 /// The tool declarations sent to the model: enabled sandbox tools (bash, read, write, edit,
 /// glob, grep; web_fetch is not offered) then the custom tools.
 std::vector<canonical::ToolSpec> toolSpecs(const AgentConfig& config);
+
+/// The name an MCP tool is offered to the model under: `mcp__<server>__<tool>`, restricted to
+/// `[A-Za-z0-9_-]` and 64 characters (what every provider accepts). When sanitizing or
+/// shortening changed anything, a hash of the exact server and tool names is appended, so
+/// distinct tools keep distinct names. Pure: the rebuild of old turns derives the same name.
+std::string mcpToolName(std::string_view server, std::string_view tool);
 
 /// The log read as turns.
 struct LogView {
@@ -96,6 +124,8 @@ struct BuildOptions {
   std::int64_t context_token_budget = 150'000;
   /// The context starts at this seq (from the last agent.thread_context_compacted), 0: all.
   std::int64_t first_kept_seq = 0;
+  /// Tools offered after the agent's own (the session's resolved MCP tools).
+  std::vector<canonical::ToolSpec> extra_tools;
 };
 
 BuiltRequest buildRequest(const AgentConfig& config, const LogView& view,

@@ -16,6 +16,7 @@
 #include "basalt/agent_runtime/model_caller.h"
 #include "basalt/agents/session_driver.h"
 #include "basalt/core/error.h"
+#include "basalt/mcp/client.h"
 #include "basalt/perimeter/perimeter.h"
 #include "basalt/sandbox/sandbox.h"
 
@@ -58,6 +59,8 @@ struct RuntimeOptions {
   std::string region = "us-east-1";  ///< for tool ARNs
   sandbox::Limits sandbox_limits;
   std::string bwrap_path = "/usr/bin/bwrap";
+  /// MCP servers of the agents' mcp_toolsets (timeouts, size limits, extra CAs).
+  mcp::ClientOptions mcp;
 };
 
 /// Authorizes `action` ("agents:ExecuteTool") on `resource`
