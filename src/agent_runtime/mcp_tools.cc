@@ -110,8 +110,8 @@ Task<Result<std::string>> McpToolbox::bearerFor(const std::string& url) {
         json::value& pub = body["auth"];
         if (!pub.is_object()) pub = json::object{};
         if (fresh->expires_in) {
-          pub.as_object()["expires_at"] = audit::formatRfc3339Ms(std::chrono::system_clock::now() +
-                                                                 *fresh->expires_in);
+          pub.as_object()["expires_at"] =
+              audit::formatRfc3339Ms(std::chrono::system_clock::now() + *fresh->expires_in);
         } else {
           pub.as_object()["expires_at"] = nullptr;
         }

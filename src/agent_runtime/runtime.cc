@@ -244,8 +244,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   sandbox::Network network_ = sandbox::Network::kNone;
   std::vector<SessionEvent> log_;
   std::int64_t last_seq_ = 0;
-  std::vector<std::string> vault_ids_;   ///< the session's vaults (MCP credentials)
-  std::unique_ptr<McpToolbox> mcp_;      ///< MCP clients of this worker, made on first use
+  std::vector<std::string> vault_ids_;  ///< the session's vaults (MCP credentials)
+  std::unique_ptr<McpToolbox> mcp_;     ///< MCP clients of this worker, made on first use
 
   std::string owner_id_;  ///< set once by load(): read by execute() on the pool
 
@@ -485,12 +485,11 @@ Task<bool> Worker::step() {
     for (const PendingTools::Denied& d : pending.denied) {
       json::array content{json::object{{"type", "text"}, {"text", d.message}}};
       const bool is_mcp = d.use->type == "agent.mcp_tool_use";
-      results.push_back(event(
-          is_mcp ? "agent.mcp_tool_result" : "agent.tool_result",
-          json::object{{is_mcp ? "mcp_tool_use_id" : "tool_use_id", d.use->id},
-                       {"content", std::move(content)},
-                       {"is_error", true}},
-          d.use->id));
+      results.push_back(event(is_mcp ? "agent.mcp_tool_result" : "agent.tool_result",
+                              json::object{{is_mcp ? "mcp_tool_use_id" : "tool_use_id", d.use->id},
+                                           {"content", std::move(content)},
+                                           {"is_error", true}},
+                              d.use->id));
     }
     if (!ensureRunning()) co_return false;
     append(results);
@@ -641,13 +640,12 @@ Task<bool> Worker::callModel(const LogView& view) {
       if (mcp_ref != nullptr) {
         evs.push_back(event(
             "agent.mcp_tool_use",
-            json::object{
-                {"name", mcp_ref->tool},
-                {"mcp_server_name", mcp_ref->server},
-                {"input", std::move(input)},
-                {"evaluated_permission", mcp_ref->ask ? "ask" : "allow"},
-                {"evaluation",
-                 json::object{{"type", mcp_ref->ask ? "always_ask" : "always_allow"}}}}));
+            json::object{{"name", mcp_ref->tool},
+                         {"mcp_server_name", mcp_ref->server},
+                         {"input", std::move(input)},
+                         {"evaluated_permission", mcp_ref->ask ? "ask" : "allow"},
+                         {"evaluation",
+                          json::object{{"type", mcp_ref->ask ? "always_ask" : "always_allow"}}}}));
       } else if (policy.kind == ToolPolicy::Kind::kCustom) {
         evs.push_back(event("agent.custom_tool_use",
                             json::object{{"name", u->name}, {"input", std::move(input)}}));
@@ -872,11 +870,11 @@ Task<void> Worker::runMcpTool(SessionEvent use) {
         std::size_t budget = rt_.opts.max_tool_output_bytes;
         for (mcp::ResultBlock& b : r->content) {
           if (b.kind == mcp::ResultBlock::Kind::kImage) {
-            content.push_back(json::object{
-                {"type", "image"},
-                {"source", json::object{{"type", "base64"},
-                                        {"media_type", std::move(b.media_type)},
-                                        {"data", std::move(b.data)}}}});
+            content.push_back(
+                json::object{{"type", "image"},
+                             {"source", json::object{{"type", "base64"},
+                                                     {"media_type", std::move(b.media_type)},
+                                                     {"data", std::move(b.data)}}}});
             continue;
           }
           std::string text = capOutput(std::move(b.text), budget);
@@ -889,11 +887,11 @@ Task<void> Worker::runMcpTool(SessionEvent use) {
   addActive(std::chrono::duration<double>(Clock::now() - t0).count());
   metrics::recordAgentEvent(identity_.agent_id, is_error ? "tool_error" : "tool_run");
   if (lease_lost_) co_return;
-  append({event("agent.mcp_tool_result",
-                json::object{{"mcp_tool_use_id", use.id},
-                             {"content", std::move(content)},
-                             {"is_error", is_error}},
-                use.id)});
+  append({event(
+      "agent.mcp_tool_result",
+      json::object{
+          {"mcp_tool_use_id", use.id}, {"content", std::move(content)}, {"is_error", is_error}},
+      use.id)});
 }
 
 Result<void> Worker::openSandbox() {

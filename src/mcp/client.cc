@@ -108,8 +108,7 @@ void convertContent(const json::value* content, ToolResult& out) {
         rb.media_type = mime;
         rb.data = str(ro, "blob");
       } else {
-        rb.text = "[binary resource " + uri + (mime.empty() ? "" : " (" + mime + ")") +
-                  " omitted]";
+        rb.text = "[binary resource " + uri + (mime.empty() ? "" : " (" + mime + ")") + " omitted]";
       }
     } else if (type == "resource_link") {
       std::string name = str(o, "name");
@@ -131,8 +130,8 @@ bool isAuthFailure(const Error& error) {
 
 struct McpClient::Impl {
   http::BaseUrl base;
-  std::string target;     ///< path + query of the endpoint
-  std::string label;      ///< origin + path, for messages (no query: it may hold secrets)
+  std::string target;  ///< path + query of the endpoint
+  std::string label;   ///< origin + path, for messages (no query: it may hold secrets)
   std::unique_ptr<http::HttpClient> http;
   ClientOptions options;
   std::string token;
@@ -148,9 +147,9 @@ struct McpClient::Impl {
     return e;
   }
   Error authError(int status, std::string_view body) const {
-    Error e{ErrorKind::kUnauthenticated,
-            "MCP server " + label + " refused the credentials (HTTP " + std::to_string(status) +
-                ")" + (body.empty() ? std::string() : ": " + snippet(body))};
+    Error e{ErrorKind::kUnauthenticated, "MCP server " + label + " refused the credentials (HTTP " +
+                                             std::to_string(status) + ")" +
+                                             (body.empty() ? std::string() : ": " + snippet(body))};
     e.code = std::string(kAuthFailedCode);
     e.upstream_status = status;
     return e;
@@ -158,8 +157,8 @@ struct McpClient::Impl {
   /// A transport error of the upstream client, reworded (its message names host:port only).
   Error transportError(const Error& e) const {
     if (e.kind == ErrorKind::kCancelled) return e;
-    Error out = connectError(e.kind == ErrorKind::kUpstreamTimeout ? "timed out: " + e.message
-                                                                   : e.message);
+    Error out =
+        connectError(e.kind == ErrorKind::kUpstreamTimeout ? "timed out: " + e.message : e.message);
     out.kind = e.kind == ErrorKind::kUpstreamTimeout ? ErrorKind::kUpstreamTimeout
                                                      : ErrorKind::kUpstreamError;
     return out;
@@ -198,9 +197,9 @@ Task<void> McpClient::Impl::answerServerRequest(const json::object& incoming,
     answer["result"] = json::object{};
   } else {
     // Basalt declares no client capabilities: sampling, elicitation and roots are refused.
-    answer["error"] = json::object{
-        {"code", -32601},
-        {"message", "Basalt's MCP client does not support '" + snippet(method) + "'"}};
+    answer["error"] =
+        json::object{{"code", -32601},
+                     {"message", "Basalt's MCP client does not support '" + snippet(method) + "'"}};
   }
   http::Request r = request("POST", json::serialize(answer));
   const http::Deadline d = std::min(deadline, http::Clock::now() + std::chrono::seconds(5));
@@ -261,7 +260,8 @@ Task<Result<bool>> McpClient::Impl::handle(const json::value& message, std::int6
 Task<Result<json::value>> McpClient::Impl::exchange(std::string_view method, json::object params,
                                                     bool capture_session) {
   const std::int64_t id = next_id++;
-  json::object msg{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
+  json::object msg{
+      {"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
   const http::Deadline deadline = http::Clock::now() + options.request_timeout;
   http::Request req = request("POST", json::serialize(msg));
   Result<http::ResponseStream> opened = co_await http->open(std::move(req), deadline);
@@ -377,11 +377,10 @@ Task<Result<void>> McpClient::Impl::notify(std::string_view method) {
 Task<Result<void>> McpClient::Impl::initialize() {
   session_id.clear();
   protocol.clear();
-  json::object params{
-      {"protocolVersion", kProtocolVersion},
-      {"capabilities", json::object{}},
-      {"clientInfo", json::object{{"name", options.client_name},
-                                  {"version", options.client_version}}}};
+  json::object params{{"protocolVersion", kProtocolVersion},
+                      {"capabilities", json::object{}},
+                      {"clientInfo", json::object{{"name", options.client_name},
+                                                  {"version", options.client_version}}}};
   Task<Result<json::value>> call = exchange("initialize", std::move(params), true);
   Result<json::value> result = co_await std::move(call);
   if (!result) co_return result.error();

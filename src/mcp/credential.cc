@@ -66,7 +66,8 @@ Error refreshError(ErrorKind kind, std::string_view code, std::string message) {
 
 }  // namespace
 
-Result<Credential> parseCredential(std::string_view auth_json, std::optional<SystemTime> expires_at) {
+Result<Credential> parseCredential(std::string_view auth_json,
+                                   std::optional<SystemTime> expires_at) {
   boost::system::error_code ec;
   json::value v = json::parse(auth_json, ec);
   if (ec || !v.is_object()) return Error::invalid("credential auth is not a JSON object");
@@ -135,9 +136,8 @@ Task<Result<RefreshedToken>> refreshAccessToken(const OAuthRefresh& refresh,
   req.headers.push_back({"content-type", "application/x-www-form-urlencoded"});
   req.headers.push_back({"accept", "application/json"});
   if (refresh.auth_method == "client_secret_basic") {
-    req.headers.push_back(
-        {"authorization", "Basic " + base64(formEncode(refresh.client_id) + ":" +
-                                            formEncode(refresh.client_secret))});
+    req.headers.push_back({"authorization", "Basic " + base64(formEncode(refresh.client_id) + ":" +
+                                                              formEncode(refresh.client_secret))});
   } else {
     body += "&client_id=" + formEncode(refresh.client_id);
     if (refresh.auth_method == "client_secret_post") {

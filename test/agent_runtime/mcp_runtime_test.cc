@@ -9,8 +9,8 @@
 #include "fakes/fake_upstream.h"
 #include "storage/temp_dir.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <condition_variable>
 #include <deque>
@@ -43,8 +43,8 @@ TEST(McpToolName, PlainNamesArePrefixedOthersSanitizedAndDisambiguated) {
   EXPECT_EQ(long_name.size(), 64U);
   EXPECT_NE(long_name, mcpToolName("s", std::string(121, 'a')));
   for (const std::string& n : {dotted, long_name, mcpToolName("ü", "a b/c")}) {
-    for (char c : n) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')
-        << n;
+    for (char c : n)
+      EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-') << n;
   }
   EXPECT_EQ(mcpToolName("ü", "x"), mcpToolName("ü", "x"));  // deterministic
 }
@@ -160,12 +160,12 @@ struct McpServerScript {
     const std::string method(msg.at("method").as_string());
     json::value result;
     if (method == "initialize") {
-      FakeReply r = jsonReply(json::object{
-          {"jsonrpc", "2.0"},
-          {"id", msg.at("id")},
-          {"result", json::object{{"protocolVersion", "2025-06-18"},
-                                  {"capabilities", json::object{}},
-                                  {"serverInfo", json::object{{"name", "s"}}}}}});
+      FakeReply r = jsonReply(
+          json::object{{"jsonrpc", "2.0"},
+                       {"id", msg.at("id")},
+                       {"result", json::object{{"protocolVersion", "2025-06-18"},
+                                               {"capabilities", json::object{}},
+                                               {"serverInfo", json::object{{"name", "s"}}}}}});
       r.headers.push_back({"mcp-session-id", "S1"});
       return r;
     }
@@ -181,15 +181,15 @@ struct McpServerScript {
       const std::string name(params.at("name").as_string());
       calls.push_back(name + " " + json::serialize(params.at("arguments")));
       if (name == "fail") {
-        return jsonReply(json::object{
-            {"jsonrpc", "2.0"},
-            {"id", msg.at("id")},
-            {"error", json::object{{"code", -32603}, {"message", "backend down"}}}});
+        return jsonReply(
+            json::object{{"jsonrpc", "2.0"},
+                         {"id", msg.at("id")},
+                         {"error", json::object{{"code", -32603}, {"message", "backend down"}}}});
       }
       result = json::object{
-          {"content", json::array{json::object{{"type", "text"},
-                                               {"text", "echo: " + json::serialize(
-                                                                       params.at("arguments"))}}}},
+          {"content",
+           json::array{json::object{{"type", "text"},
+                                    {"text", "echo: " + json::serialize(params.at("arguments"))}}}},
           {"isError", false}};
     }
     return jsonReply(json::object{{"jsonrpc", "2.0"}, {"id", msg.at("id")}, {"result", result}});
@@ -278,11 +278,13 @@ class McpRuntimeTest : public ::testing::Test {
         url +
         R"("}],"tools":[{"type":"mcp_toolset","mcp_server_name":"srv","default_config":)"
         R"({"enabled":true,"permission_policy":{"type":")" +
-        policy + R"("}},"configs":[{"name":"off","enabled":false,)"
-                 R"("permission_policy":{"type":"always_ask"}}]}]})";
+        policy +
+        R"("}},"configs":[{"name":"off","enabled":false,)"
+        R"("permission_policy":{"type":"always_ask"}}]}]})";
     auto agent = store_->createAgent("alice", agent_body);
     EXPECT_TRUE(agent) << agent.error().message;
-    auto vault = store_->createDocument(agents::DocKind::kVault, "alice", R"({"display_name":"v"})");
+    auto vault =
+        store_->createDocument(agents::DocKind::kVault, "alice", R"({"display_name":"v"})");
     EXPECT_TRUE(vault);
     vault_id_ = vault->id;
     json::object full = json::parse(auth).as_object();
@@ -298,17 +300,17 @@ class McpRuntimeTest : public ::testing::Test {
       secret["refresh"] = json::object{{"refresh_token", r.at("refresh_token")}};
       r.erase("refresh_token");
     }
-    auto cred = store_->createCredential(
-        alice_, vault_id_, url, json::serialize(json::object{{"auth", full}}),
-        json::serialize(secret));
+    auto cred = store_->createCredential(alice_, vault_id_, url,
+                                         json::serialize(json::object{{"auth", full}}),
+                                         json::serialize(secret));
     EXPECT_TRUE(cred) << cred.error().message;
     credential_id_ = cred->id;
     NewEvent m;
     m.type = "user.message";
-    m.payload = json::serialize(json::object{
-        {"content", json::array{json::object{{"type", "text"}, {"text", message}}}}});
-    AgentStore::NewSession ns{"alice", "alice", agent->id, 1, env_id_,
-                              R"({"vault_ids":[")" + vault_id_ + R"("]})"};
+    m.payload = json::serialize(
+        json::object{{"content", json::array{json::object{{"type", "text"}, {"text", message}}}}});
+    AgentStore::NewSession ns{"alice", "alice", agent->id,
+                              1,       env_id_, R"({"vault_ids":[")" + vault_id_ + R"("]})"};
     auto s = store_->createSession(ns, {m});
     EXPECT_TRUE(s) << s.error().message;
     runtime_->eventsAppended(s->id);
@@ -367,9 +369,8 @@ TEST_F(McpRuntimeTest, AModelCallsAnMcpToolWithTheVaultToken) {
   FakeUpstream server([&mcp](const FakeRequest& r) { return mcp.handle(r); });
   model_.script = {use("mcp__srv__echo", R"({"x":1})"), say("done")};
   start();
-  const std::string auth =
-      R"({"type":"static_bearer","mcp_server_url":")" + server.url("/mcp") + R"(","token":")" +
-      kToken + R"("})";
+  const std::string auth = R"({"type":"static_bearer","mcp_server_url":")" + server.url("/mcp") +
+                           R"(","token":")" + kToken + R"("})";
   const std::string id = session(server.url("/mcp"), "always_allow", auth, "go");
   ASSERT_TRUE(waitIdle(id, "end_turn"));
   std::vector<SessionEvent> evs = events(id);
@@ -404,7 +405,8 @@ TEST_F(McpRuntimeTest, AModelCallsAnMcpToolWithTheVaultToken) {
   }
   std::lock_guard alock(mu_);
   ASSERT_EQ(authorized_.size(), 1U);
-  EXPECT_EQ(authorized_[0], "agents:ExecuteTool arn:basalt:agents:us-east-1:alice:tool/mcp/srv/echo");
+  EXPECT_EQ(authorized_[0],
+            "agents:ExecuteTool arn:basalt:agents:us-east-1:alice:tool/mcp/srv/echo");
 }
 
 TEST_F(McpRuntimeTest, FailuresBecomeSessionErrorsOrErrorResultsAndTheTurnGoesOn) {
@@ -466,8 +468,8 @@ TEST_F(McpRuntimeTest, AlwaysAskWaitsForTheConfirmation) {
   FakeUpstream server([&mcp](const FakeRequest& r) { return mcp.handle(r); });
   model_.script = {use("mcp__srv__echo", R"({"y":2})"), say("ok")};
   start();
-  const std::string auth = R"({"type":"static_bearer","mcp_server_url":")" +
-                           server.url("/mcp") + R"(","token":")" + kToken + R"("})";
+  const std::string auth = R"({"type":"static_bearer","mcp_server_url":")" + server.url("/mcp") +
+                           R"(","token":")" + kToken + R"("})";
   const std::string id = session(server.url("/mcp"), "always_ask", auth, "go");
   ASSERT_TRUE(waitIdle(id, "requires_action"));
   std::vector<SessionEvent> evs = events(id);
@@ -509,8 +511,8 @@ TEST_F(McpRuntimeTest, AnExpiredOAuthTokenIsRefreshedAndStored) {
   });
   model_.script = {use("mcp__srv__echo", "{}"), say("ok")};
   start();
-  const std::string expired = audit::formatRfc3339Ms(std::chrono::system_clock::now() -
-                                                     std::chrono::hours(1));
+  const std::string expired =
+      audit::formatRfc3339Ms(std::chrono::system_clock::now() - std::chrono::hours(1));
   const std::string auth = R"({"type":"mcp_oauth","mcp_server_url":")" + server.url("/mcp") +
                            R"(","access_token":"stale","expires_at":")" + expired +
                            R"(","refresh":{"token_endpoint":")" + idp.url("/token") +
@@ -533,7 +535,7 @@ TEST_F(McpRuntimeTest, AnExpiredOAuthTokenIsRefreshedAndStored) {
   auto cred = store_->getCredential(alice_, vault_id_, credential_id_);
   ASSERT_TRUE(cred);
   EXPECT_EQ(cred->body.find("fresh-access"), std::string::npos);  // the secret stays sealed
-  EXPECT_EQ(cred->body.find(expired), std::string::npos);          // a new expiry
+  EXPECT_EQ(cred->body.find(expired), std::string::npos);         // a new expiry
 }
 
 }  // namespace

@@ -4,9 +4,9 @@
 #include "fakes/fake_upstream.h"
 #include "providers/run_task.h"
 
+#include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include <functional>
 #include <mutex>
@@ -96,11 +96,11 @@ struct FakeMcp {
         msg.contains("method") ? std::string(msg.at("method").as_string()) : std::string();
     if (method == "initialize") {
       session = "sess-" + std::to_string(++session_counter);
-      FakeReply r = jsonReply(result(
-          msg.at("id"), json::object{{"protocolVersion", version},
-                                     {"capabilities", json::object{{"tools", json::object{}}}},
-                                     {"serverInfo", json::object{{"name", "fake"},
-                                                                 {"version", "1"}}}}));
+      FakeReply r = jsonReply(
+          result(msg.at("id"),
+                 json::object{{"protocolVersion", version},
+                              {"capabilities", json::object{{"tools", json::object{}}}},
+                              {"serverInfo", json::object{{"name", "fake"}, {"version", "1"}}}}));
       r.headers.push_back({"Mcp-Session-Id", session});
       return r;
     }
@@ -208,8 +208,8 @@ TEST(McpClient, SseResponseSkipsNotificationsAndAnswersServerRequests) {
         // A response to some other id is not ours.
         result(99999, json::object{{"content", json::array{}}}),
         result(msg.at("id"),
-               json::object{{"content", json::array{json::object{{"type", "text"},
-                                                                 {"text", "from SSE"}}}}}),
+               json::object{
+                   {"content", json::array{json::object{{"type", "text"}, {"text", "from SSE"}}}}}),
     });
   };
   auto c = f.client();
@@ -372,8 +372,7 @@ TEST(McpClient, RpcErrorsHttpErrorsLimitsAndTimeouts) {
     mode = m;
     r = f.run(c->callTool("x", "{}"));
     ASSERT_FALSE(r) << m;
-    EXPECT_NE(r.error().message.find("exceeds 2000 bytes"), std::string::npos)
-        << r.error().message;
+    EXPECT_NE(r.error().message.find("exceeds 2000 bytes"), std::string::npos) << r.error().message;
   }
 
   mode = "html";
@@ -384,8 +383,7 @@ TEST(McpClient, RpcErrorsHttpErrorsLimitsAndTimeouts) {
   mode = "empty";
   r = f.run(c->callTool("x", "{}"));
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("without a response"), std::string::npos)
-      << r.error().message;
+  EXPECT_NE(r.error().message.find("without a response"), std::string::npos) << r.error().message;
 
   mode = "slow";
   const auto t0 = std::chrono::steady_clock::now();
@@ -410,8 +408,8 @@ TEST(McpClient, ContentBlocksBecomeResultBlocks) {
         json::object{{"type", "resource_link"}, {"uri", "file:///b"}, {"name", "b"}},
         json::object{{"type", "audio"}, {"mimeType", "audio/wav"}, {"data", "AAAA"}},
     };
-    return jsonReply(result(msg.at("id"), json::object{{"content", std::move(content)},
-                                                       {"isError", true}}));
+    return jsonReply(
+        result(msg.at("id"), json::object{{"content", std::move(content)}, {"isError", true}}));
   };
   auto c = f.client();
   ASSERT_TRUE(f.run(c->connect()));
@@ -426,9 +424,9 @@ TEST(McpClient, ContentBlocksBecomeResultBlocks) {
   EXPECT_NE(r->content[4].text.find("audio"), std::string::npos);
 
   f.mcp.on_call = [](const std::string&, const json::object& msg) {
-    return jsonReply(result(msg.at("id"), json::object{{"content", json::array{}},
-                                                       {"structuredContent",
-                                                        json::object{{"temp", 21}}}}));
+    return jsonReply(
+        result(msg.at("id"), json::object{{"content", json::array{}},
+                                          {"structuredContent", json::object{{"temp", 21}}}}));
   };
   r = f.run(c->callTool("x", ""));
   ASSERT_TRUE(r);
@@ -437,8 +435,8 @@ TEST(McpClient, ContentBlocksBecomeResultBlocks) {
 }
 
 TEST(McpCredential, ParsesVaultCredentials) {
-  Result<Credential> bearer = parseCredential(
-      R"({"type":"static_bearer","mcp_server_url":"http://x","token":"t1"})");
+  Result<Credential> bearer =
+      parseCredential(R"({"type":"static_bearer","mcp_server_url":"http://x","token":"t1"})");
   ASSERT_TRUE(bearer);
   EXPECT_EQ(bearer->token, "t1");
   EXPECT_FALSE(bearer->refresh);
