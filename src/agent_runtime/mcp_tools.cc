@@ -186,7 +186,7 @@ Task<std::vector<McpServerFailure>> McpToolbox::resolve(const std::vector<McpToo
       slot->failed = true;
       slot->client.reset();
       slot->tools.clear();
-      log::warn("MCP server '{}': {}", ts.server_name, error.message);
+      log::warn("agent MCP toolset {}: {}", ts.server_name, error.message);
       failures.push_back({ts.server_name, mcp::isAuthFailure(error), error.message});
     }
   }

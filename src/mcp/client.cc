@@ -383,7 +383,20 @@ Task<Result<void>> McpClient::Impl::initialize() {
                                                   {"version", options.client_version}}}};
   Task<Result<json::value>> call = exchange("initialize", std::move(params), true);
   Result<json::value> result = co_await std::move(call);
-  if (!result) co_return result.error();
+  if (!result) {
+    Error e = result.error();
+    // A stateless (2026-07-28) server has no initialize: it answers 404/-32601 or, for our
+    // version, UnsupportedProtocolVersion (-32022). Say so rather than "HTTP 404".
+    const bool unknown_method = e.upstream_status == 404 || e.upstream_status == 405 ||
+                                e.message.find("JSON-RPC -32601)") != std::string::npos ||
+                                e.message.find("JSON-RPC -32022)") != std::string::npos;
+    if (unknown_method && e.code != kAuthFailedCode) {
+      e.message +=
+          " (the server does not take 'initialize': it may speak the stateless "
+          "2026-07-28 revision; Basalt supports 2025-11-25 and 2025-06-18)";
+    }
+    co_return e;
+  }
   if (!result->is_object()) co_return connectError("initialize: the result is not an object");
   const json::object& r = result->as_object();
   const std::string version = str(r, "protocolVersion");

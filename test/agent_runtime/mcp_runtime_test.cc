@@ -17,6 +17,7 @@
 #include <functional>
 #include <mutex>
 #include <set>
+#include <thread>
 
 namespace basalt::agent_runtime {
 namespace {
@@ -175,11 +176,18 @@ struct McpServerScript {
                             {"description", std::string("the ") + name + " tool"},
                             {"inputSchema", json::object{{"type", "object"}}}};
       };
-      result = json::object{{"tools", json::array{t("echo"), t("fail"), t("off")}}};
+      result = json::object{{"tools", json::array{t("echo"), t("fail"), t("slow"), t("off")}}};
     } else if (method == "tools/call") {
       const json::object& params = msg.at("params").as_object();
       const std::string name(params.at("name").as_string());
       calls.push_back(name + " " + json::serialize(params.at("arguments")));
+      if (name == "slow") {
+        FakeReply r = jsonReply(json::object{{"jsonrpc", "2.0"},
+                                             {"id", msg.at("id")},
+                                             {"result", json::object{{"content", json::array{}}}}});
+        r.delay_before_head = std::chrono::seconds(30);
+        return r;
+      }
       if (name == "fail") {
         return jsonReply(
             json::object{{"jsonrpc", "2.0"},
@@ -347,6 +355,17 @@ class McpRuntimeTest : public ::testing::Test {
       cv_.wait_for(lock, std::chrono::milliseconds(50));
     }
   }
+  /// Waits (bounded) until the log has an event of `type`.
+  bool waitEvent(const std::string& id, const std::string& type) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::vector<SessionEvent> evs = events(id);
+      if (find(evs, type) != nullptr) return true;
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(50));
+    }
+    return false;
+  }
   static json::object payload(const SessionEvent* e) { return json::parse(e->payload).as_object(); }
 
   basalt::testing::TempDir dir_;
@@ -393,7 +412,7 @@ TEST_F(McpRuntimeTest, AModelCallsAnMcpToolWithTheVaultToken) {
   ASSERT_EQ(model_.requests.size(), 2U);
   std::set<std::string> offered;
   for (const canonical::ToolSpec& t : model_.requests[0].tools) offered.insert(t.name);
-  EXPECT_EQ(offered, (std::set<std::string>{"mcp__srv__echo", "mcp__srv__fail"}));
+  EXPECT_EQ(offered, (std::set<std::string>{"mcp__srv__echo", "mcp__srv__fail", "mcp__srv__slow"}));
   // The second call carries the result, paired with the use's event id.
   const canonical::Message& last = model_.requests[1].messages.back();
   const auto& res = std::get<canonical::ToolResultBlock>(last.content.at(0));
@@ -536,6 +555,69 @@ TEST_F(McpRuntimeTest, AnExpiredOAuthTokenIsRefreshedAndStored) {
   ASSERT_TRUE(cred);
   EXPECT_EQ(cred->body.find("fresh-access"), std::string::npos);  // the secret stays sealed
   EXPECT_EQ(cred->body.find(expired), std::string::npos);         // a new expiry
+}
+
+TEST_F(McpRuntimeTest, DeniedConfirmationAndInterruptEndTheCallWithAnErrorResult) {
+  McpServerScript mcp;
+  FakeUpstream server([&mcp](const FakeRequest& r) { return mcp.handle(r); });
+  model_.script = {use("mcp__srv__echo", "{}"), say("understood"), use("mcp__srv__slow", "{}")};
+  start();
+  const std::string auth = R"({"type":"static_bearer","mcp_server_url":")" + server.url("/mcp") +
+                           R"(","token":")" + kToken + R"("})";
+  // always_ask, then deny: an is_error agent.mcp_tool_result with the user's message.
+  const std::string id = session(server.url("/mcp"), "always_ask", auth, "go");
+  ASSERT_TRUE(waitIdle(id, "requires_action"));
+  std::vector<SessionEvent> evs = events(id);
+  const SessionEvent* u = find(evs, "agent.mcp_tool_use");
+  ASSERT_NE(u, nullptr);
+  const std::string use_id = u->id;  // evs is re-read below
+  NewEvent c;
+  c.type = "user.tool_confirmation";
+  c.payload = json::serialize(
+      json::object{{"tool_use_id", use_id}, {"result", "deny"}, {"deny_message", "not now"}});
+  c.ref_id = use_id;
+  ASSERT_TRUE(store_->sendUserEvents(alice_, id, {c}));
+  runtime_->eventsAppended(id);
+  ASSERT_TRUE(waitIdle(id, "end_turn"));
+  evs = events(id);
+  const SessionEvent* r = find(evs, "agent.mcp_tool_result");
+  ASSERT_NE(r, nullptr);
+  json::object rp = payload(r);
+  EXPECT_EQ(rp.at("mcp_tool_use_id").as_string(), use_id);
+  EXPECT_EQ(rp.at("is_error"), true);
+  EXPECT_NE(json::serialize(rp.at("content")).find("not now"), std::string::npos);
+  {
+    std::lock_guard lock(mcp.mu);
+    EXPECT_TRUE(mcp.calls.empty());
+  }
+
+  // A call that hangs is cut by user.interrupt: an is_error result, then idle(end_turn).
+  const std::string slow = session(server.url("/mcp"), "always_allow", auth, "go");
+  ASSERT_TRUE(waitEvent(slow, "agent.mcp_tool_use"));
+  {
+    // The call is in flight once the server has seen it.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      {
+        std::lock_guard lock(mcp.mu);
+        if (!mcp.calls.empty()) break;
+      }
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  NewEvent stop;
+  stop.type = "user.interrupt";
+  ASSERT_TRUE(store_->sendUserEvents(alice_, slow, {stop}));
+  runtime_->eventsAppended(slow);
+  ASSERT_TRUE(waitIdle(slow, "end_turn"));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  evs = events(slow);
+  r = find(evs, "agent.mcp_tool_result");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(payload(r).at("is_error"), true);
+  EXPECT_NE(json::serialize(payload(r).at("content")).find("interrupted"), std::string::npos);
 }
 
 }  // namespace

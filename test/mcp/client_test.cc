@@ -251,6 +251,24 @@ TEST(McpClient, AcceptsThe20250618RevisionAndRefusesOthers) {
   EXPECT_EQ(refused.error().code, kConnectFailedCode);
 }
 
+TEST(McpClient, AServerWithoutInitializeIsExplained) {
+  FakeUpstream stateless([](const FakeRequest& req) {
+    json::object msg = json::parse(req.body).as_object();
+    return jsonReply(
+        json::object{{"jsonrpc", "2.0"},
+                     {"id", msg.at("id")},
+                     {"error", json::object{{"code", -32601}, {"message", "Method not found"}}}},
+        404);
+  });
+  Result<std::unique_ptr<McpClient>> c = McpClient::create(stateless.url("/mcp"), {});
+  ASSERT_TRUE(c);
+  asio::io_context ioc;
+  Result<void> r = runTask(ioc, (*c)->connect());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("2026-07-28"), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().code, kConnectFailedCode);
+}
+
 TEST(McpClient, ReinitializesOnceWhenTheServerForgetsTheSession) {
   Fixture f;
   f.mcp.on_call = [](const std::string&, const json::object& msg) {
