@@ -2,6 +2,7 @@
 
 #include "basalt/agent_runtime/conversation.h"
 #include "basalt/agent_runtime/mcp_tools.h"
+#include "basalt/agent_runtime/session_network.h"
 #include "basalt/agents/agent_store.h"
 #include "basalt/agents/agents_api.h"
 #include "basalt/audit/async_append.h"
@@ -214,7 +215,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   Task<Result<void>> auditTool(const std::string& tool, const std::string& use_id,
                                const perimeter::AuthzResult& authz);
   /// web_fetch: a GET made by curl inside the session's sandbox, so the environment's network
-  /// policy applies to it exactly as to bash (no network unless `unrestricted`).
+  /// policy applies to it exactly as to bash (`limited`: through the egress proxy).
   sandbox::ToolOutcome webFetch(const std::string& input,
                                 std::shared_ptr<sandbox::Cancellation> cancel);
   sandbox::ToolOutcome execute(const std::string& name, const std::string& input,
@@ -242,6 +243,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::string config_error_;
   CallIdentity identity_;
   sandbox::Network network_ = sandbox::Network::kNone;
+  egress::AllowList allowed_hosts_;  ///< kProxy: what the egress proxy lets out
   std::vector<SessionEvent> log_;
   std::int64_t last_seq_ = 0;
   std::vector<std::string> vault_ids_;  ///< the session's vaults (MCP credentials)
@@ -251,6 +253,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
 
   // Touched only by execute() on the pool (one tool at a time per session).
   std::unique_ptr<sandbox::Sandbox> sandbox_;
+  std::unique_ptr<egress::Listener> egress_;  ///< kProxy: the session's proxy socket
   std::vector<MemoryMount> mounts_;
 };
 
@@ -364,15 +367,13 @@ Result<void> Worker::load() {
   if (Result<agents::Document> env =
           store().getDocument(agents::DocKind::kEnvironment, root, session_.environment_id);
       env) {
-    json::object eb = parseObject(env->body);
-    const json::value* cfg = eb.if_contains("config");
-    const json::value* net =
-        cfg && cfg->is_object() ? cfg->as_object().if_contains("networking") : nullptr;
-    // Only unrestricted networking gets the host network; "limited" (allow-lists) has no
-    // enforcement point yet and is denied (sandbox/README.md).
-    if (net && net->is_object() && str(net->as_object(), "type") == "unrestricted") {
-      network_ = sandbox::Network::kAll;
+    // unrestricted: the host network; limited: the egress proxy with the allow-list; else none.
+    SessionNetwork net = sessionNetwork(env->body, agent->body);
+    for (const std::string& h : net.skipped) {
+      log::warn("agent session {}: allowed_hosts entry '{}' is not valid: skipped", id_, h);
     }
+    network_ = net.mode;
+    allowed_hosts_ = std::move(net.allow);
   }
   if (const json::value* vs = body.if_contains("vault_ids"); vs && vs->is_array()) {
     for (const json::value& v : vs->as_array()) {
@@ -900,6 +901,7 @@ Result<void> Worker::openSandbox() {
   o.root = rt_.opts.sandbox_root;
   o.session_id = id_;
   o.network = network_;
+  if (network_ == sandbox::Network::kProxy) o.egress.socket = o.root / id_ / "egress.sock";
   o.limits = rt_.opts.sandbox_limits;
   o.bwrap_path = rt_.opts.bwrap_path;
   for (const MemoryMount& m : mounts_) {
@@ -910,6 +912,11 @@ Result<void> Worker::openSandbox() {
   }
   Result<std::unique_ptr<sandbox::Sandbox>> sb = sandbox::Sandbox::open(std::move(o));
   if (!sb) return sb.error();
+  if (network_ == sandbox::Network::kProxy) {
+    Result<std::unique_ptr<egress::Listener>> listener = openSessionEgress(**sb, allowed_hosts_);
+    if (!listener) return listener.error();
+    egress_ = std::move(*listener);
+  }
   sandbox_ = std::move(*sb);
   return {};
 }
@@ -937,8 +944,13 @@ sandbox::ToolOutcome Worker::webFetch(const std::string& input,
                        return static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
                      });
   if (!http || !clean) return {true, "web_fetch needs an http:// or https:// \"url\""};
-  if (network_ != sandbox::Network::kAll) {
+  if (network_ == sandbox::Network::kNone) {
     return {true, "web_fetch: network access is disabled for this session's environment"};
+  }
+  if (network_ == sandbox::Network::kProxy && !allowed_hosts_.allows(urlHost(url))) {
+    // The proxy would refuse it too; this says why in words the model can act on.
+    return {true, "web_fetch: host '" + urlHost(url) +
+                      "' is not in this environment's allowed_hosts (networking: limited)"};
   }
   sandbox::RunSpec spec;
   spec.argv = {"/usr/bin/curl", "--silent",   "--show-error", "--fail-with-body", "--location",

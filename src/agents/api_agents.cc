@@ -2,6 +2,8 @@
 
 #include "api_json.h"
 
+#include "basalt/egress/allow_list.h"
+
 #include <boost/json/serialize.hpp>
 
 #include <set>
@@ -66,6 +68,19 @@ Result<json::object> environmentConfig(const json::value* v) {
       Result<json::array> hosts =
           stringList(n.if_contains("allowed_hosts"), "config.networking.allowed_hosts");
       if (!hosts) return hosts.error();
+      // What the egress proxy can enforce: hostname, IPv4 or *.domain (egress/allow_list.h).
+      if (hosts->size() > egress::kMaxAllowedHosts) {
+        return Error::invalid("config.networking.allowed_hosts: at most " +
+                                  std::to_string(egress::kMaxAllowedHosts) + " entries",
+                              "config.networking.allowed_hosts");
+      }
+      for (std::size_t i = 0; i < hosts->size(); ++i) {
+        const std::string host((*hosts)[i].as_string());
+        if (std::string why = egress::checkAllowEntry(host); !why.empty()) {
+          const std::string param = "config.networking.allowed_hosts[" + std::to_string(i) + "]";
+          return Error::invalid(param + ": '" + host + "': " + why, param);
+        }
+      }
       limited["allowed_hosts"] = std::move(*hosts);
       for (const char* flag : {"allow_mcp_servers", "allow_package_managers"}) {
         const json::value* f = n.if_contains(flag);

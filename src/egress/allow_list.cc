@@ -92,8 +92,8 @@ std::string checkAllowEntry(std::string_view entry) {
 }
 
 Result<AllowList> AllowList::parse(std::span<const std::string> entries) {
-  if (entries.size() > kMaxAllowedHosts) {
-    return Error::invalid("allowed_hosts: at most " + std::to_string(kMaxAllowedHosts) +
+  if (entries.size() > kMaxAllowListEntries) {
+    return Error::invalid("allowed_hosts: at most " + std::to_string(kMaxAllowListEntries) +
                           " entries");
   }
   AllowList list;

@@ -537,7 +537,9 @@ EgressProxy::~EgressProxy() {
   impl_->io.stop();
   if (impl_->thread.joinable()) {
     if (impl_->thread.get_id() == std::this_thread::get_id()) {
-      impl_->thread.detach();  // BASALT: never expected; joining itself would deadlock
+      // The last owner let go on the proxy's own thread (not expected: listeners are dropped by
+      // their sessions); joining itself would deadlock.
+      impl_->thread.detach();
     } else {
       impl_->thread.join();
     }

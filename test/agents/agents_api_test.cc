@@ -464,5 +464,21 @@ TEST_F(AgentsApiTest, MemoryStoreResourcesAttachToSessions) {
   EXPECT_EQ(r.at("mount_path"), "/mnt/memory/notes");
 }
 
+TEST_F(AgentsApiTest, LimitedNetworkingAllowsOnlyHostsTheEgressProxyCanEnforce) {
+  const std::string ok = R"({"name":"e","config":{"type":"cloud","networking":{"type":"limited",)"
+                         R"("allowed_hosts":["pypi.org","*.github.com","10.0.0.1","localhost"]}}})";
+  Answer a = call("POST", "/v1/environments", ok);
+  EXPECT_EQ(a.status, 200) << a.raw;
+  for (const char* bad : {"https://pypi.org", "pypi.org:443", "*", "*.*.x.io", "0x7f.1", "[::1]"}) {
+    const std::string body =
+        R"({"name":"e","config":{"type":"cloud","networking":{"type":"limited",)"
+        R"("allowed_hosts":["ok.io",")" +
+        std::string(bad) + R"("]}}})";
+    Answer r = call("POST", "/v1/environments", body);
+    EXPECT_EQ(r.status, 400) << bad << " " << r.raw;
+    EXPECT_NE(r.errorMessage().find("allowed_hosts[1]"), std::string::npos) << r.raw;
+  }
+}
+
 }  // namespace
 }  // namespace basalt::agents::testing

@@ -382,3 +382,36 @@ test('policies govern agents: a denied tool is refused, a denied model ends the 
     client = admin;
   }
 });
+
+test('limited networking: bash reaches an allowed host through the egress proxy, web_fetch elsewhere is refused', async () => {
+  const port = gateway.address.split(':').at(-1);
+  const environment = await client.beta.environments.create({
+    name: `env-limited-${Date.now()}`,
+    config: { type: 'cloud', networking: { type: 'limited', allowed_hosts: ['localhost'] } },
+  });
+  assert.deepEqual(environment.config.networking.allowed_hosts, ['localhost']);
+  const agent = await client.beta.agents.create({
+    name: `agent-limited-${Date.now()}`, model: 'claude-mock', tools: [TOOLSET('always_allow')],
+  });
+  const session = await client.beta.sessions.create({ agent: agent.id, environment_id: environment.id });
+  // curl inside the sandbox uses the proxy variables; the host is allowed.
+  const command = `curl -sS --max-time 10 http://localhost:${port}/healthz; ` +
+    `(exec 3<>/dev/tcp/127.0.0.1/${port} && echo DIRECT-OPEN) 2>/dev/null || echo DIRECT-BLOCKED`;
+  let events = await turn(session.id, `Run it\n#mock tool=bash args=${JSON.stringify({ command })}`);
+  let result = events.find((e) => e.type === 'agent.tool_result');
+  assert.ok(result, events.map((e) => e.type).join());
+  const output = result.content.map((b) => b.text).join('');
+  assert.match(output, /^ok$/m);
+  assert.match(output, /DIRECT-BLOCKED/);
+  // 127.0.0.1 is the same server, but it is not in allowed_hosts.
+  const url = `http://127.0.0.1:${port}/healthz`;
+  events = await turn(session.id, `Fetch\n#mock tool=web_fetch args=${JSON.stringify({ url })}`);
+  result = events.filter((e) => e.type === 'agent.tool_result').at(-1);
+  assert.equal(result.is_error, true, JSON.stringify(result));
+  assert.match(result.content.map((b) => b.text).join(''), /'127\.0\.0\.1' is not in this environment's allowed_hosts/);
+  // The proxy itself refuses what web_fetch's early check would not see (bash, any client).
+  const denied = `curl -sS --max-time 10 -w ' %{http_code}' http://127.0.0.1:${port}/healthz`;
+  events = await turn(session.id, `Run\n#mock tool=bash args=${JSON.stringify({ command: denied })}`);
+  result = events.filter((e) => e.type === 'agent.tool_result').at(-1);
+  assert.match(result.content.map((b) => b.text).join(''), /basalt egress proxy: host '127\.0\.0\.1' is not in this environment's allowed_hosts.* 403/s);
+});

@@ -80,7 +80,7 @@ TEST(AllowList, BadEntriesAreRejectedWithTheReason) {
 
 TEST(AllowList, AtMostTheMaximumNumberOfEntries) {
   std::vector<std::string> many;
-  for (std::size_t i = 0; i < kMaxAllowedHosts; ++i)
+  for (std::size_t i = 0; i < kMaxAllowListEntries; ++i)
     many.push_back("h" + std::to_string(i) + ".io");
   EXPECT_TRUE(AllowList::parse(many).has_value());
   many.push_back("one-more.io");

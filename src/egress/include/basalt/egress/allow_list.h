@@ -17,8 +17,10 @@
 
 namespace basalt::egress {
 
-/// Most entries one allow-list may hold (the agents API refuses longer lists).
+/// Most `allowed_hosts` entries an environment may list (the agents API refuses more).
 inline constexpr std::size_t kMaxAllowedHosts = 256;
+/// Most entries an AllowList holds: allowed_hosts plus MCP server hosts and package registries.
+inline constexpr std::size_t kMaxAllowListEntries = 1024;
 
 /// Package registries added to a session's allow-list when its environment sets
 /// `allow_package_managers` (pip, npm/yarn, apt on Debian/Ubuntu, cargo, go, gem).
@@ -44,7 +46,7 @@ class AllowList {
  public:
   AllowList() = default;  ///< allows nothing
 
-  /// Validates every entry (checkAllowEntry) and at most kMaxAllowedHosts of them; duplicates
+  /// Validates every entry (checkAllowEntry) and at most kMaxAllowListEntries of them; duplicates
   /// are merged. The error names the first bad entry.
   static Result<AllowList> parse(std::span<const std::string> entries);
 
