@@ -913,7 +913,17 @@ Result<void> Worker::openSandbox() {
   Result<std::unique_ptr<sandbox::Sandbox>> sb = sandbox::Sandbox::open(std::move(o));
   if (!sb) return sb.error();
   if (network_ == sandbox::Network::kProxy) {
-    Result<std::unique_ptr<egress::Listener>> listener = openSessionEgress(**sb, allowed_hosts_);
+    EgressAudit audit{rt_.ports.audit, {}};  // attributed like ExecuteTool records
+    const perimeter::Caller& c = identity_.caller;
+    audit.base.user_identity = {c.kind.empty() ? "user" : c.kind, c.principal_id, c.name, c.key_id};
+    audit.base.aws_region = rt_.opts.region;
+    audit.base.request_parameters.extra = {{"agentId", identity_.agent_id},
+                                           {"sessionId", identity_.session_id}};
+    if (!identity_.end_user.empty()) {
+      audit.base.request_parameters.extra.emplace_back("endUser", identity_.end_user);
+    }
+    Result<std::unique_ptr<egress::Listener>> listener =
+        openSessionEgress(**sb, allowed_hosts_, std::move(audit));
     if (!listener) return listener.error();
     egress_ = std::move(*listener);
   }

@@ -1,5 +1,6 @@
 #include "basalt/agent_runtime/session_network.h"
 
+#include "basalt/core/ids.h"
 #include "basalt/core/log.h"
 
 #include <boost/json.hpp>
@@ -111,7 +112,8 @@ std::shared_ptr<egress::EgressProxy> sharedEgressProxy() {
 }
 
 Result<std::unique_ptr<egress::Listener>> openSessionEgress(const sandbox::Sandbox& sandbox,
-                                                            const egress::AllowList& allow) {
+                                                            const egress::AllowList& allow,
+                                                            EgressAudit audit) {
   const sandbox::SandboxOptions& o = sandbox.options();
   if (o.network != sandbox::Network::kProxy) {
     return Error::internal("egress: the sandbox does not use proxy networking");
@@ -122,6 +124,30 @@ Result<std::unique_ptr<egress::Listener>> openSessionEgress(const sandbox::Sandb
   lo.allow = allow;
   if (sandbox.fileOwnerUid() != static_cast<uid_t>(-1)) {
     lo.owner = std::make_pair(sandbox.fileOwnerUid(), sandbox.fileOwnerGid());
+  }
+  if (audit.sink != nullptr) {
+    lo.record = [a = std::make_shared<const EgressAudit>(std::move(audit))](
+                    const egress::Decision& d, std::function<void(bool)> done) {
+      audit::AuditEvent ev = a->base;
+      ev.event_time = std::chrono::system_clock::now();
+      ev.event_name = "EgressConnect";
+      ev.request_id = newRequestId();
+      ev.request_parameters.extra.emplace_back("method", d.method);
+      ev.request_parameters.extra.emplace_back("host", d.host);
+      ev.request_parameters.extra.emplace_back("port", std::to_string(d.port));
+      ev.response_elements.status = d.status;
+      if (!d.allowed) {
+        ev.error_code = d.status == 403 ? "EgressDenied" : "EgressFailed";
+        ev.error_message = d.reason;
+      }
+      const std::string session = d.session_id;
+      a->sink->append(std::move(ev), [done = std::move(done), session](Result<std::uint64_t> r) {
+        if (!r) {
+          log::warn("egress: session {}: audit record failed: {}", session, r.error().message);
+        }
+        done(r.has_value());
+      });
+    };
   }
   std::shared_ptr<egress::EgressProxy> proxy = sharedEgressProxy();
   return proxy->listen(std::move(lo));

@@ -62,6 +62,8 @@ std::string_view reasonPhrase(int status) {
       return "Request Header Fields Too Large";
     case 502:
       return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
     case 504:
       return "Gateway Timeout";
     default:
@@ -185,7 +187,7 @@ class Connection;
 
 struct Listener::State : std::enable_shared_from_this<Listener::State> {
   State(asio::io_context& io, ListenOptions o, const ProxyLimits& l)
-      : acceptor(io), opts(std::move(o)), limits(l) {}
+      : io(io), acceptor(io), opts(std::move(o)), limits(l) {}
 
   Task<void> acceptLoop(std::shared_ptr<State> self);
   void close();
@@ -199,9 +201,14 @@ struct Listener::State : std::enable_shared_from_this<Listener::State> {
                 d.port, d.status, d.reason);
     }
     if (opts.observer) opts.observer(d);
+    if (opts.record && !d.allowed) opts.record(d, [](bool) {});  // refused either way
   }
 
+  asio::io_context& io;
   UnixSocket::acceptor acceptor;
+  /// For callbacks from other threads (the audit writer): posting is safe only while the proxy,
+  /// and so its io_context, exists.
+  std::weak_ptr<EgressProxy> proxy;
   ListenOptions opts;
   ProxyLimits limits;
   std::size_t active = 0;
@@ -283,6 +290,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
   /// Resolves and connects the upstream socket; false (and answered) on failure.
   Task<bool> openUpstream(Decision& d);
+  /// ListenOptions::record for an allowed decision: whether it was recorded.
+  Task<bool> record(const Decision& d);
   template <class From, class To>
   Task<void> pump(std::shared_ptr<Connection> self, From& from, To& to);
 
@@ -326,6 +335,30 @@ Task<bool> Connection::openUpstream(Decision& d) {
     co_return false;
   }
   co_return true;
+}
+
+Task<bool> Connection::record(const Decision& d) {
+  struct Wait {
+    explicit Wait(const asio::any_io_executor& ex) : timer(ex, Clock::time_point::max()) {}
+    asio::steady_timer timer;
+    int result = -1;  // -1 pending, else 0/1; touched on the proxy thread only
+  };
+  auto wait = std::make_shared<Wait>(client_.get_executor());
+  std::weak_ptr<EgressProxy> proxy = st_->proxy;
+  asio::io_context* io = &st_->io;
+  st_->opts.record(d, [wait, proxy, io](bool ok) {
+    std::shared_ptr<EgressProxy> alive = proxy.lock();
+    if (!alive) return;  // shutting down: nothing waits any more
+    asio::post(*io, [wait, ok] {
+      wait->result = ok ? 1 : 0;
+      wait->timer.cancel();
+    });
+  });
+  while (wait->result < 0) {
+    auto [ec] = co_await wait->timer.async_wait(kUseTuple);
+    (void)ec;
+  }
+  co_return wait->result == 1;
 }
 
 template <class From, class To>
@@ -424,6 +457,18 @@ Task<void> Connection::run(std::shared_ptr<Connection> self) {
     co_await refuse(d, "host '" + d.host +
                            "' is not in this environment's allowed_hosts (networking: limited)");
     co_return;
+  }
+  if (st_->opts.record) {
+    Decision pending = d;
+    pending.allowed = true;
+    pending.status = 200;
+    const bool recorded = co_await record(pending);
+    if (closed_) co_return;
+    if (!recorded) {
+      d.status = 503;
+      co_await refuse(d, "the audit log is unavailable, so no connection is opened");
+      co_return;
+    }
   }
   if (!co_await openUpstream(d)) co_return;
 
@@ -571,6 +616,7 @@ Result<std::unique_ptr<Listener>> EgressProxy::listen(ListenOptions options) {
     ::unlinkat(dir, name.c_str(), 0);  // stale, from an earlier run
   }
   auto state = std::make_shared<Listener::State>(impl_->io, std::move(options), limits_);
+  state->proxy = weak_from_this();
   const std::string bind_path = "/proc/self/fd/" + std::to_string(dir) + "/" + name;
   boost::system::error_code ec;
   state->acceptor.open(UnixSocket(), ec);

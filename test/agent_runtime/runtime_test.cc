@@ -5,6 +5,7 @@
 #include "basalt/audit/audit_event.h"
 #include "basalt/audit/audit_sink.h"
 #include "basalt/sandbox/sandbox.h"
+#include "egress/test_servers.h"
 #include "storage/temp_dir.h"
 
 #include <gtest/gtest.h>
@@ -742,6 +743,53 @@ TEST_F(RuntimeTest, LongConversationsAreCompacted) {
 }
 
 // ---- the pure log reading ------------------------------------------------------------------
+
+TEST_F(RuntimeTest, LimitedNetworkingGoesThroughTheAuditedEgressProxy) {
+  if (!bwrapUsable()) GTEST_SKIP() << "bubblewrap is not usable here";
+  egress::testing::Origin origin;
+  auto env = store_->createDocument(
+      agents::DocKind::kEnvironment, "alice",
+      R"({"name":"l","config":{"type":"cloud","networking":{"type":"limited",)"
+      R"("allowed_hosts":["localhost"],"allow_mcp_servers":false,"allow_package_managers":false}}})");
+  ASSERT_TRUE(env);
+  env_id_ = env->id;
+  RecordingAudit sink;
+  audit_ = &sink;
+  const std::string port = std::to_string(origin.port());
+  const std::string command = "curl -sS --max-time 10 http://localhost:" + port +
+                              "/; echo; curl -sS --max-time 10 http://127.0.0.1:" + port + "/";
+  model_.script.push_back(toolUse("bash", json::serialize(json::object{{"command", command}})));
+  model_.script.push_back(toolUse("web_fetch", R"({"url":"http://127.0.0.1:)" + port + R"(/"})"));
+  model_.script.push_back(text("Done."));
+  startRuntime();
+  const std::string id = session(agent(R"([{"type":"agent_toolset_20260401"}])"), "Fetch");
+  ASSERT_TRUE(waitIdle(id, "end_turn"));
+  const std::string out = json::serialize(payloadOf(*find(events(id), "agent.tool_result")));
+  EXPECT_NE(out.find("hello from origin"), std::string::npos) << out;
+  EXPECT_NE(out.find("host '127.0.0.1' is not in this environment's allowed_hosts"),
+            std::string::npos)
+      << out;
+  json::object fetch = payloadOf(*find(events(id), "agent.tool_result", 1));
+  EXPECT_EQ(fetch.at("is_error"), true);
+  EXPECT_NE(json::serialize(fetch).find("not in this environment's allowed_hosts"),
+            std::string::npos);
+  EXPECT_EQ(origin.accepted(), 1);
+  std::lock_guard lock(sink.mu);
+  std::vector<const audit::AuditEvent*> egress;
+  for (const audit::AuditEvent& ev : sink.events) {
+    if (ev.event_name == "EgressConnect") egress.push_back(&ev);
+  }
+  ASSERT_EQ(egress.size(), 2U);
+  std::map<std::string, std::string> allowed(egress[0]->request_parameters.extra.begin(),
+                                             egress[0]->request_parameters.extra.end());
+  EXPECT_EQ(allowed["sessionId"], id);
+  EXPECT_EQ(allowed["host"], "localhost");
+  EXPECT_EQ(allowed["port"], port);
+  EXPECT_EQ(egress[0]->user_identity.principal_id, "alice");
+  EXPECT_EQ(egress[0]->error_code, "");
+  EXPECT_EQ(egress[1]->error_code, "EgressDenied");
+  EXPECT_EQ(egress[1]->response_elements.status, 403);
+}
 
 TEST(ConversationTest, DeferredMessagesFollowTheTurnClose) {
   auto ev = [](std::int64_t seq, std::string type, std::string payload = "{}") {

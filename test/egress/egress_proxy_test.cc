@@ -12,7 +12,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <mutex>
+#include <thread>
 
 namespace basalt::egress {
 namespace {
@@ -38,7 +40,8 @@ class EgressProxyTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  void start(std::vector<std::string> hosts, ProxyLimits limits = {}) {
+  void start(std::vector<std::string> hosts, ProxyLimits limits = {},
+             std::function<void(const Decision&, std::function<void(bool)>)> record = {}) {
     proxy_ = EgressProxy::create(limits);
     auto allow = AllowList::parse(hosts);
     ASSERT_TRUE(allow.has_value());
@@ -50,6 +53,7 @@ class EgressProxyTest : public ::testing::Test {
       std::lock_guard lock(mu_);
       decisions_.push_back(d);
     };
+    o.record = std::move(record);
     auto l = proxy_->listen(std::move(o));
     ASSERT_TRUE(l.has_value()) << (l ? "" : l.error().message);
     listener_ = std::move(*l);
@@ -282,6 +286,56 @@ TEST_F(EgressProxyTest, LongSocketPathsWork) {
   ASSERT_GE(c.fd, 0);
   sendAll(c.fd, "GET http://localhost:" + std::to_string(origin.port()) + "/ HTTP/1.1\r\n\r\n");
   EXPECT_NE(recvUntil(c.fd).find("hello from origin"), std::string::npos);
+}
+
+TEST_F(EgressProxyTest, AllowedConnectionsOpenOnlyOnceRecorded) {
+  Origin origin;
+  std::mutex mu;
+  std::vector<Decision> recorded;
+  bool audit_up = true;
+  std::vector<std::thread> writers;
+  start({"localhost"}, {}, [&](const Decision& d, std::function<void(bool)> done) {
+    std::lock_guard lock(mu);
+    recorded.push_back(d);
+    // Acknowledged later, from another thread, like the audit writer.
+    writers.emplace_back([done = std::move(done), ok = audit_up] {
+      std::this_thread::sleep_for(20ms);
+      done(ok);
+    });
+  });
+  const std::string connect =
+      "CONNECT localhost:" + std::to_string(origin.port()) + " HTTP/1.1\r\n\r\n";
+  {
+    UnixClient c(socket_);
+    sendAll(c.fd, connect);
+    EXPECT_TRUE(recvUntil(c.fd, "\r\n\r\n").starts_with("HTTP/1.1 200"));
+  }
+  {
+    UnixClient c(socket_);
+    sendAll(c.fd, "CONNECT example.com:443 HTTP/1.1\r\n\r\n");
+    EXPECT_TRUE(recvUntil(c.fd).starts_with("HTTP/1.1 403"));
+  }
+  {
+    std::lock_guard lock(mu);
+    audit_up = false;
+  }
+  {
+    UnixClient c(socket_);
+    sendAll(c.fd, connect);
+    std::string reply = recvUntil(c.fd);
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 503 ")) << reply;
+    EXPECT_NE(reply.find("audit log is unavailable"), std::string::npos) << reply;
+  }
+  EXPECT_EQ(origin.accepted(), 1);  // the third connection was never opened
+  std::lock_guard lock(mu);
+  for (auto& t : writers) t.join();
+  ASSERT_GE(recorded.size(), 3u);
+  EXPECT_TRUE(recorded[0].allowed);
+  EXPECT_EQ(recorded[0].host, "localhost");
+  EXPECT_FALSE(recorded[1].allowed);
+  EXPECT_EQ(recorded[1].host, "example.com");
+  EXPECT_EQ(recorded[1].status, 403);
+  EXPECT_TRUE(recorded[2].allowed);  // what was about to be opened, then refused (503)
 }
 
 }  // namespace

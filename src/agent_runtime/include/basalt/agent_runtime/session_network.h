@@ -8,6 +8,7 @@
 ///   host at all: Network::kNone, as nothing may go out anyway);
 /// - anything else (no networking, unknown type, unreadable config) -> none (Network::kNone).
 
+#include "basalt/audit/audit_sink.h"
 #include "basalt/core/error.h"
 #include "basalt/egress/allow_list.h"
 #include "basalt/egress/egress_proxy.h"
@@ -39,9 +40,19 @@ std::string urlHost(std::string_view url);
 /// the last Listener that holds it goes.
 std::shared_ptr<egress::EgressProxy> sharedEgressProxy();
 
+/// Where a session's egress decisions are recorded. With a sink, every decision becomes an
+/// `EgressConnect` audit record (base + method, host, port, status; error EgressDenied or
+/// EgressFailed with the reason), and an allowed connection opens only once its record is
+/// durable (fail closed: 503). Without one they are only logged.
+struct EgressAudit {
+  audit::AuditSink* sink = nullptr;
+  audit::AuditEvent base;  ///< identity, region, requestParameters shared by every record
+};
+
 /// Starts the proxy listener for a sandbox opened with Network::kProxy: on the sandbox's
 /// egress socket path, owned by the sandbox uid, allowing `allow`.
 Result<std::unique_ptr<egress::Listener>> openSessionEgress(const sandbox::Sandbox& sandbox,
-                                                            const egress::AllowList& allow);
+                                                            const egress::AllowList& allow,
+                                                            EgressAudit audit = {});
 
 }  // namespace basalt::agent_runtime

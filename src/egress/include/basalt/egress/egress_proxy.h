@@ -11,7 +11,8 @@
 /// The host must be allowed by the session's AllowList, else 403 with a plain-text body that
 /// says so. Names are resolved here (the sandbox has no DNS). Limits: head size, concurrent
 /// connections per session (429), head-read timeout, connect timeout (504) and idle timeout.
-/// Every decision is logged (method, host, port; never paths, queries or headers).
+/// Every decision is logged (method, host, port; never paths, queries or headers) and, with
+/// ListenOptions::record, recorded before an allowed connection is opened.
 ///
 /// Threading: the proxy owns one thread running its own io_context. `listen()` and Listener's
 /// destructor may be called from any thread except the proxy's own.
@@ -62,6 +63,10 @@ struct ListenOptions {
   std::optional<std::pair<uid_t, gid_t>> owner;
   /// Called on the proxy thread for every decision (optional; must not block).
   std::function<void(const Decision&)> observer;
+  /// Records every decision durably (optional; the audit log). An allowed connection is opened
+  /// only after `done(true)`; `done(false)` refuses it with 503 (fail closed). Called on the
+  /// proxy thread, must not block; `done` may be called once from any thread.
+  std::function<void(const Decision&, std::function<void(bool)> done)> record;
 };
 
 class EgressProxy;
