@@ -167,6 +167,23 @@ TEST_F(SandboxEgressTest, BashToolWorksWithTheForwarderInFront) {
   EXPECT_NE(out.content.find("hello from origin"), std::string::npos) << out.content;
 }
 
+TEST_F(SandboxEgressTest, TheSeccompFilterStillDeniesWhatItDenied) {
+  if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "python3 is not installed";
+  // The forwarder needed nothing new (AF_UNIX, AF_INET on loopback); vsock & co stay closed,
+  // and raw sockets have no interface but loopback to use.
+  auto r = bash(
+      "python3 -c 'import socket, ctypes\n"
+      "for f in (socket.AF_VSOCK, socket.AF_ALG, socket.AF_PACKET):\n"
+      "  try:\n"
+      "    socket.socket(f, socket.SOCK_DGRAM if f == socket.AF_PACKET else "
+      "socket.SOCK_STREAM if f == socket.AF_VSOCK else socket.SOCK_SEQPACKET)\n"
+      "    print(\"OPENED\", f)\n"
+      "  except OSError as e:\n"
+      "    print(\"denied\", e.errno)\n"
+      "print(\"ptrace\", ctypes.CDLL(None, use_errno=True).ptrace(0,0,0,0), ctypes.get_errno())'");
+  EXPECT_EQ(r.output, "denied 97\ndenied 97\ndenied 97\nptrace -1 1\n");
+}
+
 TEST(SandboxEgressOptions, ProxyNetworkingNeedsASocketAndTheForwarder) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "basalt-sbx-eg-XXXXXX").string();
   ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
