@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -94,9 +95,10 @@ int connectProxy(const char* path) {
   for (int fd = 0; fd < 3; ++fd) {
     if (null >= 0) ::dup2(null, fd);
   }
-  for (int fd = 3; fd < 1024; ++fd) {
-    if (fd != listener) ::close(fd);
-  }
+  // Whatever RLIMIT_NOFILE is: everything above stderr except the listening socket.
+  const auto l = static_cast<unsigned>(listener);
+  if (l > 3) ::syscall(SYS_close_range, 3u, l - 1, 0u);
+  ::syscall(SYS_close_range, l + 1, ~0u, 0u);
   for (;;) {
     int client = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) {
