@@ -260,7 +260,7 @@ EOF
      "$BASALT" policy attach bench-invoke bench >/dev/null 2>>"$WORK/gov.err"; then
     API_KEY=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["api_key"])' <<<"$out")
     GOVERNANCE="on (API key auth, IAM policy"
-    if "$BASALT" quota set bench --rpm 1000000000 --tpm 1000000000000 --concurrency 1000000 \
+    if "$BASALT" quota set bench --rpm 1000000000 --tpm 100000000000 --concurrency 1000000 \
          >/dev/null 2>>"$WORK/gov.err"; then GOVERNANCE+=", quota"; fi
     GOVERNANCE+=", audit as configured by default)"
   else

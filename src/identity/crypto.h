@@ -14,6 +14,9 @@ using Digest = std::array<unsigned char, 32>;
 Digest sha256(std::string_view data);
 std::string sha256Hex(std::string_view data);
 Digest hmacSha256(std::string_view key, std::string_view data);
+/// The same MAC, faster for a key that rarely changes (the API-key pepper): each thread keeps
+/// the key's absorbed pad blocks for the last key it saw. Not for per-request keys (SigV4).
+Digest hmacSha256Fixed(std::string_view key, std::string_view data);
 std::string toHex(const Digest& digest);
 
 /// Parses exactly 64 hex digits (either case) into `out`; false on anything else.

@@ -145,7 +145,7 @@ Result<Caller> Perimeter::authenticate(const HttpRequest& request) const {
     }
     if (!state->keys) return unauthenticated("Incorrect API key provided.", "invalid_api_key");
     Result<identity::ApiKeyPrincipal> who =
-        identity::authenticateApiKey(pepper_, key->key, state->keys->apiKeys(), now);
+        identity::authenticateApiKeyDigest(key->key, digest, state->keys->apiKeys(), now);
     if (!who) return who.error();
     auto it = state->callers.find(who->principal_id);
     if (it == state->callers.end()) {

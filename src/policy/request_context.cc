@@ -61,14 +61,27 @@ bool RequestContext::erase(std::string_view key) {
 }
 
 void RequestContext::setCurrentTime(std::chrono::system_clock::time_point now) {
+  // Every authorized request sets these; the text only changes once a second, so each thread
+  // formats it once per second (gmtime_r + snprintf were a visible share of authorization).
+  struct Formatted {
+    std::time_t secs = -1;
+    std::string current_time;
+    std::string epoch_time;
+  };
+  thread_local Formatted cache;
   const std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  set("aws:CurrentTime", buf);
-  set("aws:EpochTime", std::to_string(static_cast<long long>(secs)));
+  if (secs != cache.secs) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cache.secs = secs;
+    cache.current_time = buf;
+    cache.epoch_time = std::to_string(static_cast<long long>(secs));
+  }
+  set("aws:CurrentTime", cache.current_time);
+  set("aws:EpochTime", cache.epoch_time);
 }
 
 const std::vector<std::string>* RequestContext::find(std::string_view key) const {

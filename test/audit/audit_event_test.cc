@@ -60,6 +60,18 @@ TEST(CanonicalRecord, FailuresGuardrailsAndAdminParameters) {
   EXPECT_EQ(text.find("policyDecision"), std::string::npos);
 }
 
+TEST(CanonicalRecord, ExtraParametersSortWithTheFixedOnesWhichWinOnACollision) {
+  AuditEvent e;
+  e.event_id = "id";
+  e.request_parameters.extra = {{"zeta", "z"}, {"modelId", "from-extra"}, {"Alpha", "a"}};
+  e.request_parameters.model_id = "m";
+  e.request_parameters.max_tokens = 5;
+  const std::string text = canonicalRecord(e, 1);
+  EXPECT_NE(text.find(R"("requestParameters":{"Alpha":"a","maxTokens":5,"modelId":"m","zeta":"z"})"),
+            std::string::npos)
+      << text;
+}
+
 TEST(CanonicalRecord, EscapesMinimallyAndReplacesInvalidUtf8) {
   AuditEvent e;
   e.event_id = "id";

@@ -112,6 +112,13 @@ TEST(ApiKey, HmacMatchesRfc4231) {
             "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
   EXPECT_EQ(hexOf(hashApiKey(std::string(64, 'k'), "exactly one block of key")),
             hexOf(hashApiKey(std::string(64, 'k'), "exactly one block of key")));
+  // Each thread caches the last key's absorbed pads: same key twice, then back to an old one.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(hexOf(hashApiKey("Jefe", "what do ya want for nothing?")),
+              "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  }
+  EXPECT_EQ(hexOf(hashApiKey(std::string(20, '\x0b'), "Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
 }
 
 TEST(ApiKey, VerifyAcceptsOnlyTheRightKey) {

@@ -1,7 +1,11 @@
 #include "json_util.h"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
+#include <algorithm>
+#include <array>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -31,45 +35,59 @@ const char* typeName(const json::value& v) {
   return "an unknown type";
 }
 
+namespace {
+/// Bytes that JSON strings must escape: control characters, '"' and '\\'.
+constexpr std::array<bool, 256> kMustEscape = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = true;
+  t['"'] = true;
+  t['\\'] = true;
+  return t;
+}();
+}  // namespace
+
 void appendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  std::size_t i = 0;
+  while (i < s.size() && !kMustEscape[static_cast<unsigned char>(s[i])]) ++i;
+  out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
+  if (i == s.size()) {  // the common case: nothing to escape, one copy
+    out.append(s);
+    out.push_back('"');
+    return;
+  }
   std::size_t run_start = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
+  for (; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    const char* escape = nullptr;
+    if (!kMustEscape[c]) continue;
+    out.append(s.data() + run_start, i - run_start);
     switch (c) {
       case '"':
-        escape = "\\\"";
+        out.append("\\\"");
         break;
       case '\\':
-        escape = "\\\\";
+        out.append("\\\\");
         break;
       case '\n':
-        escape = "\\n";
+        out.append("\\n");
         break;
       case '\r':
-        escape = "\\r";
+        out.append("\\r");
         break;
       case '\t':
-        escape = "\\t";
+        out.append("\\t");
         break;
       case '\b':
-        escape = "\\b";
+        out.append("\\b");
         break;
       case '\f':
-        escape = "\\f";
+        out.append("\\f");
         break;
-      default:
-        break;
-    }
-    if (escape == nullptr && c >= 0x20) continue;
-    out.append(s.data() + run_start, i - run_start);
-    if (escape != nullptr) {
-      out.append(escape);
-    } else {
-      const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-      out.append(u, 6);
+      default: {
+        const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out.append(u, 6);
+      }
     }
     run_start = i + 1;
   }
@@ -77,13 +95,62 @@ void appendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-std::optional<json::value> parseJson(std::string_view text) {
+std::string& ObjectWriter::key(std::string_view key) {
+  if (!keys_.empty()) out_->push_back(',');
+  keys_.push_back(key);
+  appendJsonString(*out_, key);
+  out_->push_back(':');
+  return *out_;
+}
+
+void ObjectWriter::string(std::string_view k, std::string_view value) {
+  appendJsonString(key(k), value);
+}
+
+void ObjectWriter::raw(std::string_view k, std::string_view json_text) { key(k) += json_text; }
+
+void ObjectWriter::integer(std::string_view k, std::int64_t value) {
+  key(k) += std::to_string(value);
+}
+
+void ObjectWriter::number(std::string_view k, double value) { appendJsonNumber(key(k), value); }
+
+void ObjectWriter::boolean(std::string_view k, bool value) { key(k) += value ? "true" : "false"; }
+
+void ObjectWriter::null(std::string_view k) { key(k) += "null"; }
+
+bool ObjectWriter::has(std::string_view k) const {
+  return std::find(keys_.begin(), keys_.end(), k) != keys_.end();
+}
+
+void ObjectWriter::mergeMissing(std::string_view object_json) {
+  if (object_json.empty()) return;
+  std::optional<json::value> parsed = parseJson(object_json);
+  if (!parsed || !parsed->is_object()) return;
+  for (const auto& [k, value] : parsed->get_object()) {
+    if (has(k)) continue;
+    key(k) += json::serialize(value);  // `k` lives in `parsed` only until here
+    keys_.back() = {};
+  }
+}
+
+void appendJsonNumber(std::string& out, double value) {
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, ec == std::errc() ? end : buf);
+}
+
+std::optional<json::value> parseJson(std::string_view text, json::storage_ptr storage) {
   // Boost.JSON's default depth limit (32) is below what real tool schemas reach; 256 stays far
   // from any stack risk (the parser keeps its own stack).
   json::parse_options options;
   options.max_depth = 256;
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec, {}, options);
+  json::value v = json::parse(text, ec, std::move(storage), options);
   if (ec) return std::nullopt;
   return v;
 }
@@ -121,22 +188,19 @@ canonical::StopReason stopReasonFromFinish(std::string_view finish_reason) {
   return StopReason::kEndTurn;
 }
 
-json::object usageJson(const canonical::Usage& usage) {
-  json::object u;
-  u["prompt_tokens"] = usage.input_tokens;
-  u["completion_tokens"] = usage.output_tokens;
-  u["total_tokens"] = usage.total();
-  json::object prompt_details;
-  prompt_details["cached_tokens"] = usage.cache_read_tokens;
-  prompt_details["audio_tokens"] = 0;
-  u["prompt_tokens_details"] = std::move(prompt_details);
-  json::object completion_details;
-  completion_details["reasoning_tokens"] = usage.reasoning_tokens;
-  completion_details["audio_tokens"] = 0;
-  completion_details["accepted_prediction_tokens"] = 0;
-  completion_details["rejected_prediction_tokens"] = 0;
-  u["completion_tokens_details"] = std::move(completion_details);
-  return u;
+void appendUsageJson(std::string& out, const canonical::Usage& usage) {
+  out += "{\"prompt_tokens\":";
+  out += std::to_string(usage.input_tokens);
+  out += ",\"completion_tokens\":";
+  out += std::to_string(usage.output_tokens);
+  out += ",\"total_tokens\":";
+  out += std::to_string(usage.total());
+  out += ",\"prompt_tokens_details\":{\"cached_tokens\":";
+  out += std::to_string(usage.cache_read_tokens);
+  out += ",\"audio_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":";
+  out += std::to_string(usage.reasoning_tokens);
+  out += ",\"audio_tokens\":0,\"accepted_prediction_tokens\":0,"
+         "\"rejected_prediction_tokens\":0}}";
 }
 
 std::optional<std::int64_t> asInt(const json::value& v) {

@@ -6,6 +6,7 @@
 #include "json_util.h"
 #include "basalt/api/openai_chat/validation.h"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 
 namespace basalt::api::openai_chat {
@@ -77,7 +78,10 @@ Result<void> RequestDecoder::addExtra(json::object& extras, std::string_view key
 }
 
 Result<ChatRequest> RequestDecoder::decode(std::string_view body) {
-  std::optional<json::value> parsed = detail::parseJson(body);
+  // The parsed tree dies with this call: a stack arena serves it (heap only beyond 8 KiB).
+  alignas(16) unsigned char arena_buffer[8192];
+  json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
+  std::optional<json::value> parsed = detail::parseJson(body, &arena);
   if (!parsed) return Error::invalid(std::string(kUnparseableBody));
   if (!parsed->is_object()) {
     return Error::invalid("Invalid type for request body: expected an object, but got " +

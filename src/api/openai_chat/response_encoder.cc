@@ -7,6 +7,9 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+#include <initializer_list>
+
 namespace basalt::api::openai_chat {
 
 namespace json = boost::json;
@@ -23,18 +26,36 @@ std::string customInput(const std::string& input_json) {
   return input_json;
 }
 
-json::object toolCallJson(const canonical::ToolUseBlock& call) {
-  json::object tc;
-  tc["id"] = call.id;
+void appendToolCall(std::string& out, const canonical::ToolUseBlock& call) {
+  out += "{\"id\":";
+  detail::appendJsonString(out, call.id);
   if (call.kind == canonical::ToolKind::kCustom) {
-    tc["type"] = "custom";
-    tc["custom"] = json::object{{"name", call.name}, {"input", customInput(call.input_json)}};
+    out += ",\"type\":\"custom\",\"custom\":{\"name\":";
+    detail::appendJsonString(out, call.name);
+    out += ",\"input\":";
+    detail::appendJsonString(out, customInput(call.input_json));
   } else {
-    tc["type"] = "function";
-    tc["function"] = json::object{{"name", call.name},
-                                  {"arguments", call.input_json.empty() ? "{}" : call.input_json}};
+    out += ",\"type\":\"function\",\"function\":{\"name\":";
+    detail::appendJsonString(out, call.name);
+    out += ",\"arguments\":";
+    detail::appendJsonString(out, call.input_json.empty() ? "{}" : call.input_json);
   }
-  return tc;
+  out += "}}";
+}
+
+/// Appends the members of the upstream's unmodelled fields (an object's text) that the body
+/// does not already have. `written` lists the body's own keys.
+void appendExtras(std::string& out, const canonical::VendorExtras& extras,
+                  std::initializer_list<std::string_view> written) {
+  auto parsed = detail::parseJson(extras.json);
+  if (!parsed || !parsed->is_object()) return;
+  for (const auto& [key, value] : parsed->get_object()) {
+    if (std::find(written.begin(), written.end(), key) != written.end()) continue;
+    out.push_back(',');
+    detail::appendJsonString(out, key);
+    out.push_back(':');
+    out += json::serialize(value);
+  }
 }
 
 }  // namespace
@@ -46,13 +67,15 @@ std::string responseId(std::string_view provider_id) {
 }
 }  // namespace detail
 
+// Written by hand rather than built as a json::object and serialized: this runs on every
+// non-streamed answer, and the object tree cost more than the rest of the codec together.
 std::string encodeResponseBody(const canonical::ChatResponse& response,
                                const canonical::ChatRequest& request) {
   std::string text;
   std::string reasoning;
   std::string refusal;
   bool has_text = false;
-  json::array tool_calls;
+  std::string tool_calls;
   for (const canonical::ContentBlock& block : response.content) {
     if (const auto* t = std::get_if<canonical::TextBlock>(&block)) {
       text += t->text;
@@ -60,7 +83,8 @@ std::string encodeResponseBody(const canonical::ChatResponse& response,
     } else if (const auto* r = std::get_if<canonical::ReasoningBlock>(&block)) {
       reasoning += r->text;
     } else if (const auto* call = std::get_if<canonical::ToolUseBlock>(&block)) {
-      tool_calls.push_back(toolCallJson(*call));
+      tool_calls.push_back(tool_calls.empty() ? '[' : ',');
+      appendToolCall(tool_calls, *call);
     } else if (const auto* o = std::get_if<canonical::OpaqueBlock>(&block)) {
       if (o->vendor != canonical::Vendor::kOpenAI) continue;
       if (auto v = detail::parseJson(o->json); v && v->is_object()) {
@@ -69,48 +93,52 @@ std::string encodeResponseBody(const canonical::ChatResponse& response,
       }
     }
   }
+  const bool has_tool_calls = !tool_calls.empty();
+  if (has_tool_calls) tool_calls.push_back(']');
 
-  json::object message;
-  message["role"] = "assistant";
+  std::string out;
+  out.reserve(320 + text.size() + reasoning.size() + refusal.size() + tool_calls.size() +
+              response.extras.json.size());
+  out += "{\"id\":";
+  detail::appendJsonString(out, detail::responseId(response.id));
+  out += ",\"object\":\"chat.completion\",\"created\":";
+  out += std::to_string(response.created > 0 ? response.created : detail::unixNow());
+  out += ",\"model\":";
+  detail::appendJsonString(out, request.model.empty() ? response.model : request.model);
+  out += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":";
   if (has_text) {
-    message["content"] = text;
+    detail::appendJsonString(out, text);
   } else {
-    message["content"] = nullptr;
+    out += "null";
   }
+  out += ",\"refusal\":";
   if (refusal.empty()) {
-    message["refusal"] = nullptr;
+    out += "null";
   } else {
-    message["refusal"] = refusal;
+    detail::appendJsonString(out, refusal);
   }
-  message["annotations"] = json::array();
-  if (!tool_calls.empty()) message["tool_calls"] = tool_calls;
-  if (!reasoning.empty()) message["reasoning_content"] = reasoning;
-
-  json::object choice;
-  choice["index"] = 0;
-  choice["message"] = std::move(message);
-  choice["logprobs"] = nullptr;
-  choice["finish_reason"] = detail::finishReason(response.stop_reason, !tool_calls.empty());
-
-  json::object body;
-  body["id"] = detail::responseId(response.id);
-  body["object"] = "chat.completion";
-  body["created"] = response.created > 0 ? response.created : detail::unixNow();
-  body["model"] = request.model.empty() ? response.model : request.model;
-  body["choices"] = json::array{std::move(choice)};
-  body["usage"] = detail::usageJson(response.usage);
+  out += ",\"annotations\":[]";
+  if (has_tool_calls) out.append(",\"tool_calls\":").append(tool_calls);
+  if (!reasoning.empty()) {
+    out += ",\"reasoning_content\":";
+    detail::appendJsonString(out, reasoning);
+  }
+  out += "},\"logprobs\":null,\"finish_reason\":\"";
+  out += detail::finishReason(response.stop_reason, has_tool_calls);
+  out += "\"}],\"usage\":";
+  detail::appendUsageJson(out, response.usage);
   if (!response.system_fingerprint.empty()) {
-    body["system_fingerprint"] = response.system_fingerprint;
+    out += ",\"system_fingerprint\":";
+    detail::appendJsonString(out, response.system_fingerprint);
   }
   // Unmodelled fields an OpenAI-shaped upstream sent (service_tier, prompt_filter_results ...).
   if (response.extras.vendor == canonical::Vendor::kOpenAI && !response.extras.empty()) {
-    if (auto extras = detail::parseJson(response.extras.json); extras && extras->is_object()) {
-      for (const auto& [key, value] : extras->get_object()) {
-        if (!body.contains(key)) body[key] = value;
-      }
-    }
+    appendExtras(out, response.extras,
+                 {"id", "object", "created", "model", "choices", "usage",
+                  response.system_fingerprint.empty() ? "" : "system_fingerprint"});
   }
-  return json::serialize(body);
+  out.push_back('}');
+  return out;
 }
 
 }  // namespace basalt::api::openai_chat

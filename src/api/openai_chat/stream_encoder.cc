@@ -123,7 +123,7 @@ void ChatStreamEncoder::encode(const StreamEvent& event, std::string& out) {
       if (include_usage_) {
         out += envelope_;
         out += "[],\"usage\":";
-        out += boost::json::serialize(detail::usageJson(usage_));
+        detail::appendUsageJson(out, usage_);
         out += "}\n\n";
       }
       out += kDone;

@@ -18,6 +18,10 @@ using canonical::Role;
 
 namespace {
 
+using detail::appendJsonString;
+using detail::ObjectWriter;
+
+/// Writes the body straight into a string (see ObjectWriter for why there is no json tree).
 class UpstreamEncoder {
  public:
   explicit UpstreamEncoder(const canonical::ChatRequest& request) : req_(request) {}
@@ -28,9 +32,11 @@ class UpstreamEncoder {
   void encodeUser(const Message& m);
   void encodeAssistant(const Message& m);
   void encodeToolResult(const canonical::ToolResultBlock& result, const Message& m);
-  json::value contentValue(const std::vector<ContentBlock>& blocks, bool as_string) const;
-  json::object toolJson(const canonical::ToolSpec& tool) const;
-  json::object toolCallJson(const canonical::ToolUseBlock& call) const;
+  /// A message's `content`: a plain string, or an array of parts.
+  void appendContent(std::string& out, const std::vector<ContentBlock>& blocks,
+                     bool as_string) const;
+  void appendTool(std::string& out, const canonical::ToolSpec& tool) const;
+  void appendToolCall(std::string& out, const canonical::ToolUseBlock& call) const;
   /// Custom (freeform) tools stay custom only for a request that came in through this door
   /// (its client targets OpenAI); from other doors they become function tools that take
   /// {"content": string}, which every OpenAI-compatible server understands.
@@ -39,48 +45,61 @@ class UpstreamEncoder {
   /// extras are Responses fields (include, store, text, hosted tools ...) that a Chat upstream
   /// would reject.
   bool chatExtras() const { return req_.door != canonical::Door::kOpenAIResponses; }
-  void mergeMissing(json::object& into, const canonical::VendorExtras& extras) const;
+  /// Adds the members of `extras` the object does not have yet, then closes it.
+  void closeWithExtras(ObjectWriter& object, const canonical::VendorExtras& extras) const;
   /// Opaque parts are Chat parts when they came from a Chat-format door; from the Responses
   /// door only a refusal has the same shape in both formats.
   bool forwardOpaque(const canonical::OpaqueBlock& o) const;
-  void push(json::object message, const Message& m);
+  /// Starts the next element of the messages array and returns the string to write it to.
+  std::string& nextMessage() {
+    messages_.push_back(messages_.empty() ? '[' : ',');
+    return messages_;
+  }
 
   const canonical::ChatRequest& req_;
-  json::array messages_;
+  std::string messages_;  ///< the `messages` array's text, without its closing bracket
   std::vector<canonical::ImageBlock> pending_images_;  ///< from tool results, for a user turn
 };
 
-json::value parsedOr(const std::string& text, json::value fallback) {
-  if (text.empty()) return fallback;
-  if (auto v = detail::parseJson(text)) return std::move(*v);
-  return fallback;
-}
-
-json::object imagePart(const canonical::ImageBlock& image) {
-  json::object url;
-  if (!image.data.empty()) {
-    url["url"] =
-        "data:" + (image.media_type.empty() ? std::string("image/png") : image.media_type) +
-        ";base64," + image.data;
+/// Appends schema text the decoders produced (json::serialize), or `fallback` when empty.
+/// A schema that is not valid JSON (a canonical request built by hand) becomes `fallback`.
+void appendSchema(std::string& out, const std::string& text, std::string_view fallback) {
+  if (text.empty() || !detail::parseJson(text)) {
+    out += fallback;
   } else {
-    url["url"] = image.url;
+    out += text;
   }
-  if (!image.detail.empty()) url["detail"] = image.detail;
-  return json::object{{"type", "image_url"}, {"image_url", std::move(url)}};
 }
 
-json::object textPart(const std::string& text) {
-  return json::object{{"type", "text"}, {"text", text}};
+void appendImagePart(std::string& out, const canonical::ImageBlock& image) {
+  out += R"({"type":"image_url","image_url":{"url":)";
+  if (!image.data.empty()) {
+    appendJsonString(out, "data:" +
+                              (image.media_type.empty() ? std::string("image/png")
+                                                        : image.media_type) +
+                              ";base64," + image.data);
+  } else {
+    appendJsonString(out, image.url);
+  }
+  if (!image.detail.empty()) {
+    out += R"(,"detail":)";
+    appendJsonString(out, image.detail);
+  }
+  out += "}}";
 }
 
-void UpstreamEncoder::mergeMissing(json::object& into,
-                                   const canonical::VendorExtras& extras) const {
-  if (extras.vendor != canonical::Vendor::kOpenAI || extras.empty() || !chatExtras()) return;
-  auto v = detail::parseJson(extras.json);
-  if (!v || !v->is_object()) return;
-  for (const auto& [key, value] : v->get_object()) {
-    if (!into.contains(key)) into[key] = value;
+void appendTextPart(std::string& out, const std::string& text) {
+  out += R"({"type":"text","text":)";
+  appendJsonString(out, text);
+  out.push_back('}');
+}
+
+void UpstreamEncoder::closeWithExtras(ObjectWriter& object,
+                                      const canonical::VendorExtras& extras) const {
+  if (extras.vendor == canonical::Vendor::kOpenAI && !extras.empty() && chatExtras()) {
+    object.mergeMissing(extras.json);
   }
+  object.close();
 }
 
 bool UpstreamEncoder::forwardOpaque(const canonical::OpaqueBlock& o) const {
@@ -91,13 +110,8 @@ bool UpstreamEncoder::forwardOpaque(const canonical::OpaqueBlock& o) const {
   return type != nullptr && type->is_string() && type->get_string() == "refusal";
 }
 
-void UpstreamEncoder::push(json::object message, const Message& m) {
-  mergeMissing(message, m.extras);
-  messages_.push_back(std::move(message));
-}
-
-json::value UpstreamEncoder::contentValue(const std::vector<ContentBlock>& blocks,
-                                          bool as_string) const {
+void UpstreamEncoder::appendContent(std::string& out, const std::vector<ContentBlock>& blocks,
+                                    bool as_string) const {
   std::size_t texts = 0;
   bool only_text = true;
   for (const ContentBlock& b : blocks) {
@@ -108,22 +122,39 @@ json::value UpstreamEncoder::contentValue(const std::vector<ContentBlock>& block
     }
   }
   if (only_text && texts == 1 && as_string) {
-    return json::string(std::get<canonical::TextBlock>(blocks.front()).text);
+    appendJsonString(out, std::get<canonical::TextBlock>(blocks.front()).text);
+    return;
   }
-  if (only_text && texts == 0) return json::string();
-  json::array parts;
+  const std::size_t start = out.size();
+  bool any = false;
   for (const ContentBlock& b : blocks) {
+    const std::size_t before = out.size();
+    out.push_back(any ? ',' : '[');
     if (const auto* t = std::get_if<canonical::TextBlock>(&b)) {
-      parts.push_back(textPart(t->text));
+      appendTextPart(out, t->text);
     } else if (const auto* i = std::get_if<canonical::ImageBlock>(&b)) {
-      parts.push_back(imagePart(*i));
-    } else if (const auto* o = std::get_if<canonical::OpaqueBlock>(&b)) {
-      if (!forwardOpaque(*o)) continue;
-      if (auto v = detail::parseJson(o->json); v && v->is_object()) parts.push_back(std::move(*v));
+      appendImagePart(out, *i);
+    } else if (const auto* o = std::get_if<canonical::OpaqueBlock>(&b);
+               o != nullptr && forwardOpaque(*o)) {
+      auto v = detail::parseJson(o->json);
+      if (v && v->is_object()) {
+        out += o->json;
+      } else {
+        out.resize(before);
+        continue;
+      }
+    } else {
+      out.resize(before);
+      continue;
     }
+    any = true;
   }
-  if (parts.empty()) return json::string();  // Chat rejects an empty parts array
-  return parts;
+  if (!any) {
+    out.resize(start);
+    out += R"("")";  // Chat rejects an empty parts array
+    return;
+  }
+  out.push_back(']');
 }
 
 void UpstreamEncoder::encodeMessage(const Message& m) {
@@ -134,10 +165,11 @@ void UpstreamEncoder::encodeMessage(const Message& m) {
       for (const ContentBlock& b : m.content) {
         if (std::holds_alternative<canonical::TextBlock>(b)) texts.push_back(b);
       }
-      json::object msg{{"role", canonical::roleName(m.role)},
-                       {"content", contentValue(texts, m.content_was_string)}};
-      if (!m.name.empty()) msg["name"] = m.name;
-      push(std::move(msg), m);
+      ObjectWriter msg(nextMessage());
+      msg.string("role", canonical::roleName(m.role));
+      appendContent(msg.key("content"), texts, m.content_was_string);
+      if (!m.name.empty()) msg.string("name", m.name);
+      closeWithExtras(msg, m.extras);
       return;
     }
     case Role::kUser:
@@ -154,8 +186,10 @@ void UpstreamEncoder::encodeMessage(const Message& m) {
         // Chat tool messages carry only text: their images follow as a user turn.
         std::vector<ContentBlock> images(pending_images_.begin(), pending_images_.end());
         pending_images_.clear();
-        messages_.push_back(
-            json::object{{"role", "user"}, {"content", contentValue(images, false)}});
+        ObjectWriter msg(nextMessage());
+        msg.string("role", "user");
+        appendContent(msg.key("content"), images, false);
+        msg.close();
       }
       return;
   }
@@ -172,19 +206,19 @@ void UpstreamEncoder::encodeToolResult(const canonical::ToolResultBlock& result,
   }
   // A single text part travels as a plain string, which every Chat server accepts.
   const bool as_string = m.content_was_string || texts.size() <= 1;
-  json::object msg;
+  ObjectWriter msg(nextMessage());
   if (result.tool_use_id.empty() && !m.name.empty()) {
-    msg["role"] = "function";  // legacy function-calling result
-    msg["name"] = m.name;
+    msg.string("role", "function");  // legacy function-calling result
+    msg.string("name", m.name);
   } else {
-    msg["role"] = "tool";
-    msg["tool_call_id"] = result.tool_use_id;
+    msg.string("role", "tool");
+    msg.string("tool_call_id", result.tool_use_id);
   }
-  msg["content"] = contentValue(texts, as_string);
+  appendContent(msg.key("content"), texts, as_string);
   if (m.role == Role::kTool) {
-    push(std::move(msg), m);
+    closeWithExtras(msg, m.extras);
   } else {
-    messages_.push_back(std::move(msg));  // hoisted from a user message: its extras stay there
+    msg.close();  // hoisted from a user message: its extras stay there
   }
 }
 
@@ -207,25 +241,28 @@ void UpstreamEncoder::encodeUser(const Message& m) {
     pending_images_.clear();
   }
   if (rest.empty() && had_tool_results) return;  // nothing but tool results
-  json::object msg{{"role", "user"}, {"content", contentValue(rest, m.content_was_string)}};
-  if (!m.name.empty()) msg["name"] = m.name;
-  push(std::move(msg), m);
+  ObjectWriter msg(nextMessage());
+  msg.string("role", "user");
+  appendContent(msg.key("content"), rest, m.content_was_string);
+  if (!m.name.empty()) msg.string("name", m.name);
+  closeWithExtras(msg, m.extras);
 }
 
 void UpstreamEncoder::encodeAssistant(const Message& m) {
   std::vector<ContentBlock> parts;
   std::string refusal;
   bool other_opaque = false;
-  json::array tool_calls;
-  std::optional<json::object> function_call;
+  std::string tool_calls;
+  const canonical::ToolUseBlock* function_call = nullptr;
   for (const ContentBlock& b : m.content) {
     if (std::holds_alternative<canonical::TextBlock>(b)) {
       parts.push_back(b);
     } else if (const auto* call = std::get_if<canonical::ToolUseBlock>(&b)) {
       if (call->id.empty()) {
-        function_call = json::object{{"name", call->name}, {"arguments", call->input_json}};
+        function_call = call;
       } else {
-        tool_calls.push_back(toolCallJson(*call));
+        tool_calls.push_back(tool_calls.empty() ? '[' : ',');
+        appendToolCall(tool_calls, *call);
       }
     } else if (const auto* o = std::get_if<canonical::OpaqueBlock>(&b)) {
       if (!forwardOpaque(*o)) continue;
@@ -246,29 +283,45 @@ void UpstreamEncoder::encodeAssistant(const Message& m) {
   std::size_t texts = 0;
   for (const ContentBlock& b : parts) texts += std::holds_alternative<canonical::TextBlock>(b);
 
-  json::object msg{{"role", "assistant"}};
+  ObjectWriter msg(nextMessage());
+  msg.string("role", "assistant");
   if (!refusal.empty() && !other_opaque && (texts == 0 || m.content_was_string)) {
     // The common shape: refusal as the message field, text (if any) as a plain string.
     std::vector<ContentBlock> text_only;
     for (const ContentBlock& b : parts) {
       if (std::holds_alternative<canonical::TextBlock>(b)) text_only.push_back(b);
     }
-    msg["content"] = text_only.empty() ? json::value(nullptr) : contentValue(text_only, true);
-    msg["refusal"] = refusal;
+    if (text_only.empty()) {
+      msg.null("content");
+    } else {
+      appendContent(msg.key("content"), text_only, true);
+    }
+    msg.string("refusal", refusal);
   } else if (parts.empty()) {
-    msg["content"] =
-        tool_calls.empty() && !function_call ? json::value(json::string()) : json::value(nullptr);
+    if (tool_calls.empty() && function_call == nullptr) {
+      msg.string("content", "");
+    } else {
+      msg.null("content");
+    }
   } else {
-    msg["content"] = contentValue(parts, m.content_was_string);
+    appendContent(msg.key("content"), parts, m.content_was_string);
   }
-  if (!m.name.empty()) msg["name"] = m.name;
-  if (!tool_calls.empty()) msg["tool_calls"] = std::move(tool_calls);
-  if (function_call) msg["function_call"] = std::move(*function_call);
-  push(std::move(msg), m);
+  if (!m.name.empty()) msg.string("name", m.name);
+  if (!tool_calls.empty()) msg.raw("tool_calls", tool_calls + "]");
+  if (function_call != nullptr) {
+    std::string& out = msg.key("function_call");
+    out += R"({"name":)";
+    appendJsonString(out, function_call->name);
+    out += R"(,"arguments":)";
+    appendJsonString(out, function_call->input_json);
+    out.push_back('}');
+  }
+  closeWithExtras(msg, m.extras);
 }
 
-json::object UpstreamEncoder::toolCallJson(const canonical::ToolUseBlock& call) const {
-  json::object tc{{"id", call.id}};
+void UpstreamEncoder::appendToolCall(std::string& out, const canonical::ToolUseBlock& call) const {
+  out += R"({"id":)";
+  appendJsonString(out, call.id);
   if (call.kind == canonical::ToolKind::kCustom && keepCustom()) {
     std::string input = call.input_json;
     if (auto v = detail::parseJson(call.input_json); v && v->is_object()) {
@@ -276,23 +329,29 @@ json::object UpstreamEncoder::toolCallJson(const canonical::ToolUseBlock& call) 
         input = std::string(c->get_string());
       }
     }
-    tc["type"] = "custom";
-    tc["custom"] = json::object{{"name", call.name}, {"input", std::move(input)}};
+    out += R"(,"type":"custom","custom":{"name":)";
+    appendJsonString(out, call.name);
+    out += R"(,"input":)";
+    appendJsonString(out, input);
   } else {
-    tc["type"] = "function";
-    tc["function"] = json::object{{"name", call.name},
-                                  {"arguments", call.input_json.empty() ? "{}" : call.input_json}};
+    out += R"(,"type":"function","function":{"name":)";
+    appendJsonString(out, call.name);
+    out += R"(,"arguments":)";
+    appendJsonString(out, call.input_json.empty() ? "{}" : call.input_json);
   }
-  return tc;
+  out += "}}";
 }
 
-json::object UpstreamEncoder::toolJson(const canonical::ToolSpec& tool) const {
+void UpstreamEncoder::appendTool(std::string& out, const canonical::ToolSpec& tool) const {
   if (tool.extras.vendor == canonical::Vendor::kOpenAI && !tool.extras.empty()) {
     if (auto v = detail::parseJson(tool.extras.json); v && v->is_object()) {
-      return std::move(v->get_object());
+      out += tool.extras.json;  // the client's own tool object, forwarded as sent
+      return;
     }
   }
-  json::object fn{{"name", tool.name}};
+  out += R"({"type":"function","function":)";
+  ObjectWriter fn(out);
+  fn.string("name", tool.name);
   if (tool.kind == canonical::ToolKind::kCustom) {
     // wire.md §6.4: a freeform tool becomes a function taking {"content": string}, with its
     // grammar appended to the description.
@@ -313,39 +372,45 @@ json::object UpstreamEncoder::toolJson(const canonical::ToolSpec& tool) const {
         description += "\n```\n";
       }
     }
-    if (!description.empty()) fn["description"] = std::move(description);
-    fn["parameters"] =
-        json::object{{"type", "object"},
-                     {"properties", json::object{{"content", json::object{{"type", "string"}}}}},
-                     {"required", json::array{"content"}}};
+    if (!description.empty()) fn.string("description", description);
+    fn.raw("parameters",
+           R"({"type":"object","properties":{"content":{"type":"string"}},"required":["content"]})");
   } else {
-    if (!tool.description.empty()) fn["description"] = tool.description;
+    if (!tool.description.empty()) fn.string("description", tool.description);
     if (!tool.parameters_json.empty()) {
-      fn["parameters"] = parsedOr(tool.parameters_json, json::object{{"type", "object"}});
+      appendSchema(fn.key("parameters"), tool.parameters_json, R"({"type":"object"})");
     }
-    if (tool.strict) fn["strict"] = *tool.strict;
+    if (tool.strict) fn.boolean("strict", *tool.strict);
   }
-  return json::object{{"type", "function"}, {"function", std::move(fn)}};
+  fn.close();
+  out.push_back('}');
 }
 
 std::string UpstreamEncoder::encode(const UpstreamRequestOptions& options) {
-  json::object body;
-  body["model"] = options.model;
-
   if (!req_.system.empty()) {
     std::vector<ContentBlock> texts;
     for (const ContentBlock& b : req_.system) {
       if (std::holds_alternative<canonical::TextBlock>(b)) texts.push_back(b);
     }
     if (!texts.empty()) {
-      messages_.push_back(json::object{{"role", "system"}, {"content", contentValue(texts, true)}});
+      ObjectWriter msg(nextMessage());
+      msg.string("role", "system");
+      appendContent(msg.key("content"), texts, true);
+      msg.close();
     }
   }
   for (const Message& m : req_.messages) encodeMessage(m);
-  body["messages"] = std::move(messages_);
+  messages_.push_back(messages_.empty() ? '[' : ']');
+  if (messages_.size() == 1) messages_.push_back(']');
+
+  std::string out;
+  out.reserve(messages_.size() + 256);
+  ObjectWriter body(out);
+  body.string("model", options.model);
+  body.raw("messages", messages_);
 
   if (!req_.tools.empty()) {
-    json::array tools;
+    std::string tools;
     for (const canonical::ToolSpec& t : req_.tools) {
       if (!t.extras.empty() && !chatExtras()) {
         // A hosted Responses tool (web_search, file_search ...): a Chat upstream cannot run it.
@@ -353,34 +418,41 @@ std::string UpstreamEncoder::encode(const UpstreamRequestOptions& options) {
                   req_.request_id, t.name.empty() ? std::string("(unnamed)") : t.name);
         continue;
       }
-      tools.push_back(toolJson(t));
+      tools.push_back(tools.empty() ? '[' : ',');
+      appendTool(tools, t);
     }
-    if (!tools.empty()) body["tools"] = std::move(tools);
+    if (!tools.empty()) body.raw("tools", tools + "]");
     using Kind = canonical::ToolChoice::Kind;
     switch (req_.tool_choice.kind) {
       case Kind::kUnset:
         break;
       case Kind::kAuto:
-        body["tool_choice"] = "auto";
+        body.string("tool_choice", "auto");
         break;
       case Kind::kNone:
-        body["tool_choice"] = "none";
+        body.string("tool_choice", "none");
         break;
       case Kind::kRequired:
-        body["tool_choice"] = "required";
+        body.string("tool_choice", "required");
         break;
       case Kind::kNamed: {
         bool custom = false;
         for (const canonical::ToolSpec& t : req_.tools) {
           if (t.name == req_.tool_choice.name) custom = t.kind == canonical::ToolKind::kCustom;
         }
-        const char* type = custom && keepCustom() ? "custom" : "function";
-        body["tool_choice"] =
-            json::object{{"type", type}, {type, json::object{{"name", req_.tool_choice.name}}}};
+        const std::string_view type = custom && keepCustom() ? "custom" : "function";
+        std::string& choice = body.key("tool_choice");
+        ObjectWriter named(choice);
+        named.string("type", type);
+        std::string& inner = named.key(type);
+        ObjectWriter name(inner);
+        name.string("name", req_.tool_choice.name);
+        name.close();
+        named.close();
         break;
       }
     }
-    if (req_.parallel_tool_calls) body["parallel_tool_calls"] = *req_.parallel_tool_calls;
+    if (req_.parallel_tool_calls) body.boolean("parallel_tool_calls", *req_.parallel_tool_calls);
   }
 
   using Format = canonical::ResponseFormat::Kind;
@@ -389,50 +461,57 @@ std::string UpstreamEncoder::encode(const UpstreamRequestOptions& options) {
     case Format::kUnset:
       break;
     case Format::kText:
-      body["response_format"] = json::object{{"type", "text"}};
+      body.raw("response_format", R"({"type":"text"})");
       break;
     case Format::kJsonObject:
-      body["response_format"] = json::object{{"type", "json_object"}};
+      body.raw("response_format", R"({"type":"json_object"})");
       break;
     case Format::kJsonSchema: {
-      json::object schema{{"name", rf.name.empty() ? std::string("response") : rf.name}};
-      if (!rf.description.empty()) schema["description"] = rf.description;
-      if (!rf.schema_json.empty()) schema["schema"] = parsedOr(rf.schema_json, json::object());
-      if (rf.strict) schema["strict"] = *rf.strict;
-      body["response_format"] =
-          json::object{{"type", "json_schema"}, {"json_schema", std::move(schema)}};
+      std::string& format = body.key("response_format");
+      format += R"({"type":"json_schema","json_schema":)";
+      ObjectWriter schema(format);
+      schema.string("name", rf.name.empty() ? std::string_view("response") : rf.name);
+      if (!rf.description.empty()) schema.string("description", rf.description);
+      if (!rf.schema_json.empty()) appendSchema(schema.key("schema"), rf.schema_json, "{}");
+      if (rf.strict) schema.boolean("strict", *rf.strict);
+      schema.close();
+      format.push_back('}');
       break;
     }
   }
 
   if (req_.max_tokens) {
-    body["max_completion_tokens"] = *req_.max_tokens;
+    body.integer("max_completion_tokens", *req_.max_tokens);
   } else if (options.max_tokens_default) {
-    body["max_completion_tokens"] = *options.max_tokens_default;
+    body.integer("max_completion_tokens", *options.max_tokens_default);
   }
-  if (req_.temperature) body["temperature"] = *req_.temperature;
-  if (req_.top_p) body["top_p"] = *req_.top_p;
-  if (req_.seed) body["seed"] = *req_.seed;
+  if (req_.temperature) body.number("temperature", *req_.temperature);
+  if (req_.top_p) body.number("top_p", *req_.top_p);
+  if (req_.seed) body.integer("seed", *req_.seed);
   if (!req_.stop.empty()) {
-    json::array stop;
-    for (const std::string& s : req_.stop) stop.emplace_back(s);
-    body["stop"] = std::move(stop);
+    std::string& stop = body.key("stop");
+    for (std::size_t i = 0; i < req_.stop.size(); ++i) {
+      stop.push_back(i == 0 ? '[' : ',');
+      appendJsonString(stop, req_.stop[i]);
+    }
+    stop.push_back(']');
   }
-  if (req_.presence_penalty) body["presence_penalty"] = *req_.presence_penalty;
-  if (req_.frequency_penalty) body["frequency_penalty"] = *req_.frequency_penalty;
-  if (!req_.user.empty()) body["user"] = req_.user;
+  if (req_.presence_penalty) body.number("presence_penalty", *req_.presence_penalty);
+  if (req_.frequency_penalty) body.number("frequency_penalty", *req_.frequency_penalty);
+  if (!req_.user.empty()) body.string("user", req_.user);
   if (!req_.metadata.empty()) {
-    json::object metadata;
-    for (const auto& [k, v] : req_.metadata) metadata[k] = v;
-    body["metadata"] = std::move(metadata);
+    std::string& metadata = body.key("metadata");
+    ObjectWriter entries(metadata);
+    for (const auto& [k, v] : req_.metadata) entries.string(k, v);
+    entries.close();
   }
-  if (!req_.reasoning.effort.empty()) body["reasoning_effort"] = req_.reasoning.effort;
+  if (!req_.reasoning.effort.empty()) body.string("reasoning_effort", req_.reasoning.effort);
   if (options.stream) {
-    body["stream"] = true;
-    body["stream_options"] = json::object{{"include_usage", true}};
+    body.boolean("stream", true);
+    body.raw("stream_options", R"({"include_usage":true})");
   }
-  mergeMissing(body, req_.extras);
-  return json::serialize(body);
+  closeWithExtras(body, req_.extras);
+  return out;
 }
 
 }  // namespace

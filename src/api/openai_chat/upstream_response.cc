@@ -7,6 +7,7 @@
 #include "basalt/core/ids.h"
 #include "json_util.h"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 
 namespace basalt::api::openai_chat {
@@ -98,7 +99,10 @@ const json::object* usageOf(const json::object& o) {
 }  // namespace
 
 Result<canonical::ChatResponse> decodeUpstreamResponse(std::string_view body) {
-  std::optional<json::value> parsed = detail::parseJson(body);
+  // The parsed tree dies with this call: a stack arena serves it (heap only beyond 8 KiB).
+  alignas(16) unsigned char arena_buffer[8192];
+  json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
+  std::optional<json::value> parsed = detail::parseJson(body, &arena);
   if (!parsed || !parsed->is_object()) {
     return upstreamError("upstream returned a body that is not a JSON object");
   }

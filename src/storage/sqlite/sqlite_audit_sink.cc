@@ -23,24 +23,33 @@ struct Head {
   std::uint64_t sealed_seq = 0;
 };
 
-// The chain head and the last seal, as of the current transaction.
-Result<Head> readHead(Db& db) {
+constexpr std::string_view kSelectHead = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+constexpr std::string_view kSelectSealed = "SELECT coalesce(max(seq), 0) FROM audit_seals";
+
+// The chain head and the last seal, as of the current transaction. The statements are reset
+// before returning: a statement left on a row would hold its read transaction open.
+Result<Head> readHead(Db& db, Stmt& head_st, Stmt& seal_st) {
   Head head;
-  auto st = db.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
-  if (!st) return st.error();
-  int rc = st->step();
+  int rc = head_st.step();
   if (rc == SQLITE_ROW) {
-    head.seq = static_cast<std::uint64_t>(st->i64(0));
-    head.hash = st->text(1);
-  } else if (rc != SQLITE_DONE) {
-    return sqliteError(db.get(), rc, "read audit head");
+    head.seq = static_cast<std::uint64_t>(head_st.i64(0));
+    head.hash = head_st.text(1);
   }
-  auto seal = db.prepare("SELECT coalesce(max(seq), 0) FROM audit_seals");
-  if (!seal) return seal.error();
-  rc = seal->step();
+  head_st.reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqliteError(db.get(), rc, "read audit head");
+  rc = seal_st.step();
+  if (rc == SQLITE_ROW) head.sealed_seq = static_cast<std::uint64_t>(seal_st.i64(0));
+  seal_st.reset();
   if (rc != SQLITE_ROW) return sqliteError(db.get(), rc, "read audit seals");
-  head.sealed_seq = static_cast<std::uint64_t>(seal->i64(0));
   return head;
+}
+
+Result<Head> readHead(Db& db) {
+  auto head_st = db.prepare(kSelectHead);
+  if (!head_st) return head_st.error();
+  auto seal_st = db.prepare(kSelectSealed);
+  if (!seal_st) return seal_st.error();
+  return readHead(db, *head_st, *seal_st);
 }
 
 Error unavailable(const Error& cause) {
@@ -67,6 +76,33 @@ void complete(const audit::AppendCallback& done, Result<std::uint64_t> r) {
 }
 
 }  // namespace
+
+struct SqliteAuditSink::Statements {
+  Stmt head;
+  Stmt sealed;
+  Stmt insert;
+  Stmt insert_seal;
+};
+
+Result<SqliteAuditSink::Statements*> SqliteAuditSink::statements() {
+  if (statements_) return statements_.get();
+  auto head = db_->prepare(kSelectHead);
+  if (!head) return head.error();
+  auto sealed = db_->prepare(kSelectSealed);
+  if (!sealed) return sealed.error();
+  auto insert = db_->prepare(
+      "INSERT INTO audit (seq, record, hash, prev_hash, principal, event_time) "
+      "VALUES (?, ?, ?, ?, ?, ?)");
+  if (!insert) return insert.error();
+  auto insert_seal = db_->prepare(
+      "INSERT INTO audit_seals (seq, head_hash, key_fingerprint, signature, sealed_at, prev_seq) "
+      "VALUES (?, ?, ?, ?, ?, ?)");
+  if (!insert_seal) return insert_seal.error();
+  statements_ = std::make_unique<Statements>(Statements{std::move(*head), std::move(*sealed),
+                                                        std::move(*insert),
+                                                        std::move(*insert_seal)});
+  return statements_.get();
+}
 
 Result<std::unique_ptr<SqliteAuditSink>> SqliteAuditSink::open(AuditSinkOptions options,
                                                                audit::SigningKey key) {
@@ -181,10 +217,10 @@ Result<void> SqliteAuditSink::insertSeal(std::uint64_t seq, const std::string& h
                                          std::uint64_t prev_seal_seq) {
   auto sig = key_.sign(audit::sealMessage(seq, hash, prev_seal_seq));
   if (!sig) return sig.error();
-  auto st = db_->prepare(
-      "INSERT INTO audit_seals (seq, head_hash, key_fingerprint, signature, sealed_at, prev_seq) "
-      "VALUES (?, ?, ?, ?, ?, ?)");
-  if (!st) return st.error();
+  auto stmts = statements();
+  if (!stmts) return stmts.error();
+  Stmt* st = &(*stmts)->insert_seal;
+  st->reset();
   st->bind(1, static_cast<std::int64_t>(seq)).bind(2, hash).bind(3, key_.publicKey().fingerprint());
   st->bindBlob(4, sig->data(), sig->size()).bind(5, nowMs());
   st->bind(6, static_cast<std::int64_t>(prev_seal_seq));
@@ -196,7 +232,9 @@ Result<void> SqliteAuditSink::sealHead() {
   Transaction txn(*db_);
   auto r = [&]() -> Result<void> {
     if (auto b = txn.begin(); !b) return b;
-    auto head = readHead(*db_);
+    auto stmts = statements();
+    if (!stmts) return stmts.error();
+    auto head = readHead(*db_, (*stmts)->head, (*stmts)->sealed);
     if (!head) return head.error();
     if (head->seq > head->sealed_seq) {
       if (auto s = insertSeal(head->seq, head->hash, head->sealed_seq); !s) return s;
@@ -225,17 +263,17 @@ void SqliteAuditSink::writeBatch(std::deque<Pending>& batch) {
     if (auto b = txn.begin(); !b) return b;
     // The head is read inside the write transaction, so seqs stay gap-free even if another
     // process appended since our last batch.
-    auto h = readHead(*db_);
+    auto stmts = statements();
+    if (!stmts) return stmts.error();
+    auto h = readHead(*db_, (*stmts)->head, (*stmts)->sealed);
     if (!h) return h.error();
     head = std::move(*h);
-    auto insert = db_->prepare(
-        "INSERT INTO audit (seq, record, hash, prev_hash, principal, event_time) "
-        "VALUES (?, ?, ?, ?, ?, ?)");
-    if (!insert) return insert.error();
+    Stmt* insert = &(*stmts)->insert;
     for (const Pending& p : batch) {
       const std::uint64_t seq = head.seq + 1;
       const std::string text = p.record.withSeq(seq);
       std::string hash = audit::chainHash(head.hash, text);
+      insert->reset();
       insert->bind(1, static_cast<std::int64_t>(seq)).bind(2, text).bind(3, hash);
       insert->bind(4, head.hash).bind(5, p.record.user_name).bind(6, p.record.event_time_ms);
       if (auto i = insert->run("append audit record"); !i) return i;
