@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -451,6 +452,36 @@ std::vector<Tagged> conversation(const LogView& view,
 
 }  // namespace
 
+namespace {
+
+/// Puts the summary text in front of the kept context: into the first user message (a second
+/// consecutive user message would break Anthropic's role alternation), or as a user message of
+/// its own when the context does not start with one.
+void prefixSummary(std::vector<canonical::Message>& messages, const std::string& text) {
+  if (text.empty()) return;
+  if (!messages.empty() && messages.front().role == canonical::Role::kUser) {
+    auto& content = messages.front().content;
+    content.insert(content.begin(), canonical::TextBlock{text});
+    return;
+  }
+  canonical::Message m;
+  m.role = canonical::Role::kUser;
+  m.content.emplace_back(canonical::TextBlock{text});
+  messages.insert(messages.begin(), std::move(m));
+}
+
+std::int64_t textTokens(std::size_t bytes) {
+  return static_cast<std::int64_t>((bytes + 3) / 4);  // estimateInputTokens' rate
+}
+
+}  // namespace
+
+std::string summaryBlockText(std::string_view summary) {
+  std::string out = "Summary of the earlier part of this session:\n";
+  out += summary;
+  return out;
+}
+
 BuiltRequest buildRequest(const AgentConfig& config, const LogView& view,
                           const std::vector<agents::SessionEvent>& events,
                           const BuildOptions& options) {
@@ -465,9 +496,24 @@ BuiltRequest buildRequest(const AgentConfig& config, const LogView& view,
   if (!config.effort.empty()) r.reasoning.effort = config.effort;
 
   std::vector<Tagged> msgs = conversation(view, events, options.first_kept_seq);
+  bool from_compaction = options.first_kept_seq > 0;
   // A compaction point that is no longer a turn start (cannot happen with logs this runtime
-  // wrote) must not lose the conversation: start over from the beginning.
-  if (msgs.empty() && options.first_kept_seq > 0) msgs = conversation(view, events, 0);
+  // wrote) must not lose the conversation: start over from the beginning (without the summary,
+  // which covered what is now back in full).
+  if (msgs.empty() && options.first_kept_seq > 0) {
+    msgs = conversation(view, events, 0);
+    from_compaction = false;
+  }
+  const std::string prefix =
+      from_compaction && !options.summary.empty() ? summaryBlockText(options.summary) : "";
+  // What the summary in front costs: the previous one while nothing more is dropped; once turns
+  // are dropped, room for a new one (at most the reserve) or the previous one (kept when the
+  // summarization fails), whichever is larger, so that the summarized context fits too.
+  const std::int64_t prev_tokens = prefix.empty() ? 0 : textTokens(prefix.size());
+  const std::int64_t fresh_tokens =
+      options.summary_reserve_tokens > 0
+          ? textTokens(summaryBlockText({}).size()) + options.summary_reserve_tokens
+          : 0;
   // The open turn is never dropped: it starts at the last user turn start.
   std::size_t last_start = 0;
   for (std::size_t i = 0; i < msgs.size(); ++i) {
@@ -477,7 +523,8 @@ BuiltRequest buildRequest(const AgentConfig& config, const LogView& view,
   auto estimate = [&](std::size_t from) {
     r.messages.clear();
     for (std::size_t i = from; i < msgs.size(); ++i) r.messages.push_back(msgs[i].message);
-    return api::anthropic::estimateInputTokens(r);
+    return api::anthropic::estimateInputTokens(r) +
+           (from == 0 ? prev_tokens : std::max(prev_tokens, fresh_tokens));
   };
   out.estimated_tokens = estimate(first);
   while (out.estimated_tokens > options.context_token_budget && first < last_start) {
@@ -489,7 +536,141 @@ BuiltRequest buildRequest(const AgentConfig& config, const LogView& view,
   }
   out.first_kept_seq = first < msgs.size() ? msgs[first].seq : options.first_kept_seq;
   if (!out.compacted) out.first_kept_seq = options.first_kept_seq;
+  for (std::size_t i = 0; out.compacted && i < first; ++i) out.dropped.push_back(msgs[i].message);
+  prefixSummary(r.messages, prefix);
   return out;
+}
+
+namespace {
+
+constexpr std::string_view kSummaryInstruction =
+    "You compact the history of a long-running agent session. The earlier part of the session "
+    "is about to be removed from the agent's context; your summary will replace it. Write a "
+    "concise summary that preserves what the agent needs to continue the work: the user's "
+    "requests and constraints, facts learned, decisions made and why, file paths, commands, "
+    "identifiers and other exact values, tool results that still matter, and tasks that are "
+    "still open. When a previous summary is given, merge it into yours: your summary replaces "
+    "it. Drop chit-chat and superseded details. Write only the summary, as plain text.";
+
+const char* roleLabel(canonical::Role role) {
+  switch (role) {
+    case canonical::Role::kUser:
+      return "User";
+    case canonical::Role::kAssistant:
+      return "Assistant";
+    default:
+      return "System";
+  }
+}
+
+/// One message of the dropped part as plain text, every block capped at `block_cap` bytes.
+std::string transcriptOf(const canonical::Message& m, std::size_t block_cap) {
+  std::string out;
+  auto line = [&out](std::string_view label, std::string text) {
+    out += label;
+    out += ": ";
+    out += text;
+    out += '\n';
+  };
+  const std::string who = roleLabel(m.role);
+  for (const canonical::ContentBlock& b : m.content) {
+    if (const auto* t = std::get_if<canonical::TextBlock>(&b)) {
+      if (!t->text.empty()) line(who, capOutput(t->text, block_cap));
+    } else if (std::holds_alternative<canonical::ImageBlock>(b)) {
+      line(who, "[an image]");
+    } else if (const auto* u = std::get_if<canonical::ToolUseBlock>(&b)) {
+      line(who + " called tool " + u->name, capOutput(u->input_json, block_cap));
+    } else if (const auto* res = std::get_if<canonical::ToolResultBlock>(&b)) {
+      std::string text;
+      for (const canonical::ToolResultPart& p : res->content) {
+        if (const auto* pt = std::get_if<canonical::TextBlock>(&p)) {
+          text += pt->text;
+        } else {
+          text += "[an image]";
+        }
+      }
+      line(res->is_error ? "Tool result (error)" : "Tool result", capOutput(text, block_cap));
+    } else if (const auto* o = std::get_if<canonical::OpaqueBlock>(&b)) {
+      line(who, capOutput(o->json, block_cap));
+    }
+    // Reasoning is not kept in the log (agent.thinking has no text): nothing to render.
+  }
+  return out;
+}
+
+}  // namespace
+
+SummaryRequest summaryRequest(const AgentConfig& config, std::string_view previous_summary,
+                              const std::vector<canonical::Message>& dropped,
+                              const SummaryOptions& options) {
+  SummaryRequest out;
+  canonical::ChatRequest& r = out.request;
+  r.model = config.model;
+  r.door = canonical::Door::kAnthropicMessages;
+  r.system.emplace_back(canonical::TextBlock{std::string(kSummaryInstruction)});
+  r.max_tokens = options.max_tokens;
+  std::string head;
+  if (!previous_summary.empty()) {
+    head = "<previous_summary>\n";
+    head += previous_summary;
+    head += "\n</previous_summary>\n\n";
+  }
+  head += "<transcript>\n";
+  const std::string tail = "</transcript>\n\nWrite the summary of the transcript now.";
+  canonical::Message user;
+  user.role = canonical::Role::kUser;
+  user.content.emplace_back(canonical::TextBlock{head + tail});
+  r.messages.push_back(user);
+  // The room left for the transcript, at the estimator's 4 bytes per token.
+  const std::int64_t fixed = api::anthropic::estimateInputTokens(r);
+  const std::size_t room =
+      static_cast<std::size_t>(std::max<std::int64_t>(0, options.input_token_budget - fixed)) * 4;
+  // One huge tool output must not crowd out everything else: a block gets at most a quarter
+  // of the room (its head is kept: commands and outputs state what they are first).
+  const std::size_t block_cap = std::max<std::size_t>(256, room / 4);
+  std::string transcript;
+  for (const canonical::Message& m : dropped) transcript += transcriptOf(m, block_cap);
+  if (transcript.size() > room) {
+    // Too large: keep the most recent part (the older part is the least likely to matter, and
+    // the previous summary already covers what came before it).
+    const std::string marker_head = "[... the oldest ";
+    const std::string marker_tail = " bytes are omitted ...]\n";
+    const std::size_t marker_max =
+        marker_head.size() + std::to_string(transcript.size()).size() + marker_tail.size();
+    const std::size_t keep = room > marker_max ? room - marker_max : 0;
+    std::size_t cut = transcript.size() - keep;
+    while (cut < transcript.size() &&
+           (static_cast<unsigned char>(transcript[cut]) & 0xC0) == 0x80) {
+      ++cut;
+    }
+    out.omitted_bytes = cut;
+    transcript = keep == 0
+                     ? std::string()
+                     : marker_head + std::to_string(cut) + marker_tail + transcript.substr(cut);
+  }
+  std::get<canonical::TextBlock>(r.messages[0].content[0]).text = head + transcript + tail;
+  return out;
+}
+
+std::string summaryText(const canonical::ChatResponse& response, std::size_t max_bytes) {
+  std::string text;
+  for (const canonical::ContentBlock& b : response.content) {
+    if (const auto* t = std::get_if<canonical::TextBlock>(&b)) {
+      if (!text.empty() && !t->text.empty()) text += '\n';
+      text += t->text;
+    }
+  }
+  const auto space = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; };
+  std::size_t b = 0;
+  while (b < text.size() && space(text[b])) ++b;
+  std::size_t e = text.size();
+  while (e > b && space(text[e - 1])) --e;
+  text = text.substr(b, e - b);
+  if (text.size() <= max_bytes) return text;
+  std::size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  text.resize(cut);
+  return text;
 }
 
 std::string capOutput(std::string text, std::size_t max_bytes) {

@@ -45,6 +45,7 @@ class AgentHooks final : public pipeline::CallHooks {
     extra.emplace_back("agentId", who_.agent_id);
     extra.emplace_back("sessionId", who_.session_id);
     if (!who_.end_user.empty()) extra.emplace_back("endUser", who_.end_user);
+    if (!who_.purpose.empty()) extra.emplace_back("agentCallPurpose", who_.purpose);
   }
 
  private:

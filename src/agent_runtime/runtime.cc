@@ -201,7 +201,13 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool ensureRunning();
   bool markProcessed(std::int64_t up_to);
   Task<bool> callModel(const LogView& view);
-  Task<Result<canonical::ChatResponse>> modelCall(canonical::ChatRequest request);
+  /// The summarization step of a compaction: `pre` + a span around a summary call of
+  /// `dropped` (and `previous`), then agent.thread_context_compacted {first_kept_seq, summary}.
+  Task<bool> compact(std::int64_t first_kept_seq, std::string previous,
+                     std::vector<canonical::Message> dropped, std::vector<NewEvent> pre);
+  std::int64_t summaryMaxTokens() const;
+  Task<Result<canonical::ChatResponse>> modelCall(const CallIdentity& who,
+                                                  canonical::ChatRequest request);
   Task<void> waitInterrupt();
   Task<void> runTool(SessionEvent use);
   /// An agent.mcp_tool_use: authorize + audit like a built-in, then tools/call.
@@ -558,11 +564,14 @@ Task<bool> Worker::callModel(const LogView& view) {
   // A span started by a holder that died has no end: close it as failed.
   std::string open_span;
   std::int64_t first_kept = 0;
+  std::string summary;  // of everything before first_kept (the last compaction's)
   for (const SessionEvent& e : log_) {
     if (e.type == "span.model_request_start") open_span = e.id;
     if (e.type == "span.model_request_end") open_span.clear();
     if (e.type == "agent.thread_context_compacted") {
-      first_kept = num(parseObject(e.payload), "first_kept_seq");
+      json::object p = parseObject(e.payload);
+      first_kept = num(p, "first_kept_seq");
+      summary = str(p, "summary");
     }
   }
   if (!open_span.empty()) {
@@ -582,10 +591,21 @@ Task<bool> Worker::callModel(const LogView& view) {
   bo.max_tokens = rt_.opts.max_tokens;
   bo.context_token_budget = rt_.opts.context_token_budget;
   bo.first_kept_seq = first_kept;
+  bo.summary = summary;
+  bo.summary_reserve_tokens = summaryMaxTokens();
   BuiltRequest built = buildRequest(*config_, view, log_, bo);
   if (built.compacted && built.first_kept_seq != first_kept) {
-    pre.push_back(event("agent.thread_context_compacted",
-                        json::object{{"first_kept_seq", built.first_kept_seq}}));
+    if (bo.summary_reserve_tokens > 0) {
+      // Summarize what is dropped first, as a step of its own: the summary is in the log before
+      // any request uses it, and the next step rebuilds the context from the log.
+      Task<bool> compacting = compact(built.first_kept_seq, std::move(summary),
+                                      std::move(built.dropped), std::move(pre));
+      const bool more = co_await std::move(compacting);
+      co_return more;
+    }
+    json::object p{{"first_kept_seq", built.first_kept_seq}};
+    if (!summary.empty()) p["summary"] = summary;
+    pre.push_back(event("agent.thread_context_compacted", p));
   }
   pre.push_back(event("span.model_request_start", json::object{}));
   Result<std::vector<SessionEvent>> started = append(pre);
@@ -593,7 +613,7 @@ Task<bool> Worker::callModel(const LogView& view) {
   const std::string start_id = started->back().id;
 
   const Clock::time_point t0 = Clock::now();
-  Task<Result<canonical::ChatResponse>> call = modelCall(std::move(built.request));
+  Task<Result<canonical::ChatResponse>> call = modelCall(identity_, std::move(built.request));
   Result<canonical::ChatResponse> response = co_await std::move(call);
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (lease_lost_) co_return false;
@@ -682,10 +702,81 @@ Task<bool> Worker::callModel(const LogView& view) {
   co_return !broken_;
 }
 
-Task<Result<canonical::ChatResponse>> Worker::modelCall(canonical::ChatRequest request) {
+std::int64_t Worker::summaryMaxTokens() const {
+  const RuntimeOptions& o = rt_.opts;
+  if (o.compaction_summary_max_tokens <= 0) return 0;
+  // The summary takes room in every later context: at most a quarter of the budget.
+  return std::max<std::int64_t>(
+      1, std::min({o.compaction_summary_max_tokens, o.max_tokens, o.context_token_budget / 4}));
+}
+
+Task<bool> Worker::compact(std::int64_t first_kept_seq, std::string previous,
+                           std::vector<canonical::Message> dropped, std::vector<NewEvent> pre) {
+  const std::int64_t max_tokens = summaryMaxTokens();
+  SummaryOptions so;
+  so.max_tokens = max_tokens;
+  so.input_token_budget = rt_.opts.context_token_budget;
+  SummaryRequest sr = summaryRequest(*config_, previous, dropped, so);
+  if (sr.omitted_bytes > 0) {
+    log::info(
+        "agent session {}: compaction: the oldest {} bytes of the dropped history exceed "
+        "the summary call's budget and are left out",
+        id_, sr.omitted_bytes);
+  }
+  // A model call like any other: its own span (so its usage is visible), the same gateway path
+  // (principal, policy, quota, audit), its tokens in the session usage and budget.
+  pre.push_back(event("span.model_request_start", json::object{}));
+  Result<std::vector<SessionEvent>> started = append(pre);
+  if (!started) co_return false;
+  const std::string start_id = started->back().id;
+  CallIdentity who = identity_;
+  who.purpose = "compaction";
+  const Clock::time_point t0 = Clock::now();
+  Task<Result<canonical::ChatResponse>> call = modelCall(who, std::move(sr.request));
+  Result<canonical::ChatResponse> response = co_await std::move(call);
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (lease_lost_) co_return false;
+  std::vector<NewEvent> evs;
+  evs.push_back(event(
+      "span.model_request_end",
+      json::object{{"model_request_start_id", start_id},
+                   {"is_error", !response},
+                   {"model_usage", modelUsage(response ? response->usage : canonical::Usage{})}}));
+  if (!response && response.error().kind == ErrorKind::kCancelled) {
+    // Interrupted: nothing is compacted; the next step sees the queued user.interrupt.
+    append(evs);
+    addActive(seconds);
+    co_return !broken_;
+  }
+  std::string summary;
+  if (response) {
+    summary = summaryText(*response, static_cast<std::size_t>(max_tokens) * 4);
+  }
+  if (summary.empty()) {
+    // Drop-only compaction: the turn goes on. The previous summary (if any) still describes
+    // the oldest part and is kept; what is dropped now is lost.
+    log::warn("agent session {}: compaction summary failed ({}): older turns dropped without one",
+              id_, response ? std::string("no text in the answer") : response.error().message);
+    if (!response) metrics::recordAgentEvent(identity_.agent_id, "model_error");
+    summary = std::move(previous);
+  }
+  json::object p{{"first_kept_seq", first_kept_seq}};
+  if (!summary.empty()) p["summary"] = std::move(summary);
+  evs.push_back(event("agent.thread_context_compacted", p));
+  append(evs);
+  if (response) {
+    addUsage(response->usage, seconds);
+    metrics::recordAgentEvent(identity_.agent_id, "model_call", response->usage.total());
+  } else {
+    addActive(seconds);
+  }
+  co_return !broken_;
+}
+
+Task<Result<canonical::ChatResponse>> Worker::modelCall(const CallIdentity& who,
+                                                        canonical::ChatRequest request) {
   using namespace asio::experimental::awaitable_operators;
-  Task<Result<canonical::ChatResponse>> call =
-      rt_.ports.models->call(identity_, std::move(request));
+  Task<Result<canonical::ChatResponse>> call = rt_.ports.models->call(who, std::move(request));
   Task<void> stop = waitInterrupt();
   auto both = std::move(call) || std::move(stop);
   std::variant<Result<canonical::ChatResponse>, std::monostate> r = co_await std::move(both);

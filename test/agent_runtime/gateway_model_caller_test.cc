@@ -173,6 +173,18 @@ TEST_F(GatewayModelCallerTest, CallsThroughTheGatewayAsTheSessionPrincipal) {
   EXPECT_EQ(extra("agentId"), "agent_1");
   EXPECT_EQ(extra("sessionId"), "sesn_1");
   EXPECT_EQ(extra("endUser"), "eve");
+  EXPECT_EQ(extra("agentCallPurpose"), "<missing>");  // a turn of the agent
+
+  // A compaction summary is the same kind of call, audited with its purpose.
+  who_.purpose = "compaction";
+  ASSERT_TRUE(call(request()));
+  ASSERT_EQ(audit_.events.size(), 2U);
+  std::string purpose = "<missing>";
+  for (const auto& [name, value] : audit_.events[1].request_parameters.extra) {
+    if (name == "agentCallPurpose") purpose = value;
+  }
+  EXPECT_EQ(purpose, "compaction");
+  EXPECT_EQ(audit_.events[1].user_identity.principal_id, "usr_alice");
 }
 
 TEST_F(GatewayModelCallerTest, UpstreamFailuresComeBackAsErrors) {

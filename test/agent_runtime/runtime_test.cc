@@ -2,6 +2,7 @@
 
 #include "basalt/agent_runtime/conversation.h"
 #include "basalt/agents/agent_store.h"
+#include "basalt/api/anthropic/messages_codec.h"
 #include "basalt/audit/audit_event.h"
 #include "basalt/audit/audit_sink.h"
 #include "basalt/sandbox/sandbox.h"
@@ -723,18 +724,194 @@ TEST_F(RuntimeTest, MemoryStoreIsMountedAndChangesBecomeVersions) {
   EXPECT_EQ(done->content, "milk bought");
 }
 
-TEST_F(RuntimeTest, LongConversationsAreCompacted) {
-  options_.context_token_budget = 400;
-  const std::string big(800, 'x');  // ~200 tokens per message
-  for (int i = 0; i < 3; ++i) model_.script.push_back(text("ok " + std::to_string(i)));
+std::string joinedText(const canonical::ChatRequest& r) {
+  std::string out;
+  for (const canonical::Message& m : r.messages) out += textOf(m) + "\n";
+  return out;
+}
+
+/// Three turns of ~400 estimated tokens each against a 1,000-token budget: the third call
+/// drops the first two turns (the summary's reserve is min(2048, 8192, 1000 / 4) = 250).
+class CompactionTest : public RuntimeTest {
+ protected:
+  void SetUp() override {
+    RuntimeTest::SetUp();
+    options_.context_token_budget = 1000;
+  }
+  std::string runThreeTurns(Turn summary) {
+    model_.script.push_back(text("ok 0"));
+    model_.script.push_back(text("ok 1"));
+    model_.script.push_back(std::move(summary));
+    model_.script.push_back(text("ok 2"));
+    startRuntime();
+    const std::string id = session(agent("[]"), "one " + big_);
+    EXPECT_TRUE(waitIdle(id, "end_turn", 1));
+    send(id, userMessage("two " + big_));
+    EXPECT_TRUE(waitIdle(id, "end_turn", 2));
+    send(id, userMessage("three " + big_));
+    EXPECT_TRUE(waitIdle(id, "end_turn", 3));
+    return id;
+  }
+  std::int64_t seqOfUserMessage(const std::string& id, const std::string& prefix) {
+    for (const SessionEvent& e : events(id)) {
+      if (e.type == "user.message" && e.payload.find("\"" + prefix) != std::string::npos) {
+        return e.seq;
+      }
+    }
+    return -1;
+  }
+  const std::string big_ = std::string(1600, 'x');
+};
+
+TEST_F(CompactionTest, DroppedTurnsAreSummarizedAndTheSummaryLeadsTheContext) {
+  Turn summary = text("SUMMARY: the user sent 'one' and 'two'; the agent said ok.", 300, 20);
+  const std::string id = runThreeTurns(summary);
+  ASSERT_EQ(model_.calls(), 4U);
+  EXPECT_EQ(model_.identities.at(1).purpose, "");
+
+  // The summarization call: the agent's model, no tools, bounded max_tokens, and the dropped
+  // turns (both sides) as a transcript; not the kept turn.
+  canonical::ChatRequest sum = model_.request(2);
+  EXPECT_EQ(sum.model, "claude-test");
+  EXPECT_TRUE(sum.tools.empty());
+  EXPECT_EQ(sum.max_tokens.value_or(0), 250);
+  ASSERT_EQ(sum.messages.size(), 1U);
+  const std::string transcript = textOf(sum.messages[0]);
+  EXPECT_NE(transcript.find("User: one xxxx"), std::string::npos) << transcript;
+  EXPECT_NE(transcript.find("Assistant: ok 0"), std::string::npos);
+  EXPECT_NE(transcript.find("User: two xxxx"), std::string::npos);
+  EXPECT_NE(transcript.find("Assistant: ok 1"), std::string::npos);
+  EXPECT_EQ(transcript.find("three"), std::string::npos);
+  EXPECT_EQ(transcript.find("<previous_summary>"), std::string::npos);
+  EXPECT_LE(api::anthropic::estimateInputTokens(sum), options_.context_token_budget);
+  EXPECT_EQ(model_.identities.at(2).purpose, "compaction");
+  EXPECT_EQ(model_.identities.at(2).caller.principal_id, "alice");
+  EXPECT_EQ(model_.identities.at(2).session_id, id);
+
+  // The compaction event carries the summary, persisted before the call that uses it, between
+  // the summary call's span and the next call's.
+  std::vector<SessionEvent> evs = events(id);
+  const SessionEvent* compacted = find(evs, "agent.thread_context_compacted");
+  ASSERT_NE(compacted, nullptr);
+  EXPECT_EQ(find(evs, "agent.thread_context_compacted", 1), nullptr);
+  json::object cp = payloadOf(*compacted);
+  EXPECT_EQ(cp.at("first_kept_seq"), seqOfUserMessage(id, "three"));
+  EXPECT_EQ(str(cp.at("summary")), "SUMMARY: the user sent 'one' and 'two'; the agent said ok.");
+  const SessionEvent* sum_end = find(evs, "span.model_request_end", 2);
+  const SessionEvent* next_start = find(evs, "span.model_request_start", 3);
+  ASSERT_NE(sum_end, nullptr);
+  ASSERT_NE(next_start, nullptr);
+  EXPECT_LT(sum_end->seq, compacted->seq);
+  EXPECT_LT(compacted->seq, next_start->seq);
+  json::object se = payloadOf(*sum_end);
+  EXPECT_EQ(se.at("is_error"), false);
+  EXPECT_EQ(se.at("model_usage").as_object().at("input_tokens"), 300);
+  EXPECT_EQ(str(se.at("model_request_start_id")), find(evs, "span.model_request_start", 2)->id);
+
+  // The next call starts with the summary, merged into the first kept user message, and no
+  // longer holds the dropped turns.
+  canonical::ChatRequest next = model_.request(3);
+  ASSERT_EQ(next.messages.size(), 1U);
+  ASSERT_EQ(next.messages[0].role, canonical::Role::kUser);
+  ASSERT_EQ(next.messages[0].content.size(), 2U);
+  EXPECT_EQ(std::get<canonical::TextBlock>(next.messages[0].content[0]).text,
+            "Summary of the earlier part of this session:\n"
+            "SUMMARY: the user sent 'one' and 'two'; the agent said ok.");
+  EXPECT_EQ(std::get<canonical::TextBlock>(next.messages[0].content[1]).text.substr(0, 6),
+            "three ");
+  const std::string all = joinedText(next);
+  EXPECT_EQ(all.find("one x"), std::string::npos);
+  EXPECT_EQ(all.find("two x"), std::string::npos);
+  EXPECT_EQ(all.find("ok 0"), std::string::npos);
+
+  // The summary call's tokens are session usage.
+  json::object usage = json::parse(sessionNow(id).usage).as_object();
+  EXPECT_EQ(usage.at("input_tokens"), 10 + 10 + 300 + 10);
+  EXPECT_EQ(usage.at("output_tokens"), 5 + 5 + 20 + 5);
+
+  // A restarted runtime reuses the persisted summary and does not summarize again.
+  runtime_->stop();
+  runtime_.reset();
+  model_.script.push_back(text("ok 3"));
   startRuntime();
-  const std::string id = session(agent("[]"), "one " + big);
+  send(id, userMessage("four " + big_));
+  ASSERT_TRUE(waitIdle(id, "end_turn", 4));
+  ASSERT_EQ(model_.calls(), 5U);
+  EXPECT_EQ(model_.identities.at(4).purpose, "");
+  canonical::ChatRequest after = model_.request(4);
+  ASSERT_EQ(after.messages.size(), 3U);
+  EXPECT_EQ(std::get<canonical::TextBlock>(after.messages[0].content[0]).text,
+            "Summary of the earlier part of this session:\n"
+            "SUMMARY: the user sent 'one' and 'two'; the agent said ok.");
+  EXPECT_EQ(textOf(after.messages[2]).substr(0, 5), "four ");
+  EXPECT_EQ(find(events(id), "agent.thread_context_compacted", 1), nullptr);
+}
+
+TEST_F(CompactionTest, ALaterCompactionMergesThePreviousSummary) {
+  const std::string id = runThreeTurns(text("SUMMARY-1"));
+  // Turn four fits (three + four + the summary); turn five drops three and four.
+  model_.script.push_back(text("ok 3"));
+  model_.script.push_back(text("SUMMARY-2"));
+  model_.script.push_back(text("ok 4"));
+  send(id, userMessage("four " + big_));
+  ASSERT_TRUE(waitIdle(id, "end_turn", 4));
+  send(id, userMessage("five " + big_));
+  ASSERT_TRUE(waitIdle(id, "end_turn", 5));
+  ASSERT_EQ(model_.calls(), 7U);
+  const std::string transcript = textOf(model_.request(5).messages.at(0));
+  EXPECT_NE(transcript.find("<previous_summary>\nSUMMARY-1\n</previous_summary>"),
+            std::string::npos)
+      << transcript;
+  EXPECT_NE(transcript.find("User: three xxx"), std::string::npos);
+  EXPECT_NE(transcript.find("User: four xxx"), std::string::npos);
+  EXPECT_EQ(transcript.find("User: two"), std::string::npos);  // already summarized
+  json::object cp = payloadOf(*find(events(id), "agent.thread_context_compacted", 1));
+  EXPECT_EQ(str(cp.at("summary")), "SUMMARY-2");
+  EXPECT_EQ(cp.at("first_kept_seq"), seqOfUserMessage(id, "five"));
+  canonical::ChatRequest last = model_.request(6);
+  ASSERT_EQ(last.messages.size(), 1U);
+  EXPECT_EQ(textOf(last.messages[0]).substr(0, 54),
+            "Summary of the earlier part of this session:\nSUMMARY-2");
+}
+
+TEST_F(CompactionTest, ASummaryFailureFallsBackToDropOnly) {
+  Turn failing;
+  failing.error = Error{ErrorKind::kUpstreamUnavailable, "overloaded"};
+  const std::string id = runThreeTurns(failing);
+  ASSERT_EQ(model_.calls(), 4U);
+  EXPECT_EQ(model_.identities.at(2).purpose, "compaction");
+  std::vector<SessionEvent> evs = events(id);
+  // The turn went on: no session.error, the compaction recorded without a summary.
+  EXPECT_EQ(find(evs, "session.error"), nullptr);
+  const SessionEvent* compacted = find(evs, "agent.thread_context_compacted");
+  ASSERT_NE(compacted, nullptr);
+  json::object cp = payloadOf(*compacted);
+  EXPECT_EQ(cp.at("first_kept_seq"), seqOfUserMessage(id, "three"));
+  EXPECT_EQ(cp.if_contains("summary"), nullptr);
+  EXPECT_EQ(payloadOf(*find(evs, "span.model_request_end", 2)).at("is_error"), true);
+  canonical::ChatRequest next = model_.request(3);
+  ASSERT_EQ(next.messages.size(), 1U);
+  ASSERT_EQ(next.messages[0].content.size(), 1U);
+  EXPECT_EQ(textOf(next.messages[0]).substr(0, 6), "three ");
+}
+
+TEST_F(CompactionTest, DropOnlyWhenSummariesAreOff) {
+  options_.compaction_summary_max_tokens = 0;
+  model_.script.push_back(text("ok 0"));
+  model_.script.push_back(text("ok 1"));
+  model_.script.push_back(text("ok 2"));
+  startRuntime();
+  const std::string id = session(agent("[]"), "one " + big_);
   ASSERT_TRUE(waitIdle(id, "end_turn", 1));
-  send(id, userMessage("two " + big));
+  send(id, userMessage("two " + big_));
   ASSERT_TRUE(waitIdle(id, "end_turn", 2));
-  send(id, userMessage("three " + big));
+  send(id, userMessage("three " + big_));
   ASSERT_TRUE(waitIdle(id, "end_turn", 3));
-  EXPECT_NE(find(events(id), "agent.thread_context_compacted"), nullptr);
+  ASSERT_EQ(model_.calls(), 3U);
+  std::vector<SessionEvent> evs = events(id);
+  const SessionEvent* compacted = find(evs, "agent.thread_context_compacted");
+  ASSERT_NE(compacted, nullptr);
+  EXPECT_EQ(payloadOf(*compacted).if_contains("summary"), nullptr);
   canonical::ChatRequest last = model_.request(2);
   ASSERT_FALSE(last.messages.empty());
   EXPECT_EQ(last.messages.front().role, canonical::Role::kUser);
@@ -820,6 +997,102 @@ TEST(ConversationTest, CapOutputCutsOnACharacterBoundary) {
   EXPECT_EQ(capped.substr(0, 2), "ab");
   EXPECT_NE(capped.find("truncated"), std::string::npos);
   EXPECT_EQ(capOutput("short", 10), "short");
+}
+
+TEST(ConversationTest, TheSummaryIsMergedIntoTheFirstKeptUserMessage) {
+  auto ev = [](std::int64_t seq, std::string type, std::string payload = "{}") {
+    SessionEvent e;
+    e.seq = seq;
+    e.id = "sevt_" + std::to_string(seq);
+    e.type = std::move(type);
+    e.payload = std::move(payload);
+    return e;
+  };
+  const std::string idle = R"({"stop_reason":{"type":"end_turn"}})";
+  std::vector<SessionEvent> log{
+      ev(1, "user.message", R"({"content":[{"type":"text","text":"old question"}]})"),
+      ev(2, "agent.message", R"({"content":[{"type":"text","text":"old answer"}]})"),
+      ev(3, "session.status_idle", idle),
+      ev(4, "user.message", R"({"content":[{"type":"text","text":"new question"}]})")};
+  AgentConfig config;
+  config.model = "m";
+  BuildOptions o;
+  o.first_kept_seq = 4;
+  o.summary = "S1";
+  BuiltRequest b = buildRequest(config, readLog(log), log, o);
+  EXPECT_FALSE(b.compacted);
+  ASSERT_EQ(b.request.messages.size(), 1U);
+  ASSERT_EQ(b.request.messages[0].content.size(), 2U);
+  EXPECT_EQ(std::get<canonical::TextBlock>(b.request.messages[0].content[0]).text,
+            summaryBlockText("S1"));
+  EXPECT_EQ(std::get<canonical::TextBlock>(b.request.messages[0].content[1]).text, "new question");
+
+  // From the start (no compaction point), a summary is not applied.
+  o.first_kept_seq = 0;
+  BuiltRequest all = buildRequest(config, readLog(log), log, o);
+  ASSERT_EQ(all.request.messages.size(), 3U);
+  EXPECT_EQ(textOf(all.request.messages[0]), "old question");
+
+  // Dropping reports what was dropped and keeps room for the new summary.
+  o.context_token_budget = 1;
+  o.summary_reserve_tokens = 100;
+  BuiltRequest cut = buildRequest(config, readLog(log), log, o);
+  EXPECT_TRUE(cut.compacted);
+  EXPECT_EQ(cut.first_kept_seq, 4);
+  ASSERT_EQ(cut.dropped.size(), 2U);
+  EXPECT_EQ(textOf(cut.dropped[0]), "old question");
+  EXPECT_EQ(textOf(cut.dropped[1]), "old answer");
+  EXPECT_GE(cut.estimated_tokens, 100);
+}
+
+TEST(ConversationTest, ASummaryRequestKeepsTheMostRecentPartThatFits) {
+  AgentConfig config;
+  config.model = "m";
+  std::vector<canonical::Message> dropped;
+  for (int i = 0; i < 60; ++i) {
+    canonical::Message m;
+    m.role = i % 2 == 0 ? canonical::Role::kUser : canonical::Role::kAssistant;
+    m.content.emplace_back(
+        canonical::TextBlock{"m" + std::to_string(i) + " " + std::string(600, 'y')});
+    dropped.push_back(std::move(m));
+  }
+  canonical::Message tool;
+  tool.role = canonical::Role::kAssistant;
+  tool.content.emplace_back(canonical::ToolUseBlock{"sevt_9", "bash", R"({"command":"ls /src"})"});
+  dropped.push_back(tool);
+  canonical::Message result;
+  result.role = canonical::Role::kUser;
+  canonical::ToolResultBlock r;
+  r.tool_use_id = "sevt_9";
+  r.content.emplace_back(canonical::TextBlock{"main.cc " + std::string(50'000, 'z')});
+  result.content.emplace_back(std::move(r));
+  dropped.push_back(result);
+
+  SummaryOptions o;
+  o.max_tokens = 300;
+  o.input_token_budget = 4000;
+  SummaryRequest s = summaryRequest(config, "PREVIOUS", dropped, o);
+  EXPECT_LE(api::anthropic::estimateInputTokens(s.request), 4000);
+  EXPECT_GT(s.omitted_bytes, 0U);
+  EXPECT_EQ(s.request.max_tokens.value_or(0), 300);
+  EXPECT_TRUE(s.request.tools.empty());
+  const std::string text = textOf(s.request.messages.at(0));
+  EXPECT_NE(text.find("<previous_summary>\nPREVIOUS\n</previous_summary>"), std::string::npos);
+  EXPECT_NE(text.find("Assistant called tool bash: {\"command\":\"ls /src\"}"), std::string::npos);
+  EXPECT_NE(text.find("Tool result: main.cc zzz"), std::string::npos);  // head of a capped block
+  EXPECT_NE(text.find("Assistant: m59 "), std::string::npos);           // the most recent
+  EXPECT_EQ(text.find("User: m0 "), std::string::npos);                 // the oldest: omitted
+  EXPECT_NE(text.find("bytes are omitted"), std::string::npos);
+}
+
+TEST(ConversationTest, SummaryTextIsTrimmedAndCapped) {
+  canonical::ChatResponse r;
+  r.content.emplace_back(canonical::TextBlock{"  first\n"});
+  r.content.emplace_back(canonical::ToolUseBlock{"t", "bash", "{}"});
+  r.content.emplace_back(canonical::TextBlock{"second \xC3\xA9\n"});
+  EXPECT_EQ(summaryText(r, 1000), "first\n\nsecond \xC3\xA9");
+  EXPECT_EQ(summaryText(r, 15), "first\n\nsecond ");  // not half of the é
+  EXPECT_EQ(summaryText(canonical::ChatResponse{}, 100), "");
 }
 
 }  // namespace

@@ -116,6 +116,10 @@ struct BuiltRequest {
   std::int64_t first_kept_seq = 0;  ///< seq of the oldest event still in the context
   std::int64_t estimated_tokens = 0;
   bool compacted = false;  ///< this call dropped turns that the previous compaction kept
+  /// When `compacted`: the messages this call dropped (from the previous compaction point up to
+  /// the new one), in order: what a new summary must cover besides `BuildOptions::summary`.
+  /// `request` then still starts at the new point with the *previous* summary (drop-only).
+  std::vector<canonical::Message> dropped;
 };
 
 struct BuildOptions {
@@ -124,6 +128,12 @@ struct BuildOptions {
   std::int64_t context_token_budget = 150'000;
   /// The context starts at this seq (from the last agent.thread_context_compacted), 0: all.
   std::int64_t first_kept_seq = 0;
+  /// The summary of everything before `first_kept_seq` (the last compaction event's), may be
+  /// empty. Put in front of the first kept user message (`summaryBlockText`).
+  std::string summary;
+  /// Tokens kept free for a new summary when turns are dropped (the summary call's max_tokens);
+  /// 0: drop-only compaction.
+  std::int64_t summary_reserve_tokens = 0;
   /// Tools offered after the agent's own (the session's resolved MCP tools).
   std::vector<canonical::ToolSpec> extra_tools;
 };
@@ -131,6 +141,33 @@ struct BuildOptions {
 BuiltRequest buildRequest(const AgentConfig& config, const LogView& view,
                           const std::vector<agents::SessionEvent>& events,
                           const BuildOptions& options);
+
+/// The text block that carries a compaction summary at the start of the kept context:
+/// "Summary of the earlier part of this session:\n<summary>".
+std::string summaryBlockText(std::string_view summary);
+
+/// Bounds of a summarization call.
+struct SummaryOptions {
+  std::int64_t max_tokens = 2048;  ///< the summary's max_tokens
+  /// The whole summarization input (instruction, previous summary, transcript) stays under
+  /// this estimate: when the dropped part is larger, only its most recent part is kept.
+  std::int64_t input_token_budget = 150'000;
+};
+
+/// A summarization call: one user message holding the previous summary and a plain-text
+/// transcript of `dropped` (tool calls and results rendered as text, so the request needs no
+/// tool declarations), no tools, the agent's model.
+struct SummaryRequest {
+  canonical::ChatRequest request;
+  std::size_t omitted_bytes = 0;  ///< transcript bytes left out (oldest first) to fit the budget
+};
+SummaryRequest summaryRequest(const AgentConfig& config, std::string_view previous_summary,
+                              const std::vector<canonical::Message>& dropped,
+                              const SummaryOptions& options);
+
+/// The summary text of a summarization answer (its text blocks, trimmed), cut on a UTF-8
+/// boundary to `max_bytes`; empty when the model wrote none.
+std::string summaryText(const canonical::ChatResponse& response, std::size_t max_bytes);
 
 /// Cuts `text` to at most `max_bytes` on a UTF-8 boundary, adding a marker when cut.
 std::string capOutput(std::string text, std::size_t max_bytes);

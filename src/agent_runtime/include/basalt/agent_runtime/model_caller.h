@@ -28,6 +28,9 @@ struct CallIdentity {
   std::string agent_id;
   std::string session_id;
   std::string end_user;  ///< the session's end user (metadata), may be empty
+  /// Why the call is made when it is not a turn of the agent: "compaction" for the summary of
+  /// dropped history. Empty for turns. Written into the audit record as `agentCallPurpose`.
+  std::string purpose;
 };
 
 /// Port: one non-streamed model call. Errors are values (a policy denial is kPermissionDenied,

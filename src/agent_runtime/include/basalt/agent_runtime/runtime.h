@@ -49,8 +49,11 @@ struct RuntimeOptions {
   /// `budget` is a monetary limit Basalt cannot price; this is the runtime's own option.)
   std::int64_t max_session_tokens = 0;
   /// Estimated context size above which the oldest turns are dropped
-  /// (agent.thread_context_compacted).
+  /// (agent.thread_context_compacted) and summarized.
   std::int64_t context_token_budget = 150'000;
+  /// Upper bound of a compaction summary's max_tokens; the call uses
+  /// min(this, max_tokens, context_token_budget / 4). 0: drop-only compaction (no summary).
+  std::int64_t compaction_summary_max_tokens = 2048;
   std::int64_t max_tokens = 8192;  ///< max_tokens of each model call
   /// Model calls per turn before the run stops with session.error tool_use_limit_reached_error.
   int max_model_calls_per_turn = 200;
