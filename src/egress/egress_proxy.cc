@@ -1,6 +1,7 @@
 #include "basalt/egress/egress_proxy.h"
 
 #include "basalt/core/async.h"
+#include "basalt/core/http_status.h"
 #include "basalt/core/log.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -48,27 +49,6 @@ bool iequals(std::string_view a, std::string_view b) {
     if (x != y) return false;
   }
   return true;
-}
-
-std::string_view reasonPhrase(int status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 403:
-      return "Forbidden";
-    case 429:
-      return "Too Many Requests";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "Error";
-  }
 }
 
 /// A complete refusal: plain-text body naming the proxy, and the connection closes after it.

@@ -17,9 +17,6 @@ std::string chooseRequestId(const std::string* client_value);
 /// and refreshed once a second.
 std::string_view httpDate();
 
-/// The reason phrase of a status code ("Not Found"), or "Unknown".
-std::string_view reasonPhrase(int status);
-
 /// What the first bytes of a plain-TCP connection announce.
 enum class Protocol : unsigned char {
   kUndecided,  ///< too few bytes yet: they are a prefix of the HTTP/2 preface
