@@ -64,6 +64,33 @@ bool alpnIsH2(const TlsStream& stream) {
 
 }  // namespace
 
+// Separate from serveConnection so that a plain-TCP connection's coroutine frame (GCC keeps
+// every local of a coroutine in its frame) does not carry a TLS stream it never uses.
+Task<void> serveTlsConnection(Worker& worker, tcp::socket socket, asio::ssl::context& tls_context,
+                              std::string remote_ip, asio::cancellation_signal& cancel) {
+  const auto header_timeout =
+      std::chrono::milliseconds(worker.context().settings->header_timeout_ms);
+  beast::flat_buffer buffer;
+  TlsStream stream(std::move(socket), tls_context);
+  {
+    PendingConnection pending(worker, stream.next_layer());
+    if (worker.stopping()) co_return;
+    pending.setDeadline(header_timeout);
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                                 asio::as_tuple(asio::use_awaitable));
+    if (hec) {
+      log::debug("TLS handshake with {} failed: {}", remote_ip, hec.message());
+      co_return;
+    }
+  }
+  if (alpnIsH2(stream)) {
+    co_await runHttp2Session(worker, std::move(stream), std::move(buffer), std::move(remote_ip));
+    co_return;
+  }
+  co_await runHttp1Session(worker, std::move(stream), std::move(buffer), std::move(remote_ip),
+                           cancel);
+}
+
 Task<void> serveConnection(Worker& worker, tcp::socket socket, asio::cancellation_signal& cancel) {
   const ConnectionGauge gauge;
   const config::ServerSettings& settings = *worker.context().settings;
@@ -75,29 +102,12 @@ Task<void> serveConnection(Worker& worker, tcp::socket socket, asio::cancellatio
   if (const tcp::endpoint peer = socket.remote_endpoint(ec); !ec) {
     remote_ip = peer.address().to_string();
   }
-  beast::flat_buffer buffer;
   if (asio::ssl::context* tls_context = worker.context().tls) {
-    TlsStream stream(std::move(socket), *tls_context);
-    {
-      PendingConnection pending(worker, stream.next_layer());
-      if (worker.stopping()) co_return;
-      pending.setDeadline(header_timeout);
-      auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
-                                                   asio::as_tuple(asio::use_awaitable));
-      if (hec) {
-        log::debug("TLS handshake with {} failed: {}", remote_ip, hec.message());
-        co_return;
-      }
-    }
-    if (alpnIsH2(stream)) {
-      co_await runHttp2Session(worker, std::move(stream), std::move(buffer), std::move(remote_ip));
-      co_return;
-    }
-    co_await runHttp1Session(worker, std::move(stream), std::move(buffer), std::move(remote_ip),
-                             cancel);
+    co_await serveTlsConnection(worker, std::move(socket), *tls_context, std::move(remote_ip),
+                                cancel);
     co_return;
   }
-
+  beast::flat_buffer buffer;
   bool h2c = false;
   {
     PendingConnection pending(worker, socket);

@@ -422,6 +422,9 @@ Task<bool> Http1Session<Stream>::startStream(int status, Headers headers) {
   }
   reply_ = Reply::kStreaming;
   if (gone_) co_return false;
+  // A stream can stay open for minutes with nothing to read: give the read buffer back until
+  // the next request (RSS per open stream is a target). Not while a TLS read is filling it.
+  if (buffer_.size() == 0 && !background_read_) buffer_ = beast::flat_buffer{};
   chunked_ = !http10_;
   if (!chunked_) closing_ = true;  // HTTP/1.0: the end of the body is the end of the connection
   prepareHead(status, headers, chunked_ ? Framing::kChunked : Framing::kUntilClose, 0);

@@ -38,11 +38,16 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 constexpr std::size_t kHeaderLimit = 64U << 10U;
 /// Per-stream read sizes. A streamed response holds one socket buffer and one body buffer, so
 /// these bound the memory of 10,000 concurrent streams; buffered calls read in larger pieces.
-constexpr std::size_t kStreamReadSize = 8U << 10U;
+constexpr std::size_t kStreamReadSize = 2U << 10U;
+/// A stream's socket buffer once the head is parsed: SSE events are small, and 10,000 open
+/// streams each holding a 4 KiB page here cost 40 MB. Reads then take at most this much.
+constexpr std::size_t kStreamBodyBufferSize = 2U << 10U;
 constexpr std::size_t kBufferedReadSize = 16U << 10U;
 /// Initial capacity of the header buffer; it grows only for unusually large heads.
 constexpr std::size_t kHeadBufferSize = 4U << 10U;
 constexpr auto kDrainGrace = std::chrono::milliseconds(250);
+/// `drain` gives up (and closes) past this much unread body.
+constexpr std::size_t kMaxDrainBytes = 64U << 10U;
 
 /// One upstream connection, plain or TLS, presented as a single AsyncStream so the HTTP code is
 /// written once. Timeouts come from the beast::tcp_stream underneath (also under TLS).
@@ -468,7 +473,13 @@ Task<Result<std::unique_ptr<ResponseStream::Impl>>> start(
       toLower(h.name);
       impl->headers.push_back(std::move(h));
     }
-    if (impl->parser.is_done()) impl->release();  // no body (content-length: 0, 204 ...)
+    if (impl->parser.is_done()) {
+      impl->release();  // no body (content-length: 0, 204 ...)
+    } else if (read_size == kStreamReadSize && impl->buffer.size() == 0 &&
+               impl->buffer.capacity() > kStreamBodyBufferSize) {
+      impl->buffer = beast::flat_buffer();
+      impl->buffer.reserve(kStreamBodyBufferSize);
+    }
     co_return impl;
   }
 }
@@ -527,7 +538,7 @@ Task<bool> ResponseStream::drain() {
     if (!piece) co_return false;
     if (piece->empty()) co_return true;
     drained += piece->size();
-    if (drained > kStreamReadSize * 8) {
+    if (drained > kMaxDrainBytes) {
       close();
       co_return false;
     }
