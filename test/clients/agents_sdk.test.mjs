@@ -415,3 +415,68 @@ test('limited networking: bash reaches an allowed host through the egress proxy,
   result = events.filter((e) => e.type === 'agent.tool_result').at(-1);
   assert.match(result.content.map((b) => b.text).join(''), /basalt egress proxy: host '127\.0\.0\.1' is not in this environment's allowed_hosts.* 403/s);
 });
+
+test('compaction: dropped turns are summarized by an audited model call through the gateway', async () => {
+  // A gateway of its own with the smallest context budget the config allows (1,000 tokens):
+  // four turns of ~180 tokens per message cross it, and the fourth call drops the first two.
+  const cdir = mkdtempSync(path.join(tmpdir(), 'basalt-compaction-'));
+  chmodSync(cdir, 0o711);
+  const cconfig = path.join(cdir, 'basalt.toml');
+  writeFileSync(cconfig, readFileSync(config, 'utf8')
+    .replace(`data_dir = "${dir}/data"`, `data_dir = "${cdir}/data"`)
+    .replace('[agents]\n', '[agents]\ncontext_token_budget = 1000\n'));
+  const gw = await startProcess(['serve', '--config', cconfig],
+    { env: { BASALT_CLIENT_TEST_PROVIDER_KEY: PROVIDER_KEY } });
+  const admin = client;
+  client = new Anthropic({
+    baseURL: `http://${gw.address}`, apiKey: null, authToken: ADMIN_KEY, maxRetries: 0,
+  });
+  try {
+    const { session } = await newSession();
+    const big = 'x'.repeat(700);
+    let events;
+    for (const word of ['one', 'two', 'three', 'four']) {
+      events = await turn(session.id, `${word} ${big}`);  // the mock echoes: "You said: ..."
+      assert.equal(lastIdle(events).stop_reason.type, 'end_turn', events.map((e) => e.type).join());
+    }
+    const compacted = events.filter((e) => e.type === 'agent.thread_context_compacted');
+    assert.equal(compacted.length, 1, events.map((e) => e.type).join());
+    const { summary } = compacted[0];
+    // The echo of the summary request: it held the dropped turns, not the kept ones.
+    assert.match(summary, /^You said: <transcript>\nUser: one x+/);
+    assert.ok(!summary.includes('three'), summary);
+    assert.equal(typeof compacted[0].first_kept_seq, 'number');
+    // The fourth turn: the summary call in a span of its own (with usage), the compaction event,
+    // then the turn's call.
+    const four = events.find((e) => e.type === 'user.message' &&
+      e.content[0].text.startsWith('four'));
+    const ends = events.filter((e) => e.type === 'span.model_request_end');
+    assert.equal(ends.length, 5);
+    assert.ok(ends.every((e) => e.is_error === false));
+    const idx = (e) => events.indexOf(e);
+    assert.ok(idx(four) < idx(ends[3]) && idx(ends[3]) < idx(compacted[0]) &&
+      idx(compacted[0]) < idx(ends[4]));
+    assert.ok(ends[3].model_usage.input_tokens > 0);
+
+    // Audited like any agent model call, as the session's principal, with its purpose.
+    const audit = await fetch(`http://${gw.address}/admin/v1/audit?limit=1000`,
+      { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    assert.equal(audit.status, 200);
+    const records = (await audit.text()).trim().split('\n').map((l) => JSON.parse(l));
+    const calls = records.filter((r) => r.requestParameters?.sessionId === session.id &&
+      r.requestParameters?.modelId === 'claude-mock');
+    assert.equal(calls.length, 5);
+    const summaryCalls = calls.filter((r) => r.requestParameters.agentCallPurpose === 'compaction');
+    assert.equal(summaryCalls.length, 1);
+    assert.equal(summaryCalls[0].userIdentity.principalId, 'root');
+    assert.equal(summaryCalls[0].requestParameters.agentId, session.agent.id);
+  } finally {
+    client = admin;
+    if (gw.proc.exitCode === null && gw.proc.signalCode === null) {
+      const exited = new Promise((r) => gw.proc.once('exit', r));
+      gw.proc.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(cdir, { recursive: true, force: true });
+  }
+});
