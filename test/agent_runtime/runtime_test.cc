@@ -895,6 +895,30 @@ TEST_F(CompactionTest, ASummaryFailureFallsBackToDropOnly) {
   EXPECT_EQ(textOf(next.messages[0]).substr(0, 6), "three ");
 }
 
+TEST_F(CompactionTest, AnInterruptDuringTheSummaryCompactsNothing) {
+  Turn hang;
+  hang.hang = true;
+  model_.script.push_back(text("ok 0"));
+  model_.script.push_back(text("ok 1"));
+  model_.script.push_back(hang);
+  startRuntime();
+  const std::string id = session(agent("[]"), "one " + big_);
+  ASSERT_TRUE(waitIdle(id, "end_turn", 1));
+  send(id, userMessage("two " + big_));
+  ASSERT_TRUE(waitIdle(id, "end_turn", 2));
+  send(id, userMessage("three " + big_));
+  ASSERT_TRUE(waitFor([&] { return model_.calls() == 3U; }));
+  NewEvent stop;
+  stop.type = "user.interrupt";
+  send(id, stop);
+  ASSERT_TRUE(waitIdle(id, "end_turn", 3, std::chrono::seconds(10)));
+  std::vector<SessionEvent> evs = events(id);
+  EXPECT_EQ(find(evs, "agent.thread_context_compacted"), nullptr);
+  EXPECT_EQ(payloadOf(*find(evs, "span.model_request_end", 2)).at("is_error"), true);
+  EXPECT_EQ(model_.calls(), 3U);
+  EXPECT_EQ(model_.identities.at(2).purpose, "compaction");
+}
+
 TEST_F(CompactionTest, DropOnlyWhenSummariesAreOff) {
   options_.compaction_summary_max_tokens = 0;
   model_.script.push_back(text("ok 0"));
