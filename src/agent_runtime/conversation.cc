@@ -1,7 +1,9 @@
 #include "basalt/agent_runtime/conversation.h"
 
 #include "basalt/api/anthropic/messages_codec.h"
+
 #include "basalt/sandbox/tools.h"
+#include "json_fields.h"
 
 #include <boost/json.hpp>
 
@@ -15,17 +17,8 @@ namespace json = boost::json;
 
 namespace {
 
-json::object parseObject(std::string_view text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return {};
-  return std::move(v.as_object());
-}
-
-std::string str(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
+using detail::parseObject;
+using detail::str;
 
 bool askPolicy(const json::object& cfg, bool fallback) {
   const json::value* p = cfg.if_contains("permission_policy");

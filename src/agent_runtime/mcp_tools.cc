@@ -1,9 +1,11 @@
 #include "basalt/agent_runtime/mcp_tools.h"
 
 #include "basalt/agents/agent_store.h"
+
 #include "basalt/audit/rfc3339.h"
 #include "basalt/core/log.h"
 #include "basalt/mcp/credential.h"
+#include "json_fields.h"
 
 #include <boost/json.hpp>
 
@@ -15,12 +17,7 @@ namespace json = boost::json;
 
 namespace {
 
-json::object parseObject(std::string_view text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return {};
-  return std::move(v.as_object());
-}
+using detail::parseObject;
 
 /// Merges the decrypted secret fields back into the public `auth` object (same structure).
 void mergeSecret(json::object& into, const json::object& secret) {

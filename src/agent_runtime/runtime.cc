@@ -1,6 +1,7 @@
 #include "basalt/agent_runtime/runtime.h"
 
 #include "basalt/agent_runtime/conversation.h"
+
 #include "basalt/agent_runtime/mcp_tools.h"
 #include "basalt/agent_runtime/session_network.h"
 #include "basalt/agents/agent_store.h"
@@ -12,6 +13,7 @@
 #include "basalt/core/metrics.h"
 #include "basalt/sandbox/tools.h"
 #include "basalt/sandbox/tree.h"
+#include "json_fields.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -43,28 +45,11 @@ using agents::StatusChange;
 
 namespace {
 
+using detail::num;
+using detail::parseObject;
+using detail::str;
+
 using Clock = std::chrono::steady_clock;
-
-json::object parseObject(std::string_view text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return {};
-  return std::move(v.as_object());
-}
-
-std::string str(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-std::int64_t num(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
-  if (v->is_double()) return static_cast<std::int64_t>(v->as_double());
-  return 0;
-}
 
 NewEvent event(std::string type, const json::object& payload, std::string ref_id = {}) {
   NewEvent e;

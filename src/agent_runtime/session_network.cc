@@ -1,7 +1,9 @@
 #include "basalt/agent_runtime/session_network.h"
 
 #include "basalt/core/ids.h"
+
 #include "basalt/core/log.h"
+#include "json_fields.h"
 
 #include <boost/json.hpp>
 
@@ -10,18 +12,13 @@
 namespace basalt::agent_runtime {
 namespace {
 
+using detail::parseObject;
+
 namespace json = boost::json;
 
 const json::object* objectAt(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   return v != nullptr && v->is_object() ? &v->as_object() : nullptr;
-}
-
-json::object parseObject(std::string_view text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return {};
-  return std::move(v.as_object());
 }
 
 bool flag(const json::object& o, std::string_view key) {

@@ -242,6 +242,7 @@ void Application::buildAgentRuntime(Parts& p) {
   options.reap_interval = std::chrono::milliseconds(settings.reap_interval_ms);
   options.max_session_tokens = settings.max_session_tokens;
   options.context_token_budget = settings.context_token_budget;
+  options.compaction_summary_max_tokens = settings.compaction_summary_max_tokens;
   options.max_tokens = settings.max_tokens;
   options.tool_threads = settings.tool_threads;
   options.region = p.settings->server.region;

@@ -131,6 +131,7 @@ void readAgents(TableReader& r, AgentsSettings& s) {
   r.getIntIn("reap_interval_ms", s.reap_interval_ms, 50, kIntMax);
   r.getInt64In("max_session_tokens", s.max_session_tokens, 0, INT64_MAX);
   r.getInt64In("context_token_budget", s.context_token_budget, 1000, INT64_MAX);
+  r.getInt64In("compaction_summary_max_tokens", s.compaction_summary_max_tokens, 0, 1000000);
   r.getInt64In("max_tokens", s.max_tokens, 1, 1000000);
   r.getIntIn("tool_timeout_ms", s.tool_timeout_ms, 100, kIntMax);
   r.getIntIn("tool_threads", s.tool_threads, 1, 64);

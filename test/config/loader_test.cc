@@ -784,12 +784,15 @@ namespace {
 
 TEST(ConfigLoader, AgentsSectionTunesTheRuntime) {
   const SettingsPtr s = ok(parse("[agents]\nlease_ms = 1500\nreap_interval_ms = 200\n"
-                                 "max_session_tokens = 5000\ntool_timeout_ms = 9000\n"));
+                                 "max_session_tokens = 5000\ntool_timeout_ms = 9000\n"
+                                 "compaction_summary_max_tokens = 0\n"));
   EXPECT_EQ(s->agents.lease_ms, 1500);
   EXPECT_EQ(s->agents.reap_interval_ms, 200);
   EXPECT_EQ(s->agents.max_session_tokens, 5000);
   EXPECT_EQ(s->agents.tool_timeout_ms, 9000);
   EXPECT_EQ(s->agents.max_tokens, 8192);  // default kept
+  EXPECT_EQ(s->agents.compaction_summary_max_tokens, 0);
+  EXPECT_EQ(ok(parse(""))->agents.compaction_summary_max_tokens, 2048);
   std::string message = errorOf("[agents]\nlease_ms = 5\n");
   EXPECT_NE(message.find("agents.lease_ms"), std::string::npos) << message;
   message = errorOf("[agents]\nleases = 5\n");
