@@ -70,8 +70,7 @@ class CanonicalObject {
 
   /// The object's text. With `split`, the text before member `split_key` (whose value the
   /// caller supplies later) goes to `out`, and the rest to `*split`.
-  void write(std::string& out, std::string_view split_key = {},
-             std::string* split = nullptr) {
+  void write(std::string& out, std::string_view split_key = {}, std::string* split = nullptr) {
     std::sort(members_.begin(), members_.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     std::string* text = &out;
@@ -120,7 +119,8 @@ PreparedRecord prepareRecord(const AuditEvent& e) {
 
   CanonicalObject who;
   who.string("type", e.user_identity.type);
-  if (!e.user_identity.principal_id.empty()) who.string("principalId", e.user_identity.principal_id);
+  if (!e.user_identity.principal_id.empty())
+    who.string("principalId", e.user_identity.principal_id);
   if (!e.user_identity.user_name.empty()) who.string("userName", e.user_identity.user_name);
   if (!e.user_identity.access_key_id.empty()) {
     who.string("accessKeyId", e.user_identity.access_key_id);

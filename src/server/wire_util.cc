@@ -103,7 +103,6 @@ std::string_view httpDate() {
   return {text, length};
 }
 
-
 Protocol sniffProtocol(std::string_view first_bytes) {
   const std::size_t n = std::min(first_bytes.size(), kHttp2Preface.size());
   if (first_bytes.substr(0, n) != kHttp2Preface.substr(0, n)) return Protocol::kHttp1;

@@ -67,8 +67,9 @@ TEST(CanonicalRecord, ExtraParametersSortWithTheFixedOnesWhichWinOnACollision) {
   e.request_parameters.model_id = "m";
   e.request_parameters.max_tokens = 5;
   const std::string text = canonicalRecord(e, 1);
-  EXPECT_NE(text.find(R"("requestParameters":{"Alpha":"a","maxTokens":5,"modelId":"m","zeta":"z"})"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find(R"("requestParameters":{"Alpha":"a","maxTokens":5,"modelId":"m","zeta":"z"})"),
+      std::string::npos)
       << text;
 }
 

@@ -763,15 +763,15 @@ model = "m"
 
 TEST(ConfigLoader, BadOrDuplicateAliasesNameTheKey) {
   const std::string route = "\n[[models.routes]]\nprovider = \"p\"\nmodel = \"m\"\n";
-  std::string message = errorOf(std::string(kAliasBase) +
-                                "[[models]]\nname = \"a\"\naliases = [\"x*y\"]" + route);
+  std::string message =
+      errorOf(std::string(kAliasBase) + "[[models]]\nname = \"a\"\naliases = [\"x*y\"]" + route);
   EXPECT_NE(message.find("models[0].aliases[0]"), std::string::npos) << message;
-  message = errorOf(std::string(kAliasBase) + "[[models]]\nname = \"a\"\naliases = [\"*\"]" + route);
+  message =
+      errorOf(std::string(kAliasBase) + "[[models]]\nname = \"a\"\naliases = [\"*\"]" + route);
   EXPECT_NE(message.find("prefix ending in one '*'"), std::string::npos) << message;
   message = errorOf(std::string(kAliasBase) + "[[models]]\nname = \"a\"\naliases = [\"c-*\"]" +
                     route + "[[models]]\nname = \"b\"\naliases = [\"c-*\"]" + route);
-  EXPECT_NE(message.find("already used by 'models[0].aliases[0]'"), std::string::npos)
-      << message;
+  EXPECT_NE(message.find("already used by 'models[0].aliases[0]'"), std::string::npos) << message;
   message = errorOf(std::string(kAliasBase) + "[[models]]\nname = \"a\"\naliases = [3]" + route);
   EXPECT_NE(message.find("must be a string"), std::string::npos) << message;
 }
@@ -783,9 +783,10 @@ namespace basalt::config {
 namespace {
 
 TEST(ConfigLoader, AgentsSectionTunesTheRuntime) {
-  const SettingsPtr s = ok(parse("[agents]\nlease_ms = 1500\nreap_interval_ms = 200\n"
-                                 "max_session_tokens = 5000\ntool_timeout_ms = 9000\n"
-                                 "compaction_summary_max_tokens = 0\n"));
+  const SettingsPtr s =
+      ok(parse("[agents]\nlease_ms = 1500\nreap_interval_ms = 200\n"
+               "max_session_tokens = 5000\ntool_timeout_ms = 9000\n"
+               "compaction_summary_max_tokens = 0\n"));
   EXPECT_EQ(s->agents.lease_ms, 1500);
   EXPECT_EQ(s->agents.reap_interval_ms, 200);
   EXPECT_EQ(s->agents.max_session_tokens, 5000);

@@ -107,17 +107,25 @@ void ObjectWriter::string(std::string_view k, std::string_view value) {
   appendJsonString(key(k), value);
 }
 
-void ObjectWriter::raw(std::string_view k, std::string_view json_text) { key(k) += json_text; }
+void ObjectWriter::raw(std::string_view k, std::string_view json_text) {
+  key(k) += json_text;
+}
 
 void ObjectWriter::integer(std::string_view k, std::int64_t value) {
   key(k) += std::to_string(value);
 }
 
-void ObjectWriter::number(std::string_view k, double value) { appendJsonNumber(key(k), value); }
+void ObjectWriter::number(std::string_view k, double value) {
+  appendJsonNumber(key(k), value);
+}
 
-void ObjectWriter::boolean(std::string_view k, bool value) { key(k) += value ? "true" : "false"; }
+void ObjectWriter::boolean(std::string_view k, bool value) {
+  key(k) += value ? "true" : "false";
+}
 
-void ObjectWriter::null(std::string_view k) { key(k) += "null"; }
+void ObjectWriter::null(std::string_view k) {
+  key(k) += "null";
+}
 
 bool ObjectWriter::has(std::string_view k) const {
   return std::find(keys_.begin(), keys_.end(), k) != keys_.end();
@@ -199,8 +207,9 @@ void appendUsageJson(std::string& out, const canonical::Usage& usage) {
   out += std::to_string(usage.cache_read_tokens);
   out += ",\"audio_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":";
   out += std::to_string(usage.reasoning_tokens);
-  out += ",\"audio_tokens\":0,\"accepted_prediction_tokens\":0,"
-         "\"rejected_prediction_tokens\":0}}";
+  out +=
+      ",\"audio_tokens\":0,\"accepted_prediction_tokens\":0,"
+      "\"rejected_prediction_tokens\":0}}";
 }
 
 std::optional<std::int64_t> asInt(const json::value& v) {

@@ -3,8 +3,8 @@
 
 #include "basalt/api/openai_chat/chat_codec.h"
 
-#include "json_util.h"
 #include "basalt/api/openai_chat/validation.h"
+#include "json_util.h"
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>

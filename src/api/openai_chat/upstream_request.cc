@@ -74,10 +74,9 @@ void appendSchema(std::string& out, const std::string& text, std::string_view fa
 void appendImagePart(std::string& out, const canonical::ImageBlock& image) {
   out += R"({"type":"image_url","image_url":{"url":)";
   if (!image.data.empty()) {
-    appendJsonString(out, "data:" +
-                              (image.media_type.empty() ? std::string("image/png")
-                                                        : image.media_type) +
-                              ";base64," + image.data);
+    appendJsonString(
+        out, "data:" + (image.media_type.empty() ? std::string("image/png") : image.media_type) +
+                 ";base64," + image.data);
   } else {
     appendJsonString(out, image.url);
   }
@@ -373,8 +372,9 @@ void UpstreamEncoder::appendTool(std::string& out, const canonical::ToolSpec& to
       }
     }
     if (!description.empty()) fn.string("description", description);
-    fn.raw("parameters",
-           R"({"type":"object","properties":{"content":{"type":"string"}},"required":["content"]})");
+    fn.raw(
+        "parameters",
+        R"({"type":"object","properties":{"content":{"type":"string"}},"required":["content"]})");
   } else {
     if (!tool.description.empty()) fn.string("description", tool.description);
     if (!tool.parameters_json.empty()) {

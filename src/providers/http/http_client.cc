@@ -16,9 +16,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <memory>
-#include <cctype>
 #include <optional>
 #include <unordered_map>
 #include <utility>
@@ -249,8 +249,8 @@ struct HttpClient::Impl {
 };
 
 struct ResponseStream::Impl {
-  Impl(std::unique_ptr<Connection> c, ConnectionPool& p,
-       std::shared_ptr<const HttpClient::Impl> cl, Deadline d, std::size_t read_size)
+  Impl(std::unique_ptr<Connection> c, ConnectionPool& p, std::shared_ptr<const HttpClient::Impl> cl,
+       Deadline d, std::size_t read_size)
       : conn(std::move(c)),
         pool(&p),
         client(std::move(cl)),
@@ -325,14 +325,13 @@ Task<Result<tcp::resolver::results_type>> resolve(const HttpClient::Impl& c, Dea
   };
   auto state = std::make_shared<State>(ex);
   state->signal.expires_at(deadline);
-  state->resolver.async_resolve(
-      c.base.host, c.port_text,
-      [state](error_code ec, tcp::resolver::results_type results) {
-        state->ec = ec;
-        state->results = std::move(results);
-        state->done = true;
-        state->signal.cancel();
-      });
+  state->resolver.async_resolve(c.base.host, c.port_text,
+                                [state](error_code ec, tcp::resolver::results_type results) {
+                                  state->ec = ec;
+                                  state->results = std::move(results);
+                                  state->done = true;
+                                  state->signal.cancel();
+                                });
   auto [wait_ec] = co_await state->signal.async_wait(kUseTuple);
   if (state->done) {
     if (state->ec) {
@@ -367,8 +366,7 @@ Task<Result<std::unique_ptr<Connection>>> connect(const HttpClient::Impl& c, Dea
   conn->tcp().socket().set_option(tcp::no_delay(true), ignored_ec);
 
   if (ssl::stream<beast::tcp_stream>* tls = conn->tls()) {
-    if (!c.ip_literal &&
-        SSL_set_tlsext_host_name(tls->native_handle(), c.base.host.c_str()) != 1) {
+    if (!c.ip_literal && SSL_set_tlsext_host_name(tls->native_handle(), c.base.host.c_str()) != 1) {
       co_return Error{ErrorKind::kUpstreamError, "cannot set TLS SNI for " + c.base.hostPort()};
     }
     tls->set_verify_callback(ssl::host_name_verification(c.base.host));
@@ -405,8 +403,8 @@ Result<std::string> buildRequestHead(const HttpClient::Impl& c, const Request& r
   }
   // A body, or a method that carries one, is framed by Content-Length (as Beast's
   // prepare_payload did); GET/HEAD/DELETE without a body send none.
-  const bool body_method = request.method == "POST" || request.method == "PUT" ||
-                           request.method == "PATCH";
+  const bool body_method =
+      request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
   if (!request.body.empty() || body_method) {
     head.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n");
   }
@@ -419,9 +417,9 @@ Result<std::string> buildRequestHead(const HttpClient::Impl& c, const Request& r
 /// window — the write fails, or the connection ends before any response byte — the call is
 /// retried once on a fresh connection: the upstream closed an idle connection and never
 /// started on the request.
-Task<Result<std::unique_ptr<ResponseStream::Impl>>> start(
-    std::shared_ptr<const HttpClient::Impl> c, Request request, Deadline deadline,
-    std::size_t read_size) {
+Task<Result<std::unique_ptr<ResponseStream::Impl>>> start(std::shared_ptr<const HttpClient::Impl> c,
+                                                          Request request, Deadline deadline,
+                                                          std::size_t read_size) {
   const Executor ex = co_await asio::this_coro::executor;
   ConnectionPool& pool = ConnectionPool::of(ex);
   const bool head_request = request.method == "HEAD";
@@ -447,8 +445,8 @@ Task<Result<std::unique_ptr<ResponseStream::Impl>>> start(
       co_return c->transportError("sending the request to", write_ec, was_cancelled);
     }
 
-    auto impl = std::make_unique<ResponseStream::Impl>(std::move(conn), pool, c, deadline,
-                                                       read_size);
+    auto impl =
+        std::make_unique<ResponseStream::Impl>(std::move(conn), pool, c, deadline, read_size);
     impl->parser.skip(head_request);  // a HEAD answer announces a body it does not send
     auto [read_ec, n] =
         co_await bhttp::async_read_header(*impl->conn, impl->buffer, impl->parser, kUseTuple);
@@ -499,14 +497,20 @@ ResponseStream::ResponseStream(ResponseStream&&) noexcept = default;
 ResponseStream& ResponseStream::operator=(ResponseStream&&) noexcept = default;
 ResponseStream::~ResponseStream() = default;
 
-int ResponseStream::status() const { return impl_->status; }
-const Headers& ResponseStream::headers() const { return impl_->headers; }
+int ResponseStream::status() const {
+  return impl_->status;
+}
+const Headers& ResponseStream::headers() const {
+  return impl_->headers;
+}
 
 const std::string* ResponseStream::header(std::string_view lower_name) const {
   return findHeader(impl_->headers, lower_name);
 }
 
-Task<Result<std::string_view>> ResponseStream::read() { return impl_->read(); }
+Task<Result<std::string_view>> ResponseStream::read() {
+  return impl_->read();
+}
 
 Task<Result<std::string>> ResponseStream::readAll(std::size_t cap) {
   std::string out;
@@ -519,10 +523,9 @@ Task<Result<std::string>> ResponseStream::readAll(std::size_t cap) {
     if (piece->empty()) co_return out;
     if (out.size() + piece->size() > cap) {
       close();
-      co_return Error{ErrorKind::kUpstreamError, "upstream response from " +
-                                                     impl_->client->base.hostPort() +
-                                                     " is larger than " + std::to_string(cap) +
-                                                     " bytes"};
+      co_return Error{ErrorKind::kUpstreamError,
+                      "upstream response from " + impl_->client->base.hostPort() +
+                          " is larger than " + std::to_string(cap) + " bytes"};
     }
     out.append(*piece);
   }
@@ -545,7 +548,9 @@ Task<bool> ResponseStream::drain() {
   }
 }
 
-void ResponseStream::close() { impl_->conn.reset(); }
+void ResponseStream::close() {
+  impl_->conn.reset();
+}
 
 // ---- HttpClient ----
 
@@ -573,7 +578,9 @@ Result<std::unique_ptr<HttpClient>> HttpClient::create(BaseUrl base, ClientOptio
   return std::unique_ptr<HttpClient>(new HttpClient(std::move(impl)));
 }
 
-const BaseUrl& HttpClient::base() const { return impl_->base; }
+const BaseUrl& HttpClient::base() const {
+  return impl_->base;
+}
 
 Task<Result<ResponseStream>> HttpClient::open(Request request, Deadline deadline) const {
   Result<std::unique_ptr<ResponseStream::Impl>> impl =

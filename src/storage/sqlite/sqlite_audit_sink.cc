@@ -98,9 +98,8 @@ Result<SqliteAuditSink::Statements*> SqliteAuditSink::statements() {
       "INSERT INTO audit_seals (seq, head_hash, key_fingerprint, signature, sealed_at, prev_seq) "
       "VALUES (?, ?, ?, ?, ?, ?)");
   if (!insert_seal) return insert_seal.error();
-  statements_ = std::make_unique<Statements>(Statements{std::move(*head), std::move(*sealed),
-                                                        std::move(*insert),
-                                                        std::move(*insert_seal)});
+  statements_ = std::make_unique<Statements>(Statements{
+      std::move(*head), std::move(*sealed), std::move(*insert), std::move(*insert_seal)});
   return statements_.get();
 }
 

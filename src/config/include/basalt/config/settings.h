@@ -147,15 +147,15 @@ struct RoutingSettings {
 
 /// `[agents]`: the managed-agents runtime (docs/adr/0010-managed-agents.md).
 struct AgentsSettings {
-  int lease_ms = 30000;        ///< a worker's session lease; a dead worker's sessions resume after it
-  int reap_interval_ms = 15000;  ///< how often expired leases are looked for
-  std::int64_t max_session_tokens = 0;       ///< per session, input + output; 0 = unlimited
+  int lease_ms = 30000;  ///< a worker's session lease; a dead worker's sessions resume after it
+  int reap_interval_ms = 15000;                ///< how often expired leases are looked for
+  std::int64_t max_session_tokens = 0;         ///< per session, input + output; 0 = unlimited
   std::int64_t context_token_budget = 150000;  ///< older turns are compacted beyond this
   /// max_tokens of the summary written when turns are compacted; 0 = drop them unsummarized
   std::int64_t compaction_summary_max_tokens = 2048;
-  std::int64_t max_tokens = 8192;            ///< max_tokens of each agent model call
-  int tool_timeout_ms = 120000;              ///< wall-clock limit of one built-in tool run
-  int tool_threads = 4;                      ///< threads that run sandboxed tools
+  std::int64_t max_tokens = 8192;  ///< max_tokens of each agent model call
+  int tool_timeout_ms = 120000;    ///< wall-clock limit of one built-in tool run
+  int tool_threads = 4;            ///< threads that run sandboxed tools
 };
 
 struct Settings {
