@@ -123,8 +123,14 @@ TEST(EncodeResponse, RefusalAndUpstreamExtras) {
   ChatResponse resp;
   resp.content.emplace_back(
       canonical::OpaqueBlock{canonical::Vendor::kOpenAI, R"({"type":"refusal","refusal":"No."})"});
-  resp.extras = {canonical::Vendor::kOpenAI, R"({"service_tier":"default","model":"evil"})"};
-  json::object body = parseObject(encodeResponseBody(resp, requestFor("m")));
+  resp.extras = {canonical::Vendor::kOpenAI,
+                 R"({"service_tier":"default","model":"evil","id":"x","usage":{}})"};
+  const std::string text = encodeResponseBody(resp, requestFor("m"));
+  // Written as text: a key the body already has must not appear twice.
+  for (std::string_view key : {R"("model":)", R"("id":)", R"("usage":)"}) {
+    EXPECT_EQ(text.find(key), text.rfind(key)) << key << " twice in " << text;
+  }
+  json::object body = parseObject(text);
   EXPECT_EQ(body.at("choices").at(0).at("message").at("refusal"), "No.");
   EXPECT_EQ(body.at("service_tier"), "default");
   EXPECT_EQ(body.at("model"), "m");  // extras never override

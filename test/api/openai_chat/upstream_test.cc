@@ -407,3 +407,71 @@ TEST(EncodeUpstreamRequest, ResponsesDoorExtrasAndHostedToolsDoNotReachAChatUpst
 
 }  // namespace
 }  // namespace basalt::api::openai_chat
+
+namespace basalt::api::openai_chat {
+namespace {
+
+std::size_t occurrences(const std::string& text, std::string_view what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// The body is written as text (no json tree): every string must survive escaping exactly, and
+// numbers must come out in their plain shortest form.
+TEST(EncodeUpstreamRequest, WrittenTextEscapesExactlyAndFormatsNumbersPlainly) {
+  canonical::ChatRequest req;
+  req.door = canonical::Door::kOpenAIChat;
+  const std::string tricky = std::string("quote \" backslash \\ newline \n tab \t nul ") +
+                             std::string(1, '\0') + " ctl \x01\x1f utf8 \xC3\xA9\xF0\x9F\x98\x80";
+  canonical::Message user;
+  user.role = canonical::Role::kUser;
+  user.content_was_string = true;
+  user.content.emplace_back(canonical::TextBlock{tricky});
+  req.messages.push_back(user);
+  req.temperature = 0.2;
+  req.top_p = 1.0;
+  req.seed = -9007199254740993LL;
+  req.stop = {"\"end\"", "\n"};
+  req.metadata = {{"k \"1\"", "v\\1"}};
+
+  const std::string text = encodeUpstreamRequest(req, {"m\"odel", 64, false});
+  const json::object body = parse(text).as_object();
+  EXPECT_EQ(body.at("model"), "m\"odel");
+  EXPECT_EQ(body.at("messages").at(0).at("content").as_string(), tricky);
+  EXPECT_NE(text.find(R"("temperature":0.2,)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("top_p":1,)"), std::string::npos) << text;
+  EXPECT_EQ(body.at("seed"), -9007199254740993LL);
+  EXPECT_EQ(body.at("stop"), parse(R"(["\"end\"","\n"])"));
+  EXPECT_EQ(body.at("metadata"), parse(R"({"k \"1\"":"v\\1"})"));
+  EXPECT_NE(text.find(R"(\u0000)"), std::string::npos) << "NUL must be escaped";
+}
+
+// Vendor extras fill in only what the encoder did not write: a duplicate key in the text would
+// be read differently by different JSON parsers.
+TEST(EncodeUpstreamRequest, ExtrasNeverDuplicateAWrittenKey) {
+  canonical::ChatRequest req;
+  req.door = canonical::Door::kOpenAIChat;
+  canonical::Message user;
+  user.role = canonical::Role::kUser;
+  user.content.emplace_back(canonical::TextBlock{"hi"});
+  user.extras = {canonical::Vendor::kOpenAI, R"({"role":"system","name":"x"})"};
+  req.messages.push_back(user);
+  req.extras = {canonical::Vendor::kOpenAI,
+                R"({"model":"evil","messages":[],"logprobs":true,"stream":true})"};
+
+  const std::string text = encodeUpstreamRequest(req, {"real", std::nullopt, true});
+  const json::object body = parse(text).as_object();
+  EXPECT_EQ(occurrences(text, R"("model":)"), 1U) << text;
+  EXPECT_EQ(occurrences(text, R"("stream":)"), 1U) << text;
+  EXPECT_EQ(occurrences(text, R"("role":)"), 1U) << text;
+  EXPECT_EQ(body.at("model"), "real");
+  EXPECT_EQ(body.at("logprobs"), true);
+  EXPECT_EQ(body.at("messages").at(0).at("role"), "user");
+  EXPECT_EQ(body.at("messages").at(0).at("name"), "x");
+}
+
+}  // namespace
+}  // namespace basalt::api::openai_chat
