@@ -2,7 +2,7 @@
 # `make bench`: Basalt side by side with nginx on loopback (see bench/README.md).
 #
 #   bench/run.sh [--record] [--quick] [--duration S] [--rounds N] [--connections N]
-#                [--streams N] [--no-basalt] [--no-stream] [--keep] [--profile]
+#                [--streams N] [--no-basalt] [--no-portkey] [--no-stream] [--keep] [--profile]
 #
 # Starts, all on 127.0.0.1 and under one temp dir: a static nginx upstream, nginx as the
 # reference reverse proxy, Basalt in front of the same upstream, and (for streaming) `basalt
@@ -38,6 +38,7 @@ STARTUP_RUNS=5
 ROUNDS=3             # each non-streaming measurement, round-robin over the targets; median shown
 RECORD=0
 RUN_BASALT=1
+RUN_PORTKEY=1
 RUN_STREAM=1
 KEEP=0
 PROFILE=0
@@ -54,6 +55,7 @@ while [[ $# -gt 0 ]]; do
     --connections) CONNS=$2; shift ;;
     --streams) STREAMS=$2; shift ;;
     --no-basalt) RUN_BASALT=0 ;;
+    --no-portkey) RUN_PORTKEY=0 ;;
     --no-stream) RUN_STREAM=0 ;;
     --keep) KEEP=1 ;;
     --profile) PROFILE=1 ;;
@@ -339,8 +341,48 @@ if (( RUN_BASALT )); then
   PID_OF[basalt_open]=$BASALT_OPEN_PID
   TARGETS+=(basalt basalt_open)
 fi
-for t in "${TARGETS[@]}"; do
-  reply=$(curl -sS -m 10 -w '\n%{http_code}' -H 'content-type: application/json' \
+# Extra request headers per target (wrk -H / curl -H), one per line.
+declare -A EXTRA_HEADERS=()
+headerArgs() {  # headerArgs TARGET: -H arguments for the target's extra headers
+  local h
+  while IFS= read -r h; do [[ -n "$h" ]] && printf '%s\0%s\0' -H "$h"; done <<<"${EXTRA_HEADERS[$1]:-}"
+}
+
+# The Portkey AI gateway (npm @portkey-ai/gateway, pinned in bench/portkey/package-lock.json),
+# the peer DESIGN.md measures against: saturation runs only, the same upstream through its
+# OpenAI provider with a custom host. Installed into bench/portkey on first use.
+SAT_TARGETS=("${TARGETS[@]}")
+if (( RUN_PORTKEY )); then
+  pk_dir="$BENCH_DIR/portkey"
+  pk_stamp="$pk_dir/node_modules/.bench-lock-stamp"
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    put sat.portkey.skip "node/npm not installed"
+  elif ! cmp -s "$pk_dir/package-lock.json" "$pk_stamp" 2>/dev/null &&
+       ! { npm ci --prefix "$pk_dir" --no-audit --no-fund --ignore-scripts --loglevel=error >&2 &&
+           cp "$pk_dir/package-lock.json" "$pk_stamp"; }; then
+    put sat.portkey.skip "npm ci in bench/portkey failed"
+  else
+    PK_PORT=$(python3 "$LIB" free-port)
+    node "$pk_dir/node_modules/@portkey-ai/gateway/build/start-server.js" --port="$PK_PORT" \
+      >"$WORK/portkey.log" 2>&1 &
+    PID_OF[portkey]=$!; PIDS+=("${PID_OF[portkey]}")
+    if wait_port "$PK_PORT"; then
+      URL[portkey]="http://127.0.0.1:$PK_PORT/v1/chat/completions"
+      EXTRA_HEADERS[portkey]=$'x-portkey-provider: openai\nx-portkey-custom-host: '"http://127.0.0.1:$UP_PORT/v1"
+      SAT_TARGETS+=(portkey)
+      put portkey.version "$(node -p "require('$pk_dir/node_modules/@portkey-ai/gateway/package.json').version")"
+      put portkey.node "$(node --version)"
+    else
+      put sat.portkey.skip "did not start (see its log with --keep)"
+    fi
+  fi
+else
+  put sat.portkey.skip "--no-portkey"
+fi
+
+for t in "${SAT_TARGETS[@]}"; do
+  mapfile -d '' extra < <(headerArgs "$t")
+  reply=$(curl -sS -m 10 -w '\n%{http_code}' -H 'content-type: application/json' "${extra[@]}" \
     -H "authorization: Bearer $API_KEY" --data-binary "@$REQ_BODY" "${URL[$t]}" || true)
   code=${reply##*$'\n'}
   if [[ "$code" != 200 || "$reply" != *'"chat.completion"'* ]]; then
@@ -366,10 +408,13 @@ check_quiet() { if pgrep -f cc1plus >/dev/null; then SEEN_COMPILES=$((SEEN_COMPI
 wrk_once() {  # wrk_once PREFIX TARGET CONNS: appends one BENCH_RESULT line to PREFIX.TARGET.runs
   local prefix=$1 t=$2 c=$3 line
   check_quiet
-  loadgen wrk -t1 -c"$c" -d"${WARMUP}s" -s "$WRK_SCRIPT" "${URL[$t]}" >/dev/null
+  local extra
+  mapfile -d '' extra < <(headerArgs "$t")
+  loadgen wrk -t1 -c"$c" -d"${WARMUP}s" "${extra[@]}" -s "$WRK_SCRIPT" "${URL[$t]}" >/dev/null
   local c0 c1 reqs
   c0=$(python3 "$LIB" cpu "${PID_OF[$t]}")
-  line=$(loadgen wrk -t1 -c"$c" -d"${DURATION}s" --latency -s "$WRK_SCRIPT" "${URL[$t]}" |
+  line=$(loadgen wrk -t1 -c"$c" -d"${DURATION}s" --latency "${extra[@]}" -s "$WRK_SCRIPT" \
+           "${URL[$t]}" |
          grep '^BENCH_RESULT') || { log "wrk against $t failed"; return 1; }
   c1=$(python3 "$LIB" cpu "${PID_OF[$t]}")
   reqs=$(grep -o 'requests=[0-9]*' <<<"$line" | cut -d= -f2)
@@ -403,7 +448,7 @@ put pinning "$( [[ -n "$LOADGEN_CPUS" ]] && echo "load generator pinned to CPU $
 put rounds "$ROUNDS"
 put wrk.args "-t1 -c$CONNS -d${DURATION}s --latency (after a ${WARMUP}s warm-up)"
 for round in $(seq "$ROUNDS"); do
-  for t in "${TARGETS[@]}"; do wrk_once sat "$t" "$CONNS"; done
+  for t in "${SAT_TARGETS[@]}"; do wrk_once sat "$t" "$CONNS"; done
 done
 # --profile: one more saturation run against Basalt under `perf record` (flat profile: the
 # Release build has no frame pointers), top symbols to bench/profile.txt.
@@ -430,7 +475,7 @@ if (( PROFILE && RUN_BASALT )); then
   fi
 fi
 
-for t in "${TARGETS[@]}"; do
+for t in "${SAT_TARGETS[@]}"; do
   put_median sat "$t" rps
   [[ $t != direct ]] && put "sat.$t.rss_kib" "$(python3 "$LIB" rss "${PID_OF[$t]}")"
 done

@@ -905,7 +905,9 @@ def report(results_path, out_path):
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     targets = [("direct", "upstream direct (nginx, static reply)"),
                ("nginx", "nginx reverse proxy"), ("basalt", "Basalt, governance on"),
-               ("basalt_open", "Basalt, perimeter off (no auth, policy, quota, audit)")]
+               ("basalt_open", "Basalt, perimeter off (no auth, policy, quota, audit)"),
+               ("portkey", f"Portkey gateway {g('portkey.version', '')} (npm @portkey-ai/gateway, "
+                           f"Node {g('portkey.node', '?')})")]
     for key, label in targets:
         if g(f"sat.{key}.rps") is None:
             w(f"| {label} | not run: {g(f'sat.{key}.skip', '?')} | | | | | | | |")
@@ -934,6 +936,11 @@ def report(results_path, out_path):
             w(f"Governance (key auth + IAM policy + quota + durable audit) costs "
               f"{(1 - float(g('sat.basalt.rps')) / float(g('sat.basalt_open.rps'))) * 100:.0f}% "
               f"of the open gateway's throughput{cost}.")
+    if g("sat.basalt.rps") and g("sat.portkey.rps"):
+        pk = float(g("sat.portkey.rps"))
+        w(f"**Basalt (governance on) / Portkey RPS = {float(g('sat.basalt.rps')) / pk:.1f}×** "
+          f"(target ≥ 10×)" + (f"; perimeter off {float(g('sat.basalt_open.rps')) / pk:.1f}×."
+                              if g("sat.basalt_open.rps") else "."))
     w("")
     w(f"### Added latency below saturation")
     w("")
@@ -947,6 +954,8 @@ def report(results_path, out_path):
       f"wrk -c{g('light.conns', '?')} RPS | p50 ms | p99 ms | added p99 ms |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|")
     for key, label in targets:
+        if key == "portkey":  # saturation only
+            continue
         fadd = ladd = None
         if key != "direct" and g(f"fixed.{key}.p99_us") and g("fixed.direct.p99_us"):
             fadd = float(g(f"fixed.{key}.p99_us")) - float(g("fixed.direct.p99_us"))
