@@ -2,7 +2,6 @@
 
 #include "basalt/api/anthropic/messages_codec.h"
 #include "basalt/providers/call_support.h"
-#include "basalt/providers/http/sse_parser.h"
 #include "basalt/providers/http/upstream_error.h"
 
 #include <string>
@@ -22,37 +21,21 @@ constexpr std::size_t kErrorBodyCap = 1U << 20U;
 constexpr std::size_t kJsonBodyCap = 64U << 20U;
 constexpr std::string_view kDefaultVersion = "2023-06-01";
 
-/// A whole response as the canonical event sequence: for an upstream that answers a streamed
-/// request with one JSON body.
-std::vector<StreamEvent> eventsOf(const canonical::ChatResponse& r) {
-  using canonical::BlockType;
-  using canonical::DeltaType;
-  std::vector<StreamEvent> out;
-  out.push_back(StreamEvent::messageStart(r.id, r.model));
-  int index = 0;
-  for (const canonical::ContentBlock& block : r.content) {
-    if (const auto* text = std::get_if<canonical::TextBlock>(&block)) {
-      out.push_back(StreamEvent::blockStart(index, BlockType::kText));
-      out.push_back(StreamEvent::delta(index, DeltaType::kText, text->text));
-    } else if (const auto* call = std::get_if<canonical::ToolUseBlock>(&block)) {
-      out.push_back(StreamEvent::blockStart(index, BlockType::kToolUse, call->id, call->name));
-      out.push_back(StreamEvent::delta(index, DeltaType::kToolInputJson, call->input_json));
-    } else if (const auto* reasoning = std::get_if<canonical::ReasoningBlock>(&block)) {
-      if (reasoning->text.empty() && reasoning->signature.empty()) continue;  // redacted
-      out.push_back(StreamEvent::blockStart(index, BlockType::kReasoning));
-      out.push_back(StreamEvent::delta(index, DeltaType::kReasoningText, reasoning->text));
-      if (!reasoning->signature.empty()) {
-        out.push_back(StreamEvent::delta(index, DeltaType::kSignature, reasoning->signature));
-      }
-    } else {
-      continue;  // opaque blocks have no stream form
-    }
-    out.push_back(StreamEvent::blockStop(index++));
+/// The Messages SSE dialect: typed events until `message_stop`.
+class Dialect final : public SseDialect {
+ public:
+  Result<void> feed(const http::SseEvent& event, std::vector<StreamEvent>& out) override {
+    return decoder_.feed(event.event, event.data, out);
   }
-  out.push_back(StreamEvent::usageEvent(r.usage));
-  out.push_back(StreamEvent::messageStop(r.stop_reason, r.stop_sequence));
-  return out;
-}
+  bool ended() const override { return decoder_.sawMessageStop(); }
+  Result<void> finish(std::vector<StreamEvent>&) override {
+    if (decoder_.sawMessageStop()) return {};
+    return Error{ErrorKind::kUpstreamError, "upstream closed the stream early"};
+  }
+
+ private:
+  codec::StreamDecoder decoder_;
+};
 
 /// The Messages path under the configured base URL.
 std::string messagesTarget(const std::string& base_path) {
@@ -111,63 +94,13 @@ class AnthropicProvider final : public Provider {
       co_return replayed;
     }
 
-    http::SseParser sse;
-    codec::StreamDecoder decoder;
-    std::vector<http::SseEvent> sse_events;
-    std::vector<StreamEvent> events;
-    bool at_eof = false;
-    while (!decoder.sawMessageStop() && !at_eof) {
-      Result<std::string_view> piece = co_await upstream.read();
-      if (!piece) co_return upstreamFailure(upstream, std::move(piece).error(), status, options);
-      sse_events.clear();
-      if (piece->empty()) {
-        at_eof = true;
-        sse.finish(sse_events);
-      } else if (Result<void> fed = sse.feed(*piece, sse_events); !fed) {
-        co_return upstreamFailure(upstream, std::move(fed).error(), status, options);
-      }
-      for (const http::SseEvent& ev : sse_events) {
-        events.clear();
-        Result<void> decoded = decoder.feed(ev.event, ev.data, events);
-        const bool delivered = co_await deliver(sink, events);
-        if (!delivered) {
-          upstream.close();
-          co_return clientGone();
-        }
-        if (!decoded) {
-          co_return upstreamFailure(upstream, std::move(decoded).error(), status, options);
-        }
-        if (decoder.sawMessageStop()) break;
-      }
-    }
-    if (!decoder.sawMessageStop()) {
-      co_return upstreamFailure(
-          upstream, Error{ErrorKind::kUpstreamError, "upstream closed the stream early"}, status,
-          options);
-    }
-    // Usually only the terminating chunk is left; reading it lets the connection be reused.
-    if (!at_eof) co_await upstream.drain();
-    co_return Result<void>{};
+    Dialect dialect;
+    Result<void> relayed = co_await relaySse(upstream, dialect, sink);
+    if (!relayed) co_return fail(std::move(relayed).error(), options);
+    co_return relayed;
   }
 
  private:
-  static Error clientGone() { return Error{ErrorKind::kCancelled, "the client went away"}; }
-
-  static Task<bool> deliver(StreamSink& sink, const std::vector<StreamEvent>& events) {
-    for (const StreamEvent& event : events) {
-      const bool ok = co_await sink.onEvent(event);
-      if (!ok) co_return false;
-    }
-    co_return true;
-  }
-
-  Error upstreamFailure(http::ResponseStream& upstream, Error e, int status,
-                        const CallOptions& options) const {
-    upstream.close();
-    if (e.upstream_status == 0) e.upstream_status = status;
-    return fail(std::move(e), options);
-  }
-
   static Error upstreamError(int status, const Headers& headers, std::string_view body) {
     Error e = codec::decodeUpstreamError(status, headers, body);
     // The shared parser also reads retry-after-ms and HTTP dates.
@@ -195,10 +128,9 @@ class AnthropicProvider final : public Provider {
       e.upstream_status = upstream.status();
       co_return fail(std::move(e), options);
     }
-    const std::vector<StreamEvent> events = eventsOf(*decoded);
-    const bool delivered = co_await deliver(sink, events);
-    if (!delivered) co_return clientGone();
-    co_return Result<void>{};
+    const std::vector<StreamEvent> events = responseEvents(*decoded);
+    Result<void> delivered = co_await deliverEvents(events, sink);
+    co_return delivered;
   }
 
   static http::Deadline deadline(const CallOptions& options) { return callDeadline(options); }
@@ -218,8 +150,9 @@ class AnthropicProvider final : public Provider {
     req.headers.push_back({"content-type", "application/json"});
     req.headers.push_back({"accept", stream ? "text/event-stream" : "application/json"});
     // A Messages-door client's own version wins: the answer must be in the shape it expects.
-    req.headers.push_back(
-        {"anthropic-version", request.anthropic_version.empty() ? version_ : request.anthropic_version});
+    req.headers.push_back({"anthropic-version", request.anthropic_version.empty()
+                                                    ? version_
+                                                    : request.anthropic_version});
     if (!api_key_.empty()) req.headers.push_back({"x-api-key", api_key_});
     // Only the Anthropic-format doors (Messages, InvokeModel with a Claude body) fill it.
     if (!request.anthropic_beta.empty()) {

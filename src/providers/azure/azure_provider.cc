@@ -1,9 +1,9 @@
 #include "basalt/providers/azure/azure_provider.h"
 
+#include "../openai/chat_sse_dialect.h"
 #include "basalt/api/openai_chat/chat_codec.h"
 #include "basalt/identity/sigv4_canonical.h"
 #include "basalt/providers/call_support.h"
-#include "basalt/providers/http/sse_parser.h"
 #include "basalt/providers/http/upstream_error.h"
 
 #include <string>
@@ -75,73 +75,13 @@ class AzureProvider final : public Provider {
       co_return fail(http::errorFromStatus(status, upstream.headers(), message), options);
     }
 
-    http::SseParser sse;
-    codec::ChunkDecoder decoder;
-    std::vector<http::SseEvent> sse_events;
-    std::vector<canonical::StreamEvent> events;
-    bool saw_done = false;    // `data: [DONE]`
-    bool saw_finish = false;  // a chunk with a finish_reason
-    bool at_eof = false;
-    const Error client_gone{ErrorKind::kCancelled, "the client went away"};
-
-    while (!saw_done && !at_eof) {
-      Result<std::string_view> piece = co_await upstream.read();
-      if (!piece) co_return upstreamFailure(upstream, std::move(piece).error(), options);
-      sse_events.clear();
-      if (piece->empty()) {
-        at_eof = true;
-        sse.finish(sse_events);
-      } else if (Result<void> fed = sse.feed(*piece, sse_events); !fed) {
-        co_return upstreamFailure(upstream, std::move(fed).error(), options);
-      }
-      for (const http::SseEvent& ev : sse_events) {
-        if (ev.data.starts_with("[DONE]")) {
-          saw_done = true;
-          break;
-        }
-        events.clear();
-        Result<void> decoded = decoder.feed(ev.data, events);
-        if (decoder.sawFinishReason()) saw_finish = true;
-        const bool delivered = co_await deliver(events, sink);
-        if (!delivered) {
-          upstream.close();
-          co_return client_gone;
-        }
-        if (!decoded) co_return upstreamFailure(upstream, std::move(decoded).error(), options);
-      }
-    }
-    if (!saw_done && !saw_finish) {
-      co_return upstreamFailure(
-          upstream, Error{ErrorKind::kUpstreamError, "upstream closed the stream early"}, options);
-    }
-    events.clear();
-    decoder.finish(events);
-    const bool delivered = co_await deliver(events, sink);
-    if (!delivered) {
-      upstream.close();
-      co_return client_gone;
-    }
-    // Usually only the terminating chunk is left; reading it lets the connection be reused.
-    if (!at_eof) co_await upstream.drain();
-    co_return Result<void>{};
+    openai::ChatSseDialect dialect;
+    Result<void> relayed = co_await relaySse(upstream, dialect, sink);
+    if (!relayed) co_return fail(std::move(relayed).error(), options);
+    co_return relayed;
   }
 
  private:
-  /// Hands `events` to the sink; false when the client is gone.
-  static Task<bool> deliver(const std::vector<canonical::StreamEvent>& events, StreamSink& sink) {
-    for (const canonical::StreamEvent& event : events) {
-      const bool more = co_await sink.onEvent(event);
-      if (!more) co_return false;
-    }
-    co_return true;
-  }
-
-  Error upstreamFailure(http::ResponseStream& upstream, Error e, const CallOptions& options) const {
-    upstream.close();
-    if (e.upstream_status == 0) e.upstream_status = upstream.status();
-    return fail(std::move(e), options);
-  }
-
   static http::Deadline deadline(const CallOptions& options) { return callDeadline(options); }
 
   http::Request makeRequest(const canonical::ChatRequest& request, const CallOptions& options,

@@ -91,7 +91,6 @@ class BedrockProvider final : public Provider {
     codec::StreamDecoder decoder(std::string(modelOf(request, options)),
                                  request_id != nullptr ? *request_id : std::string());
     std::vector<canonical::StreamEvent> events;
-    const Error client_gone{ErrorKind::kCancelled, "the client went away"};
     // Bedrock sends usage (`metadata`) after `messageStop`, so the body is read to its end.
     while (true) {
       Result<std::string_view> piece = co_await upstream.read();
@@ -100,10 +99,10 @@ class BedrockProvider final : public Provider {
       events.clear();
       Result<void> decoded = decoder.feedBytes(*piece, events);
       // Events decoded before a bad frame still go out: the client sees what the model said.
-      const bool delivered = co_await deliver(events, sink);
+      Result<void> delivered = co_await deliverEvents(events, sink);
       if (!delivered) {
         upstream.close();
-        co_return client_gone;
+        co_return delivered;
       }
       if (!decoded) co_return upstreamFailure(upstream, std::move(decoded).error(), options);
     }
@@ -117,21 +116,11 @@ class BedrockProvider final : public Provider {
     }
     events.clear();
     decoder.finish(events);
-    const bool delivered = co_await deliver(events, sink);
-    if (!delivered) co_return client_gone;
-    co_return Result<void>{};
+    Result<void> delivered = co_await deliverEvents(events, sink);
+    co_return delivered;
   }
 
  private:
-  /// Hands `events` to the sink; false when the client is gone.
-  static Task<bool> deliver(const std::vector<canonical::StreamEvent>& events, StreamSink& sink) {
-    for (const canonical::StreamEvent& event : events) {
-      const bool more = co_await sink.onEvent(event);
-      if (!more) co_return false;
-    }
-    co_return true;
-  }
-
   static std::string_view modelOf(const canonical::ChatRequest& request,
                                   const CallOptions& options) {
     return options.upstream_model.empty() ? std::string_view(request.model)

@@ -2,8 +2,8 @@
 
 #include "basalt/api/openai_chat/chat_codec.h"
 #include "basalt/providers/call_support.h"
-#include "basalt/providers/http/sse_parser.h"
 #include "basalt/providers/http/upstream_error.h"
+#include "chat_sse_dialect.h"
 
 #include <string>
 #include <utility>
@@ -19,35 +19,6 @@ namespace codec = basalt::api::openai_chat;
 constexpr std::size_t kErrorBodyCap = 1U << 20U;
 /// A whole chat.completion answering a streamed request.
 constexpr std::size_t kJsonBodyCap = 64U << 20U;
-
-/// A whole response as the canonical event sequence: for upstreams that answer a streamed
-/// request with one JSON body (some OpenAI-compatible servers ignore `stream`).
-std::vector<canonical::StreamEvent> eventsOf(const canonical::ChatResponse& r) {
-  using canonical::BlockType;
-  using canonical::DeltaType;
-  using canonical::StreamEvent;
-  std::vector<StreamEvent> out;
-  out.push_back(StreamEvent::messageStart(r.id, r.model));
-  int index = 0;
-  for (const canonical::ContentBlock& block : r.content) {
-    if (const auto* text = std::get_if<canonical::TextBlock>(&block)) {
-      out.push_back(StreamEvent::blockStart(index, BlockType::kText));
-      out.push_back(StreamEvent::delta(index, DeltaType::kText, text->text));
-    } else if (const auto* call = std::get_if<canonical::ToolUseBlock>(&block)) {
-      out.push_back(StreamEvent::blockStart(index, BlockType::kToolUse, call->id, call->name));
-      out.push_back(StreamEvent::delta(index, DeltaType::kToolInputJson, call->input_json));
-    } else if (const auto* reasoning = std::get_if<canonical::ReasoningBlock>(&block)) {
-      out.push_back(StreamEvent::blockStart(index, BlockType::kReasoning));
-      out.push_back(StreamEvent::delta(index, DeltaType::kReasoningText, reasoning->text));
-    } else {
-      continue;  // refusals and other opaque parts have no stream form
-    }
-    out.push_back(StreamEvent::blockStop(index++));
-  }
-  out.push_back(StreamEvent::usageEvent(r.usage));
-  out.push_back(StreamEvent::messageStop(r.stop_reason, r.stop_sequence));
-  return out;
-}
 
 class ChatProvider final : public Provider {
  public:
@@ -67,9 +38,9 @@ class ChatProvider final : public Provider {
     Result<http::Response> res = co_await client_->send(std::move(req), deadline(options));
     if (!res) co_return fail(std::move(res).error(), options);
     if (res->status < 200 || res->status > 299) {
-      co_return fail(http::errorFromStatus(res->status, res->headers,
-                                           codec::upstreamErrorMessage(res->body)),
-                     options);
+      co_return fail(
+          http::errorFromStatus(res->status, res->headers, codec::upstreamErrorMessage(res->body)),
+          options);
     }
     Result<canonical::ChatResponse> decoded = codec::decodeUpstreamResponse(res->body);
     if (!decoded) {
@@ -101,67 +72,10 @@ class ChatProvider final : public Provider {
       co_return co_await streamFromJson(upstream, options, sink);
     }
 
-    http::SseParser sse;
-    codec::ChunkDecoder decoder;
-    std::vector<http::SseEvent> sse_events;
-    std::vector<canonical::StreamEvent> events;
-    bool saw_done = false;    // `data: [DONE]`
-    bool saw_finish = false;  // a chunk with a finish_reason, or the decoder's MessageStop
-    bool at_eof = false;
-
-    // Hands `events` to the sink; false when the client is gone.
-    auto deliver = [&]() -> Task<bool> {
-      for (const canonical::StreamEvent& event : events) {
-        if (event.type == canonical::StreamEvent::Type::kMessageStop) saw_finish = true;
-        if (!co_await sink.onEvent(event)) co_return false;
-      }
-      co_return true;
-    };
-    auto upstreamFailure = [&](Error e) {
-      upstream.close();
-      if (e.upstream_status == 0) e.upstream_status = status;
-      return fail(std::move(e), options);
-    };
-    const Error client_gone{ErrorKind::kCancelled, "the client went away"};
-
-    while (!saw_done && !at_eof) {
-      Result<std::string_view> piece = co_await upstream.read();
-      if (!piece) co_return upstreamFailure(std::move(piece).error());
-      sse_events.clear();
-      if (piece->empty()) {
-        at_eof = true;
-        sse.finish(sse_events);
-      } else if (Result<void> fed = sse.feed(*piece, sse_events); !fed) {
-        co_return upstreamFailure(std::move(fed).error());
-      }
-      for (const http::SseEvent& ev : sse_events) {
-        if (ev.data.starts_with("[DONE]")) {
-          saw_done = true;
-          break;
-        }
-        events.clear();
-        Result<void> decoded = decoder.feed(ev.data, events);
-        if (decoder.sawFinishReason()) saw_finish = true;
-        if (!co_await deliver()) {
-          upstream.close();
-          co_return client_gone;
-        }
-        if (!decoded) co_return upstreamFailure(std::move(decoded).error());
-      }
-    }
-    if (!saw_done && !saw_finish) {
-      co_return upstreamFailure(
-          Error{ErrorKind::kUpstreamError, "upstream closed the stream early"});
-    }
-    events.clear();
-    decoder.finish(events);
-    if (!co_await deliver()) {
-      upstream.close();
-      co_return client_gone;
-    }
-    // Usually only the terminating chunk is left; reading it lets the connection be reused.
-    if (!at_eof) co_await upstream.drain();
-    co_return Result<void>{};
+    ChatSseDialect dialect;
+    Result<void> relayed = co_await relaySse(upstream, dialect, sink);
+    if (!relayed) co_return fail(std::move(relayed).error(), options);
+    co_return relayed;
   }
 
  private:
@@ -181,12 +95,9 @@ class ChatProvider final : public Provider {
       e.upstream_status = upstream.status();
       co_return fail(std::move(e), options);
     }
-    for (const canonical::StreamEvent& event : eventsOf(*decoded)) {
-      if (!co_await sink.onEvent(event)) {
-        co_return Error{ErrorKind::kCancelled, "the client went away"};
-      }
-    }
-    co_return Result<void>{};
+    const std::vector<canonical::StreamEvent> events = responseEvents(*decoded);
+    Result<void> delivered = co_await deliverEvents(events, sink);
+    co_return delivered;
   }
 
   static http::Deadline deadline(const CallOptions& options) { return callDeadline(options); }

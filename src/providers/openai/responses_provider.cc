@@ -3,7 +3,6 @@
 #include "basalt/api/openai_responses/responses_codec.h"
 #include "basalt/core/log.h"
 #include "basalt/providers/call_support.h"
-#include "basalt/providers/http/sse_parser.h"
 #include "basalt/providers/http/upstream_error.h"
 
 #include <string>
@@ -21,38 +20,24 @@ constexpr std::size_t kErrorBodyCap = 1U << 20U;
 /// A whole Response object answering a streamed request.
 constexpr std::size_t kJsonBodyCap = 64U << 20U;
 
-/// A whole response as the canonical event sequence (an upstream that ignored `stream`).
-std::vector<canonical::StreamEvent> eventsOf(const canonical::ChatResponse& r) {
-  using canonical::BlockType;
-  using canonical::DeltaType;
-  using canonical::StreamEvent;
-  std::vector<StreamEvent> out;
-  out.push_back(StreamEvent::messageStart(r.id, r.model));
-  int index = 0;
-  for (const canonical::ContentBlock& block : r.content) {
-    if (const auto* text = std::get_if<canonical::TextBlock>(&block)) {
-      out.push_back(StreamEvent::blockStart(index, BlockType::kText));
-      out.push_back(StreamEvent::delta(index, DeltaType::kText, text->text));
-    } else if (const auto* call = std::get_if<canonical::ToolUseBlock>(&block)) {
-      out.push_back(StreamEvent::blockStart(index, BlockType::kToolUse, call->id, call->name));
-      out.push_back(StreamEvent::delta(index, DeltaType::kToolInputJson, call->input_json));
-    } else if (const auto* reasoning = std::get_if<canonical::ReasoningBlock>(&block)) {
-      out.push_back(StreamEvent::blockStart(index, BlockType::kReasoning, reasoning->id));
-      if (!reasoning->text.empty()) {
-        out.push_back(StreamEvent::delta(index, DeltaType::kReasoningText, reasoning->text));
-      }
-      if (!reasoning->encrypted.empty()) {
-        out.push_back(StreamEvent::delta(index, DeltaType::kSignature, reasoning->encrypted));
-      }
-    } else {
-      continue;  // refusals and hosted-tool items have no stream form
-    }
-    out.push_back(StreamEvent::blockStop(index++));
+/// The Responses SSE dialect: typed events (`event: response.output_text.delta` ...) until
+/// `response.completed` (or failed / incomplete).
+class Dialect final : public SseDialect {
+ public:
+  Result<void> feed(const http::SseEvent& event,
+                    std::vector<canonical::StreamEvent>& out) override {
+    if (event.data.empty() || event.data.starts_with("[DONE]")) return {};
+    return decoder_.feed(event.event, event.data, out);
   }
-  out.push_back(StreamEvent::usageEvent(r.usage));
-  out.push_back(StreamEvent::messageStop(r.stop_reason, r.stop_sequence));
-  return out;
-}
+  bool ended() const override { return decoder_.finished(); }
+  Result<void> finish(std::vector<canonical::StreamEvent>&) override {
+    if (decoder_.finished()) return {};
+    return Error{ErrorKind::kUpstreamError, "upstream closed the stream before response.completed"};
+  }
+
+ private:
+  codec::StreamDecoder decoder_;
+};
 
 /// Logs what a Responses upstream cannot take from a request of another vendor's door.
 void logDrops(const canonical::ChatRequest& request, const std::string& provider,
@@ -119,62 +104,13 @@ class ResponsesProvider final : public Provider {
       co_return replayed;
     }
 
-    http::SseParser sse;
-    codec::StreamDecoder decoder;
-    std::vector<http::SseEvent> sse_events;
-    std::vector<canonical::StreamEvent> events;
-    bool at_eof = false;
-    const Error client_gone{ErrorKind::kCancelled, "the client went away"};
-
-    while (!decoder.finished() && !at_eof) {
-      Result<std::string_view> piece = co_await upstream.read();
-      if (!piece) co_return upstreamFailure(upstream, std::move(piece).error(), status, options);
-      sse_events.clear();
-      if (piece->empty()) {
-        at_eof = true;
-        sse.finish(sse_events);
-      } else if (Result<void> fed = sse.feed(*piece, sse_events); !fed) {
-        co_return upstreamFailure(upstream, std::move(fed).error(), status, options);
-      }
-      for (const http::SseEvent& ev : sse_events) {
-        if (ev.data.empty() || ev.data.starts_with("[DONE]")) continue;
-        events.clear();
-        Result<void> decoded = decoder.feed(ev.event, ev.data, events);
-        bool delivered = true;
-        for (const canonical::StreamEvent& event : events) {
-          if (!co_await sink.onEvent(event)) {
-            delivered = false;
-            break;
-          }
-        }
-        if (!delivered) {
-          upstream.close();
-          co_return client_gone;
-        }
-        if (!decoded)
-          co_return upstreamFailure(upstream, std::move(decoded).error(), status, options);
-        if (decoder.finished()) break;
-      }
-    }
-    if (!decoder.finished()) {
-      co_return upstreamFailure(
-          upstream,
-          Error{ErrorKind::kUpstreamError, "upstream closed the stream before response.completed"},
-          status, options);
-    }
-    // Usually nothing is left; reading it lets the connection be reused.
-    if (!at_eof) co_await upstream.drain();
-    co_return Result<void>{};
+    Dialect dialect;
+    Result<void> relayed = co_await relaySse(upstream, dialect, sink);
+    if (!relayed) co_return fail(std::move(relayed).error(), options);
+    co_return relayed;
   }
 
  private:
-  Error upstreamFailure(http::ResponseStream& upstream, Error e, int status,
-                        const CallOptions& options) const {
-    upstream.close();
-    if (e.upstream_status == 0) e.upstream_status = status;
-    return fail(std::move(e), options);
-  }
-
   /// A 2xx JSON body where SSE was asked for: an error, or a whole response replayed as events.
   Task<Result<void>> streamFromJson(http::ResponseStream& upstream, const CallOptions& options,
                                     StreamSink& sink) {
@@ -191,12 +127,9 @@ class ResponsesProvider final : public Provider {
       e.upstream_status = upstream.status();
       co_return fail(std::move(e), options);
     }
-    for (const canonical::StreamEvent& event : eventsOf(*decoded)) {
-      if (!co_await sink.onEvent(event)) {
-        co_return Error{ErrorKind::kCancelled, "the client went away"};
-      }
-    }
-    co_return Result<void>{};
+    const std::vector<canonical::StreamEvent> events = responseEvents(*decoded);
+    Result<void> delivered = co_await deliverEvents(events, sink);
+    co_return delivered;
   }
 
   static http::Deadline deadline(const CallOptions& options) { return callDeadline(options); }
