@@ -9,7 +9,9 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
-import { ADMIN_KEY, BASALT, PROVIDER_KEY, startMock, startProcess } from './harness.mjs';
+import {
+  ADMIN_KEY, BASALT, PROVIDER_KEY, agentsGatewayConfig, startMock, startProcess,
+} from './harness.mjs';
 
 let mock;
 let dir;
@@ -33,27 +35,7 @@ before(async () => {
   // workspace under the data dir (search permission only, no listing).
   chmodSync(dir, 0o711);
   config = path.join(dir, 'basalt.toml');
-  writeFileSync(config, `data_dir = "${dir}/data"
-[server]
-listen = "127.0.0.1:0"
-threads = 2
-
-[agents]
-lease_ms = 1500
-reap_interval_ms = 300
-
-[[providers]]
-name = "mock"
-type = "anthropic"
-base_url = "http://${mock.address}"
-api_key_env = "BASALT_CLIENT_TEST_PROVIDER_KEY"
-
-[[models]]
-name = "claude-mock"
-[[models.routes]]
-provider = "mock"
-model = "mock-model"
-`);
+  writeFileSync(config, agentsGatewayConfig(dir, mock));
   gateway = await startServe();
 });
 
@@ -422,9 +404,7 @@ test('compaction: dropped turns are summarized by an audited model call through 
   const cdir = mkdtempSync(path.join(tmpdir(), 'basalt-compaction-'));
   chmodSync(cdir, 0o711);
   const cconfig = path.join(cdir, 'basalt.toml');
-  writeFileSync(cconfig, readFileSync(config, 'utf8')
-    .replace(`data_dir = "${dir}/data"`, `data_dir = "${cdir}/data"`)
-    .replace('[agents]\n', '[agents]\ncontext_token_budget = 1000\n'));
+  writeFileSync(cconfig, agentsGatewayConfig(cdir, mock, 'context_token_budget = 1000\n'));
   const gw = await startProcess(['serve', '--config', cconfig],
     { env: { BASALT_CLIENT_TEST_PROVIDER_KEY: PROVIDER_KEY } });
   const admin = client;

@@ -102,6 +102,33 @@ function mockHandle(address) {
 }
 
 /// mock-upstream alone. Returns {address, url, lastRequest(), stats(), resetStats(), stop()}.
+/// The basalt.toml of a managed-agents test gateway: data under `dir` (searchable by the
+/// sandbox's unprivileged uid), a short lease for the crash tests, and the model "claude-mock"
+/// served by `mock` through the anthropic provider. `agents` adds lines to [agents].
+export function agentsGatewayConfig(dir, mock, agents = '') {
+  return `data_dir = "${dir}/data"
+[server]
+listen = "127.0.0.1:0"
+threads = 2
+
+[agents]
+lease_ms = 1500
+reap_interval_ms = 300
+${agents}
+[[providers]]
+name = "mock"
+type = "anthropic"
+base_url = "http://${mock.address}"
+api_key_env = "BASALT_CLIENT_TEST_PROVIDER_KEY"
+
+[[models]]
+name = "claude-mock"
+[[models.routes]]
+provider = "mock"
+model = "mock-model"
+`;
+}
+
 export async function startMock(mockArgs = []) {
   const mock = await startProcess(['mock-upstream', '--listen', '127.0.0.1:0', ...mockArgs]);
   return { ...mockHandle(mock.address), proc: mock.proc, stop: () => stopProcesses([mock.proc]) };

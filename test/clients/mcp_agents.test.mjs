@@ -16,7 +16,9 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { ADMIN_KEY, PROVIDER_KEY, startMock, startProcess } from './harness.mjs';
+import {
+  ADMIN_KEY, PROVIDER_KEY, agentsGatewayConfig, startMock, startProcess,
+} from './harness.mjs';
 
 const MCP_TOKEN = 'mcp-test-token-7f3a9c';
 
@@ -88,27 +90,7 @@ before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'basalt-mcp-'));
   chmodSync(dir, 0o711);
   const config = path.join(dir, 'basalt.toml');
-  writeFileSync(config, `data_dir = "${dir}/data"
-[server]
-listen = "127.0.0.1:0"
-threads = 2
-
-[agents]
-lease_ms = 1500
-reap_interval_ms = 300
-
-[[providers]]
-name = "mock"
-type = "anthropic"
-base_url = "http://${mock.address}"
-api_key_env = "BASALT_CLIENT_TEST_PROVIDER_KEY"
-
-[[models]]
-name = "claude-mock"
-[[models.routes]]
-provider = "mock"
-model = "mock-model"
-`);
+  writeFileSync(config, agentsGatewayConfig(dir, mock));
   gateway = await startProcess(['serve', '--config', config],
     { env: { BASALT_CLIENT_TEST_PROVIDER_KEY: PROVIDER_KEY } });
   client = new Anthropic({
