@@ -30,6 +30,31 @@ Error reportUpstreamFailure(Error e, std::string_view provider, std::string_view
   return e;
 }
 
+Result<std::unique_ptr<http::HttpClient>> makeUpstreamClient(
+    const config::ProviderSettings& settings, http::ClientOptions options) {
+  const std::string who = "provider '" + settings.name + "'";
+  Result<http::BaseUrl> base = http::parseBaseUrl(settings.base_url);
+  if (!base) return Error::invalid(who + ": " + base.error().message);
+  Result<std::unique_ptr<http::HttpClient>> client =
+      http::HttpClient::create(std::move(*base), std::move(options));
+  if (!client) return Error::invalid(who + ": " + client.error().message);
+  return client;
+}
+
+http::Request jsonPost(std::string target, bool stream, std::string_view stream_type,
+                       const CallOptions& options) {
+  http::Request req;
+  req.method = "POST";
+  req.target = std::move(target);
+  req.headers.reserve(6);
+  req.headers.push_back({"content-type", "application/json"});
+  req.headers.push_back({"accept", stream ? std::string(stream_type) : "application/json"});
+  if (!options.request_id.empty()) {
+    req.headers.push_back({"x-basalt-request-id", options.request_id});
+  }
+  return req;
+}
+
 Task<Result<void>> deliverEvents(const std::vector<canonical::StreamEvent>& events,
                                  StreamSink& sink) {
   for (const canonical::StreamEvent& event : events) {

@@ -143,12 +143,7 @@ class AnthropicProvider final : public Provider {
     encode.max_tokens_default = options.max_tokens_default;
     encode.stream = stream;
 
-    http::Request req;
-    req.method = "POST";
-    req.target = target_;
-    req.headers.reserve(6);
-    req.headers.push_back({"content-type", "application/json"});
-    req.headers.push_back({"accept", stream ? "text/event-stream" : "application/json"});
+    http::Request req = jsonPost(target_, stream, "text/event-stream", options);
     // A Messages-door client's own version wins: the answer must be in the shape it expects.
     req.headers.push_back({"anthropic-version", request.anthropic_version.empty()
                                                     ? version_
@@ -157,9 +152,6 @@ class AnthropicProvider final : public Provider {
     // Only the Anthropic-format doors (Messages, InvokeModel with a Claude body) fill it.
     if (!request.anthropic_beta.empty()) {
       req.headers.push_back({"anthropic-beta", request.anthropic_beta});
-    }
-    if (!options.request_id.empty()) {
-      req.headers.push_back({"x-basalt-request-id", options.request_id});
     }
     req.body = codec::encodeUpstreamRequest(request, encode);
     return req;
@@ -180,12 +172,9 @@ class AnthropicProvider final : public Provider {
 
 Result<std::unique_ptr<Provider>> makeAnthropicProvider(const config::ProviderSettings& settings,
                                                         http::ClientOptions options) {
-  const std::string who = "provider '" + settings.name + "'";
-  Result<http::BaseUrl> base = http::parseBaseUrl(settings.base_url);
-  if (!base) return Error::invalid(who + ": " + base.error().message);
   Result<std::unique_ptr<http::HttpClient>> client =
-      http::HttpClient::create(std::move(*base), std::move(options));
-  if (!client) return Error::invalid(who + ": " + client.error().message);
+      makeUpstreamClient(settings, std::move(options));
+  if (!client) return std::move(client).error();
   return std::unique_ptr<Provider>(new AnthropicProvider(settings.name, settings.api_key,
                                                          settings.api_version, std::move(*client)));
 }

@@ -94,16 +94,9 @@ class AzureProvider final : public Provider {
     encode.max_tokens_default = options.max_tokens_default;
     encode.stream = stream;
 
-    http::Request req;
-    req.method = "POST";
-    req.target = azureChatTarget(client_->base().path, api_version_, model);
-    req.headers.reserve(4);
-    req.headers.push_back({"content-type", "application/json"});
-    req.headers.push_back({"accept", stream ? "text/event-stream" : "application/json"});
+    http::Request req = jsonPost(azureChatTarget(client_->base().path, api_version_, model), stream,
+                                 "text/event-stream", options);
     if (!api_key_.empty()) req.headers.push_back({"api-key", api_key_});
-    if (!options.request_id.empty()) {
-      req.headers.push_back({"x-basalt-request-id", options.request_id});
-    }
     req.body = codec::encodeUpstreamRequest(request, encode);
     return req;
   }
@@ -144,11 +137,9 @@ Result<std::unique_ptr<Provider>> makeAzureProvider(const config::ProviderSettin
   if (settings.api_version.empty()) {
     return Error::invalid(who + ": azure-openai needs an api_version (a date or \"v1\")");
   }
-  Result<http::BaseUrl> base = http::parseBaseUrl(settings.base_url);
-  if (!base) return Error::invalid(who + ": " + base.error().message);
   Result<std::unique_ptr<http::HttpClient>> client =
-      http::HttpClient::create(std::move(*base), std::move(options));
-  if (!client) return Error::invalid(who + ": " + client.error().message);
+      makeUpstreamClient(settings, std::move(options));
+  if (!client) return std::move(client).error();
   return std::unique_ptr<Provider>(
       new AzureProvider(settings.name, settings.api_key, settings.api_version, std::move(*client)));
 }

@@ -160,17 +160,9 @@ class BedrockProvider final : public Provider {
     Result<std::string> body = codec::encodeUpstreamRequest(request, encode);
     if (!body) return std::move(body).error();
 
-    http::Request req;
-    req.method = "POST";
-    req.target = bedrockTarget(client_->base().path, encode.model, stream);
+    http::Request req = jsonPost(bedrockTarget(client_->base().path, encode.model, stream), stream,
+                                 kEventStreamType, options);
     req.body = std::move(*body);
-    req.headers.reserve(6);
-    req.headers.push_back({"content-type", "application/json"});
-    req.headers.push_back(
-        {"accept", stream ? std::string(kEventStreamType) : std::string("application/json")});
-    if (!options.request_id.empty()) {
-      req.headers.push_back({"x-basalt-request-id", options.request_id});
-    }
     if (!auth_.bearer.empty()) {
       req.headers.push_back({"authorization", auth_.bearer});
     } else if (auth_.signer) {
@@ -217,11 +209,9 @@ Result<std::unique_ptr<Provider>> makeBedrockProvider(const config::ProviderSett
   } else {
     log::warn("{}: no bedrock credentials configured; requests go out unsigned", who);
   }
-  Result<http::BaseUrl> base = http::parseBaseUrl(settings.base_url);
-  if (!base) return Error::invalid(who + ": " + base.error().message);
   Result<std::unique_ptr<http::HttpClient>> client =
-      http::HttpClient::create(std::move(*base), std::move(options));
-  if (!client) return Error::invalid(who + ": " + client.error().message);
+      makeUpstreamClient(settings, std::move(options));
+  if (!client) return std::move(client).error();
   return std::unique_ptr<Provider>(
       new BedrockProvider(settings.name, std::move(auth), std::move(*client)));
 }

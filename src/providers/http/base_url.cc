@@ -17,7 +17,9 @@ std::string BaseUrl::hostHeader() const {
   return hostPort();
 }
 
-std::string BaseUrl::origin() const { return (tls ? "https://" : "http://") + hostPort(); }
+std::string BaseUrl::origin() const {
+  return (tls ? "https://" : "http://") + hostPort();
+}
 
 Result<BaseUrl> parseBaseUrl(std::string_view text) {
   auto bad = [&](std::string_view why) {
@@ -38,10 +40,17 @@ Result<BaseUrl> parseBaseUrl(std::string_view text) {
   if (url.has_query() || url.has_fragment()) return bad("it must not have a query or fragment");
 
   switch (url.host_type()) {
-    case urls::host_type::ipv6: out.host = url.host_ipv6_address().to_string(); break;
-    case urls::host_type::ipv4: out.host = std::string(url.encoded_host()); break;
-    case urls::host_type::name: out.host = url.host_name(); break;
-    default: return bad("unsupported host form");
+    case urls::host_type::ipv6:
+      out.host = url.host_ipv6_address().to_string();
+      break;
+    case urls::host_type::ipv4:
+      out.host = std::string(url.encoded_host());
+      break;
+    case urls::host_type::name:
+      out.host = url.host_name();
+      break;
+    default:
+      return bad("unsupported host form");
   }
   if (url.has_port()) {
     if (url.port_number() == 0) return bad("invalid port");

@@ -9,9 +9,8 @@ constexpr std::string_view kBom = "\xEF\xBB\xBF";
 }  // namespace
 
 Error SseParser::tooLong() const {
-  return Error{ErrorKind::kUpstreamError,
-               "upstream event stream has a line or event longer than " +
-                   std::to_string(max_line_) + " bytes"};
+  return Error{ErrorKind::kUpstreamError, "upstream event stream has a line or event longer than " +
+                                              std::to_string(max_line_) + " bytes"};
 }
 
 Result<void> SseParser::feed(std::string_view chunk, std::vector<SseEvent>& out) {

@@ -46,9 +46,8 @@ const std::string* findHeader(const Headers& headers, std::string_view lower_nam
 std::optional<std::chrono::system_clock::time_point> parseHttpDate(std::string_view text) {
   // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" — fixed width, 29 characters.
   text = trim(text);
-  if (text.size() != 29 || text[3] != ',' || text[4] != ' ' || text[7] != ' ' ||
-      text[11] != ' ' || text[16] != ' ' || text[19] != ':' || text[22] != ':' ||
-      text.substr(25) != " GMT") {
+  if (text.size() != 29 || text[3] != ',' || text[4] != ' ' || text[7] != ' ' || text[11] != ' ' ||
+      text[16] != ' ' || text[19] != ':' || text[22] != ':' || text.substr(25) != " GMT") {
     return std::nullopt;
   }
   static constexpr std::array<std::string_view, 12> kMonths = {

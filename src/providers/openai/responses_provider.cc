@@ -145,16 +145,8 @@ class ResponsesProvider final : public Provider {
       logDrops(request, name_, options.request_id);
     }
 
-    http::Request req;
-    req.method = "POST";
-    req.target = target_;
-    req.headers.reserve(4);
-    req.headers.push_back({"content-type", "application/json"});
-    req.headers.push_back({"accept", stream ? "text/event-stream" : "application/json"});
+    http::Request req = jsonPost(target_, stream, "text/event-stream", options);
     if (!authorization_.empty()) req.headers.push_back({"authorization", authorization_});
-    if (!options.request_id.empty()) {
-      req.headers.push_back({"x-basalt-request-id", options.request_id});
-    }
     req.body = codec::encodeUpstreamRequest(request, encode);
     return req;
   }
@@ -173,12 +165,9 @@ class ResponsesProvider final : public Provider {
 
 Result<std::unique_ptr<Provider>> makeResponsesProvider(const config::ProviderSettings& settings,
                                                         http::ClientOptions options) {
-  const std::string who = "provider '" + settings.name + "'";
-  Result<http::BaseUrl> base = http::parseBaseUrl(settings.base_url);
-  if (!base) return Error::invalid(who + ": " + base.error().message);
   Result<std::unique_ptr<http::HttpClient>> client =
-      http::HttpClient::create(std::move(*base), std::move(options));
-  if (!client) return Error::invalid(who + ": " + client.error().message);
+      makeUpstreamClient(settings, std::move(options));
+  if (!client) return std::move(client).error();
   return std::unique_ptr<Provider>(
       new ResponsesProvider(settings.name, settings.api_key, std::move(*client)));
 }

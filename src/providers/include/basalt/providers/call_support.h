@@ -4,11 +4,14 @@
 
 #include "basalt/canonical/chat.h"
 #include "basalt/canonical/stream_event.h"
+#include "basalt/config/settings.h"
 #include "basalt/core/error.h"
 #include "basalt/providers/http/http_client.h"
 #include "basalt/providers/http/sse_parser.h"
 #include "basalt/providers/provider.h"
 
+#include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -23,6 +26,17 @@ http::Deadline callDeadline(const CallOptions& options);
 /// away) is neither counted nor logged. Never logs request content or credentials.
 Error reportUpstreamFailure(Error e, std::string_view provider, std::string_view host_port,
                             const CallOptions& options);
+
+/// The upstream HTTP client for `settings.base_url`. Errors name the provider (start-up
+/// configuration errors: a bad URL, or extra CA certificates that are not PEM).
+Result<std::unique_ptr<http::HttpClient>> makeUpstreamClient(
+    const config::ProviderSettings& settings, http::ClientOptions options);
+
+/// A JSON POST to `target` that accepts `stream_type` (SSE, event-stream) when `stream`, else
+/// JSON, and carries the request id as `x-basalt-request-id`. The adapter adds its credentials
+/// and the body.
+http::Request jsonPost(std::string target, bool stream, std::string_view stream_type,
+                       const CallOptions& options);
 
 /// Hands `events` to `sink` in order; kCancelled once the client is gone.
 Task<Result<void>> deliverEvents(const std::vector<canonical::StreamEvent>& events,
